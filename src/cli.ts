@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// The entry point: the only file that touches `process`.
+
+import { main } from "./run.js";
+
+let interrupts = 0;
+void main({
+  argv: process.argv.slice(2),
+  env: process.env,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  onInterrupt(handler) {
+    const onSigint = () => {
+      // A second Ctrl-C does not wait for the server to confirm the cancel.
+      if (++interrupts > 1) process.exit(130);
+      handler();
+    };
+    process.on("SIGINT", onSigint);
+    return () => process.off("SIGINT", onSigint);
+  },
+}).then(async (code) => {
+  // Exit only once stdout and stderr have handed everything to the kernel, so no
+  // output is lost; exiting explicitly means a server that never closes its
+  // sockets cannot keep lmc alive.
+  await Promise.all([process.stdout, process.stderr].map(drained));
+  process.exit(code);
+});
+
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || stream.writableEnded) return resolve();
+    stream.once("error", () => resolve());
+    stream.write("", () => resolve());
+  });
+}

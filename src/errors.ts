@@ -1,0 +1,41 @@
+// Every way lmc can end, as a number scripts can rely on (documented in the
+// README and in man/lmc.1), and the error type that carries one.
+
+export const ExitCode = {
+  ok: 0,
+  /** The prediction failed, or the connection broke mid-stream. */
+  failed: 1,
+  /** Bad command line or empty prompt: nothing was sent. */
+  usage: 2,
+  /** No LM Studio server could be reached. */
+  unreachable: 3,
+  /** The model asked for does not exist, or none is loaded. */
+  modelNotFound: 4,
+  /** --timeout ran out (the same status as timeout(1)). */
+  timeout: 124,
+  /** stdout was closed by its reader (the status a SIGPIPE'd process has). */
+  brokenPipe: 141,
+  /** Interrupted by Ctrl-C (128 + SIGINT). */
+  interrupted: 130,
+} as const;
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error whose message is already everything the user needs to read. */
+export class LmcError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "LmcError";
+  }
+}
+
+export class UsageError extends LmcError {
+  constructor(message: string) {
+    super(message, ExitCode.usage);
+    this.name = "UsageError";
+  }
+}

@@ -1,0 +1,173 @@
+// The one module that talks to @lmstudio/sdk. The rest of lmc sees only
+// openSession() and the small Prediction interface below, and the errors it
+// throws are LmcErrors that already say what the user should do.
+
+import { LMStudioClient, type LLM, type LLMPredictionStats } from "@lmstudio/sdk";
+import { ExitCode, LmcError } from "./errors.js";
+
+export interface SessionOptions {
+  host: string;
+  /** Receives the SDK's own log lines; lmc shows them only with --verbose. */
+  log: (level: string, message: string) => void;
+}
+
+export interface CompletionRequest {
+  prompt: string;
+  model?: string;
+  maxTokens?: number;
+  stopStrings: string[];
+  temperature?: number;
+  signal: AbortSignal;
+}
+
+export interface ModelIdentity {
+  key: string;
+  displayName: string;
+  identifier: string;
+}
+
+export interface CompletionOutcome {
+  stats: LLMPredictionStats & { stopString?: string };
+  model: ModelIdentity;
+}
+
+export interface Prediction {
+  /** The text of each fragment that is part of the answer, in order. */
+  fragments: AsyncIterable<string>;
+  /** Settles once the server has ended the prediction (after a cancel too). */
+  outcome: Promise<CompletionOutcome>;
+}
+
+export interface Session {
+  /** Finds (or loads) the model, then starts the prediction. */
+  complete(request: CompletionRequest): Promise<Prediction>;
+  close(): Promise<void>;
+}
+
+export function openSession({ host, log }: SessionOptions): Session {
+  const client = new LMStudioClient({
+    baseUrl: host,
+    logger: {
+      debug: (...parts) => log("debug", parts.map(String).join(" ")),
+      info: (...parts) => log("info", parts.map(String).join(" ")),
+      warn: (...parts) => log("warn", parts.map(String).join(" ")),
+      error: (...parts) => log("error", parts.map(String).join(" ")),
+    },
+  });
+
+  const findModel = async (key: string | undefined, signal: AbortSignal): Promise<LLM> => {
+    try {
+      return await (key === undefined ? client.llm.model() : client.llm.model(key, { signal }));
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const problem = modelProblem(error);
+      if (!problem) throw error;
+      const available = await listModelKeys(client).catch(() => undefined);
+      throw new LmcError(modelErrorMessage(problem, key, available), ExitCode.modelNotFound, { cause: error });
+    }
+  };
+
+  return {
+    async complete(request) {
+      let model: LLM;
+      try {
+        model = await findModel(request.model, request.signal);
+      } catch (error) {
+        throw connectionError(error, host) ?? error;
+      }
+      const ongoing = model.complete(request.prompt, {
+        maxTokens: request.maxTokens,
+        stopStrings: request.stopStrings.length > 0 ? request.stopStrings : undefined,
+        temperature: request.temperature,
+        signal: request.signal,
+      });
+      const outcome = ongoing.result().then((result) => ({
+        stats: { ...result.stats, stopString: knownStopString(result.stats, request.stopStrings) },
+        model: {
+          key: result.modelInfo.modelKey,
+          displayName: result.modelInfo.displayName,
+          identifier: result.modelInfo.identifier,
+        },
+      }), (error) => {
+        throw streamError(error);
+      });
+      outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
+      return { fragments: answerText(ongoing), outcome };
+    },
+    async close() {
+      await client[Symbol.asyncDispose]();
+    },
+  };
+
+  async function* answerText(fragments: AsyncIterable<{ content: string; reasoningType: string }>) {
+    try {
+      for await (const fragment of fragments) {
+        if (fragment.reasoningType === "none") yield fragment.content;
+      }
+    } catch (error) {
+      throw streamError(error);
+    }
+  }
+}
+
+/** LM Studio 2.x reports the stop string; with 1.x lmc can know it only when there was one. */
+function knownStopString(stats: LLMPredictionStats & { stopString?: string }, stopStrings: string[]) {
+  if (stats.stopString !== undefined) return stats.stopString;
+  return stats.stopReason === "stopStringFound" && stopStrings.length === 1 ? stopStrings[0] : undefined;
+}
+
+async function listModelKeys(client: LMStudioClient): Promise<string[]> {
+  const deadline = new Promise<never>((_, reject) => setTimeout(reject, 2000).unref());
+  const models = await Promise.race([client.system.listDownloadedModels(), deadline]);
+  return models.filter((m) => m.type === "llm").map((m) => m.modelKey);
+}
+
+type ModelProblem = "notFound" | "nothingLoaded";
+
+/** The SDK turns LM Studio's error codes into boxed prose; these phrases identify them. */
+export function modelProblem(error: unknown): ModelProblem | undefined {
+  const text = plainText(error instanceof Error ? error.message : String(error));
+  if (/Cannot find a model with path/i.test(text)) return "notFound";
+  if (/No loaded model satisfies/i.test(text)) return "nothingLoaded";
+  return undefined;
+}
+
+export function modelErrorMessage(problem: ModelProblem, key: string | undefined, available?: string[]): string {
+  const list = available === undefined ? "" : available.length === 0 ? "; no models are downloaded" : `; downloaded models: ${available.join(", ")}`;
+  return problem === "notFound"
+    ? `model "${key}" not found${list}`
+    : `no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL${list}`;
+}
+
+const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "ECONNRESET"]);
+
+/** An error met before the prediction started that means nothing is listening there. */
+export function connectionError(error: unknown, host: string): LmcError | undefined {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const notLmStudio = /Unexpected server response|Invalid WebSocket frame|WebSocket was closed/i.test(message);
+  if (!(typeof code === "string" && unreachableCodes.has(code)) && !notLmStudio) return undefined;
+  const why = typeof code === "string" ? code : plainText(message);
+  return new LmcError(
+    `cannot reach LM Studio at ${host} (${why}): start its server (in the app, or with "lms server start") or point --host / LMC_HOST at it`,
+    ExitCode.unreachable,
+    { cause: error },
+  );
+}
+
+function streamError(error: unknown): LmcError {
+  if (error instanceof LmcError) return error;
+  const title = (error as { title?: unknown })?.title;
+  const text = plainText(typeof title === "string" ? title : error instanceof Error ? error.message : String(error));
+  return new LmcError(`the prediction failed: ${text}`, ExitCode.failed, { cause: error });
+}
+
+/** Drops ANSI colours and the SDK's box-drawing frame, keeping the first line that says something. */
+export function plainText(text: string): string {
+  const lines = text
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .map((line) => line.replace(/[\u2500-\u257f]/g, "").trim())
+    .filter((line) => line !== "");
+  return lines[0] ?? text;
+}

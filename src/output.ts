@@ -1,0 +1,127 @@
+// Where the completion goes: stdout, streamed or at the end, or a file that
+// appears only when the completion succeeded.
+
+import { once } from "node:events";
+import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { ExitCode, LmcError } from "./errors.js";
+
+export interface CompletionSink {
+  /** Resolves once the text has been handed on (backpressure included). */
+  write(text: string): Promise<void>;
+  /** The completion succeeded: make it visible. */
+  commit(): Promise<void>;
+  /** The completion failed or was cancelled: keep what the contract says to keep. */
+  discard(): Promise<void>;
+}
+
+/** Raised by a sink whose reader has gone away (EPIPE): the run should stop quietly. */
+export class ReaderGoneError extends Error {
+  constructor() {
+    super("the reader of stdout has gone away");
+  }
+}
+
+/**
+ * Writes each piece as it comes. On failure, what was written stays written
+ * (a partial completion is still output). On a terminal a last newline is added
+ * so the shell prompt does not land on the completion's last line.
+ */
+export function streamingSink(stdout: NodeJS.WriteStream): CompletionSink {
+  const writer = streamWriter(stdout);
+  let last = "";
+  const sink: CompletionSink = {
+    async write(text) {
+      if (text === "") return;
+      last = text;
+      await writer.write(text);
+    },
+    async commit() {
+      if (stdout.isTTY && last !== "" && !last.endsWith("\n")) await writer.write("\n");
+      await writer.flush();
+    },
+    discard: () => sink.commit(),
+  };
+  return sink;
+}
+
+/** Keeps the completion until it is whole: on failure nothing is written at all. */
+export function bufferedSink(stdout: NodeJS.WriteStream): CompletionSink {
+  const pieces: string[] = [];
+  return {
+    async write(text) {
+      pieces.push(text);
+    },
+    async commit() {
+      const stream = streamingSink(stdout);
+      await stream.write(pieces.join(""));
+      await stream.commit();
+    },
+    async discard() {},
+  };
+}
+
+/**
+ * Writes to a temporary file beside `path` and renames it over `path` on commit,
+ * so readers (and make) never see a half-written file. Opened before the request
+ * is sent, so an unwritable path fails before any work is done.
+ */
+export async function fileSink(path: string): Promise<CompletionSink> {
+  const temporary = join(dirname(path), `.${basename(path)}.lmc-${process.pid}.tmp`);
+  let handle: FileHandle;
+  try {
+    handle = await open(temporary, "w");
+  } catch (error) {
+    throw new LmcError(`cannot write ${path}: ${(error as Error).message}`, ExitCode.failed, { cause: error });
+  }
+  return {
+    async write(text) {
+      await handle.write(text);
+    },
+    async commit() {
+      try {
+        await handle.sync();
+        await handle.close();
+        await rename(temporary, path);
+      } catch (error) {
+        await rm(temporary, { force: true });
+        throw new LmcError(`cannot write ${path}: ${(error as Error).message}`, ExitCode.failed, { cause: error });
+      }
+    },
+    async discard() {
+      await handle.close().catch(() => {});
+      await rm(temporary, { force: true });
+    },
+  };
+}
+
+/**
+ * Writes to a stream with backpressure: a write waits only when the stream's
+ * buffer is full. A stream error (EPIPE when the reader has gone) is remembered
+ * and raised by the next write or flush, as a ReaderGoneError for a broken pipe.
+ */
+export function streamWriter(stream: NodeJS.WritableStream) {
+  let failure: unknown;
+  stream.on("error", (error) => (failure ??= error));
+  const check = () => {
+    if (failure !== undefined) throw isBrokenPipe(failure) ? new ReaderGoneError() : failure;
+  };
+  return {
+    async write(text: string): Promise<void> {
+      check();
+      if (!stream.write(text)) await once(stream, "drain").catch(() => {});
+      check();
+    },
+    /** Resolves once everything written so far has left the process. */
+    async flush(): Promise<void> {
+      check();
+      await new Promise<void>((resolve) => stream.write("", () => resolve()));
+      check();
+    },
+  };
+}
+
+export function isBrokenPipe(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === "EPIPE" || code === "ERR_STREAM_DESTROYED";
+}
