@@ -1,0 +1,158 @@
+// Every documented exit status, each with its one clear line on stderr.
+
+import { createServer } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../server/server.js";
+import { runLmc, type LmcResult } from "./lmc-process.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ quiet: true });
+});
+afterEach(() => server.setFault({ type: "none" }));
+afterAll(() => server?.close());
+
+/** One line on stderr, starting "lmc: ", and never a stack trace. */
+function expectOneErrorLine(result: LmcResult, pattern: RegExp) {
+  const lines = result.stderr.split("\n").filter(Boolean);
+  expect(lines, result.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^lmc: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+describe("exit 2: usage errors, with nothing sent and nothing on stdout", () => {
+  it.each<[string[], RegExp]>([
+    [["--bogus", "hi"], /unknown option --bogus/],
+    [["--max-token", "5", "hi"], /unknown option --max-token \(did you mean --max-tokens\?\)/],
+    [["-n", "five", "hi"], /--max-tokens must be a whole number >= 1, not "five"/],
+    [["-t", "warm", "hi"], /--temperature must be a number >= 0, not "warm"/],
+    [["--timeout", "-1", "hi"], /--timeout must be a number > 0/],
+    [["--stop"], /option --stop needs a value/],
+    [["--host", "ftp://x", "hi"], /--host must be a ws:\/\//],
+    [[""], /the prompt is empty/],
+  ])("%j", async (args, pattern) => {
+    const before = server.received.length;
+    const result = await runLmc(["--host", server.url, ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stdout.length).toBe(0);
+    expectOneErrorLine(result, pattern);
+    expect(server.received.length).toBe(before);
+  });
+
+  it("reports a bad environment variable by name", async () => {
+    const result = await runLmc(["hi"], { env: { LMC_MAX_TOKENS: "lots", LMC_HOST: server.url } });
+    expect(result.code).toBe(2);
+    expectOneErrorLine(result, /LMC_MAX_TOKENS must be a whole number/);
+  });
+});
+
+describe("exit 3: LM Studio unreachable", () => {
+  it("names the address when nothing listens there, within a couple of seconds", async () => {
+    const port = await closedPort();
+    const result = await runLmc(["--host", `ws://127.0.0.1:${port}`, "hi"]);
+    expect(result.code).toBe(3);
+    expect(result.elapsedMs).toBeLessThan(3000);
+    expect(result.stdout.length).toBe(0);
+    expectOneErrorLine(result, new RegExp(`cannot reach LM Studio at ws://127.0.0.1:${port} .*lms server start`));
+  });
+
+  it("when the server drops every connection", async () => {
+    server.setFault({ type: "refuse" });
+    const result = await runLmc(["--host", server.url, "hi"]);
+    expect(result.code).toBe(3);
+    expectOneErrorLine(result, /cannot reach LM Studio at/);
+  });
+
+  it("when an HTTP server that is not LM Studio answers", async () => {
+    const http = (await import("node:http")).createServer((_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as { port: number };
+    const result = await runLmc(["--host", `127.0.0.1:${port}`, "hi"]);
+    http.close();
+    expect(result.code).toBe(3);
+    expectOneErrorLine(result, /cannot reach LM Studio at ws:\/\/127.0.0.1:\d+/);
+  });
+});
+
+describe("exit 4: no such model, or none loaded", () => {
+  it("names the key and lists what is downloaded", async () => {
+    const result = await runLmc(["--host", server.url, "-m", "gpt-17", "hi"]);
+    expect(result.code).toBe(4);
+    expect(result.stdout.length).toBe(0);
+    expectOneErrorLine(result, /model "gpt-17" not found; downloaded models: .*lmc-tiny/);
+  });
+
+  it("says so when no model is loaded", async () => {
+    server.setFault({ type: "nothingLoaded" });
+    const result = await runLmc(["--host", server.url, "hi"]);
+    expect(result.code).toBe(4);
+    expectOneErrorLine(result, /no model is loaded in LM Studio.*--model/);
+  });
+});
+
+describe("exit 1: the prediction failed", () => {
+  it("passes on LM Studio's reason", async () => {
+    server.setFault({ type: "predictionError", title: "The model crashed" });
+    const result = await runLmc(["--host", server.url, "hi"]);
+    expect(result.code).toBe(1);
+    expectOneErrorLine(result, /the prediction failed: The model crashed/);
+  });
+
+  it("keeps the partial output when the connection breaks mid-stream", async () => {
+    server.setFault({ type: "dieMidStream", afterFragments: 5 });
+    const result = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "40", "My name is"]);
+    expect(result.code).toBe(1);
+    expect(result.text.length).toBeGreaterThan(0);
+    expectOneErrorLine(result, /the prediction failed/);
+  });
+});
+
+describe("exit 124: --timeout", () => {
+  it("gives up on a server that never answers", async () => {
+    server.setFault({ type: "hang" });
+    const result = await runLmc(["--host", server.url, "--timeout", "1", "hi"]);
+    expect(result.code).toBe(124);
+    expect(result.elapsedMs).toBeLessThan(5000);
+    expectOneErrorLine(result, /no answer within 1 s/);
+  });
+
+  it("keeps what was streamed before the deadline", async () => {
+    server.setFault({ type: "slow", delayMs: 200 });
+    const result = await runLmc(["--host", server.url, "-n", "100", "--timeout", "1", "My name is"]);
+    expect(result.code).toBe(124);
+    expect(result.text.length).toBeGreaterThan(0);
+    expectOneErrorLine(result, /no answer within 1 s/);
+  });
+});
+
+describe("exit 130 and 141: Ctrl-C and a closed stdout cancel the prediction", () => {
+  it("Ctrl-C", async () => {
+    server.setFault({ type: "slow", delayMs: 100 });
+    const result = await runLmc(["--host", server.url, "-n", "200", "My name is"], {
+      onSpawn: (child) => child.stdout!.once("data", () => child.kill("SIGINT")),
+    });
+    expect(result.code).toBe(130);
+    expectOneErrorLine(result, /interrupted/);
+    expect(server.received.at(-1)!.cancelled).toBe(true);
+  });
+
+  it("a reader that goes away (lmc | head -c 20)", async () => {
+    server.setFault({ type: "slow", delayMs: 50 });
+    const result = await runLmc(["--host", server.url, "-n", "200", "My name is"], {
+      onSpawn: (child) => child.stdout!.once("data", () => child.stdout!.destroy()),
+    });
+    expect(result.code).toBe(141);
+    expect(result.stderr).toBe("");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(server.received.at(-1)!.cancelled).toBe(true);
+  });
+});

@@ -1,0 +1,51 @@
+// Docs that cannot drift: every declared option, variable and exit status is in
+// --help, the man page and the README.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ExitCode } from "../../src/errors.js";
+import { renderHelp } from "../../src/help.js";
+import { optionSpecs } from "../../src/options-spec.js";
+
+const help = renderHelp("0.0.0");
+const man = readFileSync("man/lmc.1", "utf8");
+const readme = readFileSync("README.md", "utf8");
+const manText = man.replace(/\\-/g, "-");
+const variables = optionSpecs.flatMap((spec) => (spec.env ? [spec.env] : []));
+
+describe.each([
+  ["--help", help],
+  ["man/lmc.1", manText],
+  ["README.md", readme],
+])("%s", (_, text) => {
+  it.each(optionSpecs.map((spec) => [spec.name, spec]))("documents --%s", (name, spec) => {
+    expect(text).toContain(`--${name}`);
+    if (spec.short) expect(text).toContain(`-${spec.short}, --${name}`);
+  });
+  it.each([...variables, "LMC_DEBUG", "NO_COLOR"])("documents %s", (variable) => {
+    expect(text).toContain(variable);
+  });
+  it.each(Object.entries(ExitCode))("documents exit status %s (%i)", (_, code) => {
+    expect(text).toMatch(new RegExp(`(^|[^0-9])${code}([^0-9]|$)`, "m"));
+  });
+});
+
+describe("man/lmc.1", () => {
+  it("has the sections Unix users look for", () => {
+    for (const section of ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "ENVIRONMENT", '"EXIT STATUS"', "EXAMPLES"]) {
+      expect(man).toMatch(new RegExp(`^\\.SH ${section}$`, "m"));
+    }
+  });
+  it("describes exactly the declared options, no more", () => {
+    const section = manText.slice(manText.indexOf(".SH OPTIONS"), manText.indexOf(".SH ENVIRONMENT"));
+    const items = section.split(".TP\n").slice(1).map((item) => item.split("\n")[0]!);
+    const described = items.flatMap((line) => [...line.matchAll(/--([a-z-]+)/g)].map((m) => m[1]));
+    expect(described.sort()).toEqual(optionSpecs.map((spec) => spec.name).sort());
+  });
+});
+
+describe("README.md", () => {
+  it("shows the real --help text", () => {
+    expect(readme).toContain(renderHelp(JSON.parse(readFileSync("package.json", "utf8")).version).trimEnd());
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { ExitCode } from "../../src/errors.js";
+import { connectionError, modelErrorMessage, modelProblem, plainText } from "../../src/lmstudio.js";
+
+describe("the exit statuses", () => {
+  it("are the documented ones", () => {
+    expect(ExitCode).toEqual({
+      ok: 0, failed: 1, usage: 2, unreachable: 3, modelNotFound: 4, timeout: 124, brokenPipe: 141, interrupted: 130,
+    });
+  });
+});
+
+describe("plainText", () => {
+  it.each([
+    ["\x1b[31mred\x1b[39m", "red"],
+    ["\n ╭──────╮\n │  No loaded model satisfies all requirements.  │\n ╰──╯", "No loaded model satisfies all requirements."],
+    ["plain", "plain"],
+  ])("%j → %j", (input, expected) => expect(plainText(input)).toBe(expected));
+});
+
+describe("modelProblem", () => {
+  it.each([
+    [new Error('╭─\n│ Cannot find a model with path "\x1b[93mx\x1b[39m" │'), "notFound"],
+    [new Error("  \x1b[41m No loaded model satisfies all requirements specified in the query. \x1b[49m"), "nothingLoaded"],
+    [new Error("something else"), undefined],
+    ["a string", undefined],
+  ])("%s → %s", (error, expected) => expect(modelProblem(error)).toBe(expected));
+});
+
+describe("modelErrorMessage", () => {
+  it.each([
+    ["notFound", "gpt-7", ["a", "b"], 'model "gpt-7" not found; downloaded models: a, b'],
+    ["notFound", "gpt-7", [], 'model "gpt-7" not found; no models are downloaded'],
+    ["notFound", "gpt-7", undefined, 'model "gpt-7" not found'],
+    ["nothingLoaded", undefined, ["a"], "no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL; downloaded models: a"],
+  ] as const)("%s %s %j", (problem, key, available, expected) =>
+    expect(modelErrorMessage(problem, key, available as string[] | undefined)).toBe(expected));
+});
+
+describe("connectionError", () => {
+  const withCode = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
+  it.each([
+    [withCode("ECONNREFUSED"), ExitCode.unreachable],
+    [withCode("ENOTFOUND"), ExitCode.unreachable],
+    [new Error("Unexpected server response: 404"), ExitCode.unreachable],
+    [new Error("prediction failed"), undefined],
+  ])("%s", (error, expected) => {
+    const mapped = connectionError(error, "ws://h:1");
+    expect(mapped?.exitCode).toBe(expected);
+    if (mapped) expect(mapped.message).toMatch(/^cannot reach LM Studio at ws:\/\/h:1 /);
+  });
+});
