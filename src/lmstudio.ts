@@ -126,7 +126,7 @@ type ModelProblem = "notFound" | "nothingLoaded";
 
 /** The SDK turns LM Studio's error codes into boxed prose; these phrases identify them. */
 export function modelProblem(error: unknown): ModelProblem | undefined {
-  const text = plainText(error instanceof Error ? error.message : String(error));
+  const text = messageParagraphs(error instanceof Error ? error.message : String(error)).join(" ");
   if (/Cannot find a model with path/i.test(text)) return "notFound";
   if (/No loaded model satisfies/i.test(text)) return "nothingLoaded";
   return undefined;
@@ -162,12 +162,26 @@ function streamError(error: unknown): LmcError {
   return new LmcError(`the prediction failed: ${text}`, ExitCode.failed, { cause: error });
 }
 
-/** Drops ANSI colours and the SDK's box-drawing frame, keeping the first line that says something. */
-export function plainText(text: string): string {
+/**
+ * The paragraphs of an SDK error message, each on one line, without ANSI colours
+ * and without the frame the SDK draws around it (whose top edge carries a
+ * generic "Error" title, and which wraps long lines).
+ */
+export function messageParagraphs(text: string): string[] {
   const lines = text
     .replace(/\x1b\[[0-9;]*m/g, "")
     .split("\n")
-    .map((line) => line.replace(/[\u2500-\u257f]/g, "").trim())
-    .filter((line) => line !== "");
-  return lines[0] ?? text;
+    .map((line) => line.trim())
+    .filter((line) => !/^[\u250c\u2514\u256d\u2570]/.test(line)) // the frame's top and bottom edges
+    .map((line) => line.replace(/[\u2500-\u257f]/g, "").trim());
+  return lines
+    .join("\n")
+    .split(/\n{2,}/)
+    .map((paragraph) => paragraph.replace(/\s*\n\s*/g, " ").trim())
+    .filter((paragraph) => paragraph !== "");
+}
+
+/** The first paragraph of an SDK error message: what went wrong. */
+export function plainText(text: string): string {
+  return messageParagraphs(text)[0] ?? text.trim();
 }

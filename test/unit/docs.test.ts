@@ -10,7 +10,8 @@ import { optionSpecs } from "../../src/options-spec.js";
 const help = renderHelp("0.0.0");
 const man = readFileSync("man/lmc.1", "utf8");
 const readme = readFileSync("README.md", "utf8");
-const manText = man.replace(/\\-/g, "-");
+// The man page's source with roff's escapes and quoting undone: `.BR \-m ", " \-\-model` reads "-m, --model".
+const manText = man.replace(/\\-/g, "-").replace(/ ", " /g, ", ");
 const variables = optionSpecs.flatMap((spec) => (spec.env ? [spec.env] : []));
 
 describe.each([

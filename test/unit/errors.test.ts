@@ -15,6 +15,8 @@ describe("plainText", () => {
     ["\x1b[31mred\x1b[39m", "red"],
     ["\n ╭──────╮\n │  No loaded model satisfies all requirements.  │\n ╰──╯", "No loaded model satisfies all requirements."],
     ["plain", "plain"],
+    ["┌ Error ─┐\n│  The prompt has 9 tokens, but the  │\n│  context length is 4.  │\n│      │\n│  </> STACK TRACE  │\n└──┘", "The prompt has 9 tokens, but the context length is 4."],
+    ["\n\n   ┌ Error ──────┐\n   │          │\n   │   The model crashed   │\n   │          │\n   │   </> STACK TRACE  │\n   └─────┘", "The model crashed"],
   ])("%j → %j", (input, expected) => expect(plainText(input)).toBe(expected));
 });
 

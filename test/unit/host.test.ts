@@ -56,7 +56,7 @@ describe("findLocalServer", () => {
     closedPort = await listen(() => {});
     await new Promise((resolve) => servers.pop()!.close(resolve));
   });
-  afterAll(() => servers.forEach((s) => s.closeAllConnections() || s.close()));
+  afterAll(() => servers.forEach((s) => (s.closeAllConnections(), s.close())));
 
   it("finds the port that greets like LM Studio", async () => {
     expect(await findLocalServer([closedPort, impostor, silent, lmStudio], 300)).toBe(`ws://127.0.0.1:${lmStudio}`);

@@ -1,0 +1,45 @@
+// lmc on a terminal: script(1) gives it a real pseudo-terminal for stdin, stdout and stderr.
+
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../server/server.js";
+import { cleanEnv, lmcBin } from "./lmc-process.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ quiet: true });
+});
+afterAll(() => server?.close());
+
+function onTerminal(args: string[], typed: string[]): Promise<{ code: number | null; screen: string }> {
+  const command = [...(lmcBin.endsWith(".cjs") ? [process.execPath, lmcBin] : [lmcBin]), ...args]
+    .map((word) => (/^[\w./:=-]+$/.test(word) ? word : `'${word}'`))
+    .join(" ");
+  const child = spawn("script", ["-qec", command, "/dev/null"], { env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] });
+  let screen = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (screen += chunk));
+  (async () => {
+    for (const keys of typed) {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      child.stdin.write(keys);
+    }
+  })();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  return new Promise((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(killer);
+      resolve({ code, screen });
+    }),
+  );
+}
+
+it("reads a typed prompt until Ctrl-D, after a hint, and ends the completion with a newline", async () => {
+  const { code, screen } = await onTerminal(
+    ["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "5", "--stop", ".", "--no-stats"],
+    ["My name is\n", "\x04"],
+  );
+  expect(code).toBe(0);
+  expect(screen).toContain("lmc: reading the prompt from the terminal; end it with Ctrl-D");
+  expect(server.received.at(-1)!.prompt).toBe("My name is");
+  expect(screen.endsWith("\r\n")).toBe(true);
+});
