@@ -10,7 +10,7 @@ import { startTestServer } from "../test/server/server.js";
 await import("./build.js");
 const server = await startTestServer({ quiet: true });
 try {
-  const lmc = spawn(process.execPath, ["dist/lmc.cjs", "--host", server.url, "--max-tokens", "40", ...process.argv.slice(2)], {
+  const lmc = spawn(process.execPath, ["dist/lmc.cjs", "--host", server.url, "--max-tokens", "40", "--temperature", "0", ...process.argv.slice(2)], {
     stdio: ["pipe", "inherit", "inherit"],
   });
   lmc.stdin.end("My name is\n");
