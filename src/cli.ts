@@ -3,6 +3,9 @@
 
 import { main } from "./run.js";
 
+// With stderr closed (2>&-) there is nowhere to report anything; that is no reason to crash.
+process.stderr.on("error", () => {});
+
 let interrupts = 0;
 void main({
   argv: process.argv.slice(2),

@@ -86,6 +86,6 @@ function checkStopStrings(stops: string[]): string[] {
   return stops;
 }
 
-function isTruthy(value: string | undefined): boolean {
+export function isTruthy(value: string | undefined): boolean {
   return value !== undefined && value !== "" && value !== "0" && value.toLowerCase() !== "false";
 }

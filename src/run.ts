@@ -7,7 +7,7 @@ import { parseArgs } from "./args.js";
 import { ExitCode, LmcError } from "./errors.js";
 import { renderHelp } from "./help.js";
 import { findLocalServer, localPorts } from "./host.js";
-import { resolveOptions, type Environment, type RunOptions } from "./options.js";
+import { isTruthy, resolveOptions, type Environment, type RunOptions } from "./options.js";
 import { bufferedSink, fileSink, ReaderGoneError, streamingSink, type CompletionSink } from "./output.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
 import { formatStats } from "./stats.js";
@@ -29,7 +29,7 @@ export const version: string = packageJson.version;
 const CANCEL_GRACE_MS = 1000;
 
 export async function main(io: Io): Promise<ExitCode> {
-  let verbose = io.env.LMC_DEBUG !== undefined && io.env.LMC_DEBUG !== "" && io.env.LMC_DEBUG !== "0";
+  let verbose = isTruthy(io.env.LMC_DEBUG); // until the options say otherwise
   try {
     const options = resolveOptions(parseArgs(io.argv), io.env);
     verbose = options.verbose;

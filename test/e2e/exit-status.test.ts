@@ -65,6 +65,13 @@ describe("exit 3: LM Studio unreachable", () => {
     expectOneErrorLine(result, new RegExp(`cannot reach LM Studio at ws://127.0.0.1:${port} .*lms server start`));
   });
 
+  it("says how to start LM Studio when none is found on this machine", async () => {
+    const result = await runLmc(["hi"]);
+    expect(result.code).toBe(3);
+    expect(result.elapsedMs).toBeLessThan(3000);
+    expectOneErrorLine(result, /cannot find LM Studio on this machine \(tried 127.0.0.1 ports 1234, .*lms server start.*--host \/ LMC_HOST/);
+  });
+
   it("when the server drops every connection", async () => {
     server.setFault({ type: "refuse" });
     const result = await runLmc(["--host", server.url, "hi"]);
