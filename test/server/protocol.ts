@@ -3,6 +3,8 @@
 // the client validates every server message and silently drops (with a
 // communicationWarning back to us) anything that does not match.
 
+import type { CompletionRequest } from "./engine-types.js";
+
 // ---------------------------------------------------------------------------
 // Frames
 // ---------------------------------------------------------------------------
@@ -247,17 +249,8 @@ export function checkboxNumeric(v: unknown): number | "disabled" | undefined {
   return undefined;
 }
 
-export interface EngineSampling {
-  maxTokens?: number;
-  stopStrings?: string[];
-  temperature?: number;
-  seed?: number;
-  topK?: number;
-  topP?: number;
-  minP?: number;
-  repeatPenalty?: number;
-  jsonSchema?: unknown;
-}
+/** The sampling part of an engine request: what a prediction config can set. */
+export type EngineSampling = Omit<CompletionRequest, "prompt" | "signal" | "onPromptProgress" | "onFragment">;
 
 /** Turns merged prediction KV fields into the engine's sampling options. */
 export function samplingFromConfig(config: Record<string, unknown>): EngineSampling {
