@@ -11,6 +11,8 @@ export const ExitCode = {
   unreachable: 3,
   /** The model asked for does not exist, or none is loaded. */
   modelNotFound: 4,
+  /** --fail-on-truncate: the completion was cut off by the token limit or the context. */
+  truncated: 5,
   /** --timeout ran out (the same status as timeout(1)). */
   timeout: 124,
   /** stdout was closed by its reader (the status a SIGPIPE'd process has). */

@@ -35,8 +35,8 @@ Environment:
 
 Exit status:
   0 success   1 prediction failed   2 usage error   3 LM Studio unreachable
-  4 model not found or none loaded   124 timed out   130 interrupted
-  141 stdout closed by its reader
+  4 model not found or none loaded   5 cut off (--fail-on-truncate)
+  124 timed out   130 interrupted   141 stdout closed by its reader
 
 Examples:
   echo "My name is" | lmc --max-tokens 40 --stop "."

@@ -4,6 +4,7 @@
 
 import { LMStudioClient, type LLM, type LLMPredictionStats } from "@lmstudio/sdk";
 import { ExitCode, LmcError } from "./errors.js";
+import type { LoadSettings } from "./options.js";
 
 export interface SessionOptions {
   host: string;
@@ -14,9 +15,14 @@ export interface SessionOptions {
 export interface CompletionRequest {
   prompt: string;
   model?: string;
-  maxTokens?: number;
   stopStrings: string[];
-  temperature?: number;
+  /** Checked prediction settings, by their LLMPredictionConfigInput names. */
+  prediction: Record<string, unknown>;
+  /** A JSON Schema the completion must satisfy. */
+  schema?: object;
+  /** How to load the model, when it has to be loaded. */
+  load: LoadSettings;
+  ttlSec?: number;
   signal: AbortSignal;
 }
 
@@ -55,9 +61,9 @@ export function openSession({ host, log }: SessionOptions): Session {
     },
   });
 
-  const findModel = async (key: string | undefined, signal: AbortSignal): Promise<LLM> => {
+  const findModel = async ({ model: key, load, ttlSec, signal }: CompletionRequest): Promise<LLM> => {
     try {
-      return await (key === undefined ? client.llm.model() : client.llm.model(key, { signal }));
+      return await (key === undefined ? client.llm.model() : client.llm.model(key, { signal, config: load, ttl: ttlSec }));
     } catch (error) {
       if (signal.aborted) throw error;
       const problem = modelProblem(error);
@@ -71,14 +77,16 @@ export function openSession({ host, log }: SessionOptions): Session {
     async complete(request) {
       let model: LLM;
       try {
-        model = await findModel(request.model, request.signal);
+        model = await findModel(request);
       } catch (error) {
         throw connectionError(error, host) ?? error;
       }
+      const { settings, raw } = splitRawSettings(request.prediction, request.load.seed);
       const ongoing = model.complete(request.prompt, {
-        maxTokens: request.maxTokens,
+        ...settings,
         stopStrings: request.stopStrings.length > 0 ? request.stopStrings : undefined,
-        temperature: request.temperature,
+        structured: request.schema ? { type: "json", jsonSchema: request.schema } : undefined,
+        raw: raw.length > 0 ? { fields: raw } : undefined,
         signal: request.signal,
       });
       const outcome = ongoing.result().then((result) => ({
@@ -108,6 +116,31 @@ export function openSession({ host, log }: SessionOptions): Session {
       throw streamError(error);
     }
   }
+}
+
+/**
+ * Settings that SDK 1.5's complete() silently drops although LM Studio knows them
+ * (its option schema lacks them), with the key LM Studio reads them by. lmc sends
+ * them as raw configuration fields instead.
+ */
+const rawSettingKeys: Readonly<Record<string, string>> = {
+  xtcProbability: "llm.prediction.llama.xtcProbability",
+  xtcThreshold: "llm.prediction.llama.xtcThreshold",
+  logProbs: "llm.prediction.logProbs",
+};
+
+/** Separates the settings the SDK passes on from those that must go as raw fields. */
+export function splitRawSettings(prediction: Record<string, unknown>, seed: number | undefined) {
+  const settings: Record<string, unknown> = {};
+  const raw: Array<{ key: string; value: unknown }> = [];
+  for (const [name, value] of Object.entries(prediction)) {
+    const key = rawSettingKeys[name];
+    if (key === undefined) settings[name] = value;
+    else raw.push({ key, value: value === false ? { checked: false, value: 0 } : { checked: true, value } });
+  }
+  // Nor has SDK 1.5 a seed option for a prediction.
+  if (seed !== undefined) raw.push({ key: "llm.prediction.seed", value: { checked: true, value: seed } });
+  return { settings, raw };
 }
 
 /** LM Studio 2.x reports the stop string; with 1.x lmc can know it only when there was one. */

@@ -5,80 +5,131 @@
 import type { ParsedArgs } from "./args.js";
 import { UsageError } from "./errors.js";
 import { normalizeHost } from "./host.js";
+import { optionSpecs } from "./options-spec.js";
+import {
+  checkValue,
+  numberSetting,
+  overflowPolicies,
+  parseOptionPairs,
+  parseSetting,
+  type Setting,
+} from "./prediction-config.js";
+
+/** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
+export interface LoadSettings {
+  contextLength?: number;
+  gpu?: { ratio: number | "max" | "off" };
+  seed?: number;
+}
 
 export interface RunOptions {
   action: "help" | "version" | "complete";
   /** Prompt words; "-" stands for stdin. */
   words: string[];
   model?: string;
-  maxTokens?: number;
   stopStrings: string[];
-  temperature?: number;
+  /** Prediction settings by their SDK names (LLMPredictionConfigInput), all checked. */
+  prediction: Record<string, unknown>;
+  load: LoadSettings;
+  ttlSec?: number;
+  /** --schema's argument: a file name or inline JSON, read when the run starts. */
+  schema?: string;
   /** A websocket URL, or undefined to look for the local server. */
   host?: string;
   timeoutSec?: number;
   outputFile?: string;
+  echo: boolean;
   stream: boolean;
   stats: boolean;
+  failOnTruncate: boolean;
   rawStdin: boolean;
   verbose: boolean;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+const positiveSeconds = numberSetting(0, Infinity, { exclusiveMin: true });
+const wholeNumber = (min: number) => numberSetting(min, Infinity, { integer: true });
+const gpuRatio: Setting = {
+  accepts: "off, max or a ratio from 0 to 1",
+  parse: (text) => (text === "off" || text === "max" ? text : numberSetting(0, 1).parse(text)),
+};
+
+/** Dedicated flags for prediction settings, by flag name. */
+const predictionFlags: Readonly<Record<string, string>> = {
+  "max-tokens": "maxTokens",
+  temperature: "temperature",
+  "top-k": "topKSampling",
+  "top-p": "topPSampling",
+  "min-p": "minPSampling",
+  "repeat-penalty": "repeatPenalty",
+  "draft-model": "draftModel",
+};
+
+/** The environment variable that gives each option's default, from the option table. */
+const environmentDefaults = new Map(optionSpecs.flatMap((spec) => (spec.env ? [[spec.name, spec.env] as const] : [])));
+
 export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
   const action = args.flags.has("help") ? "help" : args.flags.has("version") ? "version" : "complete";
-  /** The flag's value, else the environment variable's; an empty variable counts as unset. */
-  const setting = (name: string, envName: string) => {
+  /** The flag's value, else its environment variable's; an empty variable counts as unset. */
+  const setting = (name: string) => {
     const flag = args.values.get(name);
     if (flag !== undefined) return { value: flag, source: `--${name}` };
-    const fromEnv = env[envName];
-    return fromEnv ? { value: fromEnv, source: envName } : undefined;
+    const envName = environmentDefaults.get(name);
+    const fromEnv = envName ? env[envName] : undefined;
+    return fromEnv && envName ? { value: fromEnv, source: envName } : undefined;
+  };
+  const checked = (name: string, rule: Setting) => {
+    const given = setting(name);
+    return given ? checkValue(rule, given.value, given.source) : undefined;
   };
 
-  const model = setting("model", "LMC_MODEL");
+  const model = setting("model");
   if (model && model.value.trim() === "") throw new UsageError(`${model.source} is empty`);
-  const host = setting("host", "LMC_HOST");
+  const host = setting("host");
   const output = args.values.get("output");
   if (output === "") throw new UsageError("--output needs a file name");
+  const schema = args.values.get("schema");
+  if (schema !== undefined && schema.trim() === "") throw new UsageError("--schema needs a file name or JSON");
+
+  // --option first, so that a dedicated flag wins over the same setting given generically.
+  const prediction = parseOptionPairs(args.lists.get("option") ?? []);
+  for (const [flag, key] of Object.entries(predictionFlags)) {
+    const given = setting(flag);
+    if (given) prediction[key] = parseSetting(key, given.value, given.source);
+  }
+  const overflow = args.values.get("context-overflow");
+  if (overflow !== undefined) {
+    const policy = overflowPolicies[overflow];
+    if (!policy) throw new UsageError(`--context-overflow must be one of ${Object.keys(overflowPolicies).join(", ")}, not "${overflow}"`);
+    prediction.contextOverflowPolicy = policy;
+  }
+  const seed = checked("seed", wholeNumber(0)) as number | undefined;
+  const gpu = checked("gpu", gpuRatio) as number | "max" | "off" | undefined;
 
   return {
     action,
     words: args.words,
     model: model?.value,
-    maxTokens: parseNumber(setting("max-tokens", "LMC_MAX_TOKENS"), { integer: true, min: 1 }),
     stopStrings: checkStopStrings(args.lists.get("stop") ?? []),
-    temperature: parseNumber(setting("temperature", "LMC_TEMPERATURE"), { min: 0 }),
+    prediction,
+    load: {
+      contextLength: checked("context-length", wholeNumber(1)) as number | undefined,
+      gpu: gpu === undefined ? undefined : { ratio: gpu },
+      seed,
+    },
+    ttlSec: checked("ttl", positiveSeconds) as number | undefined,
+    schema,
     host: host ? normalizeHost(host.value, host.source) : undefined,
-    timeoutSec: parseNumber(setting("timeout", "LMC_TIMEOUT"), { min: 0, exclusiveMin: true }),
+    timeoutSec: checked("timeout", positiveSeconds) as number | undefined,
     outputFile: output,
+    echo: args.flags.has("echo"),
     stream: !args.flags.has("no-stream"),
     stats: !args.flags.has("no-stats"),
+    failOnTruncate: args.flags.has("fail-on-truncate"),
     rawStdin: args.flags.has("raw-stdin"),
     verbose: args.flags.has("verbose") || isTruthy(env.LMC_DEBUG),
   };
-}
-
-interface NumberRule {
-  integer?: boolean;
-  min: number;
-  exclusiveMin?: boolean;
-}
-
-export function parseNumber(
-  setting: { value: string; source: string } | undefined,
-  rule: NumberRule,
-): number | undefined {
-  if (!setting) return undefined;
-  const { value, source } = setting;
-  const number = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value) ? Number(value) : NaN;
-  const tooSmall = rule.exclusiveMin ? number <= rule.min : number < rule.min;
-  if (!Number.isFinite(number) || tooSmall || (rule.integer && !Number.isInteger(number))) {
-    const kind = rule.integer ? "a whole number" : "a number";
-    const bound = `${rule.exclusiveMin ? ">" : ">="} ${rule.min}`;
-    throw new UsageError(`${source} must be ${kind} ${bound}, not "${value}"`);
-  }
-  return number;
 }
 
 function checkStopStrings(stops: string[]): string[] {

@@ -8,8 +8,10 @@ import { ExitCode, LmcError } from "./errors.js";
 import { renderHelp } from "./help.js";
 import { findLocalServer, localPorts } from "./host.js";
 import { isTruthy, resolveOptions, type Environment, type RunOptions } from "./options.js";
+import type { CompletionRequest } from "./lmstudio.js";
 import { bufferedSink, fileSink, ReaderGoneError, streamingSink, type CompletionSink } from "./output.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
+import { loadSchema } from "./schema.js";
 import { formatStats } from "./stats.js";
 import { readStdin } from "./stdin.js";
 
@@ -24,6 +26,9 @@ export interface Io {
 }
 
 export const version: string = packageJson.version;
+
+/** Stop reasons that mean the completion did not end where the model would have ended it. */
+const truncationReasons = new Set(["maxPredictedTokensReached", "contextLengthReached"]);
 
 /** How long a cancelled prediction may take to be confirmed by the server. */
 const CANCEL_GRACE_MS = 1000;
@@ -69,6 +74,7 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
       ? decodeStdin(await raceAbort(readStdin(io.stdin, say), stop.signal), options.rawStdin)
       : undefined;
     const prompt = assemblePrompt(options.words, stdinText);
+    const schema = options.schema === undefined ? undefined : await loadSchema(options.schema);
 
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
     if (options.timeoutSec !== undefined) {
@@ -84,7 +90,17 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
     try {
       const host = options.host ?? (await raceAbort(findServer(), stop.signal));
       if (options.verbose) say(`using LM Studio at ${host}`);
-      await predict(prompt, host, options, sink, stop, io);
+      const request: CompletionRequest = {
+        prompt,
+        model: options.model,
+        stopStrings: options.stopStrings,
+        prediction: options.prediction,
+        schema,
+        load: options.load,
+        ttlSec: options.ttlSec,
+        signal: stop.signal,
+      };
+      await predict(request, host, options, sink, stop, io);
     } catch (error) {
       await sink.discard().catch(() => {});
       throw error;
@@ -107,7 +123,7 @@ async function findServer(): Promise<string> {
 }
 
 async function predict(
-  prompt: string,
+  request: CompletionRequest,
   host: string,
   options: RunOptions,
   sink: CompletionSink,
@@ -121,22 +137,16 @@ async function predict(
     log: (level, message) => options.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`),
   });
   try {
-    const prediction = await raceAbort(
-      session.complete({
-        prompt,
-        model: options.model,
-        maxTokens: options.maxTokens,
-        stopStrings: options.stopStrings,
-        temperature: options.temperature,
-        signal: stop.signal,
-      }),
-      stop.signal,
-    );
+    const prediction = await raceAbort(session.complete(request), stop.signal);
     try {
+      if (options.echo) await sink.write(request.prompt);
       for await (const text of untilAborted(prediction.fragments, stop.signal)) await sink.write(text);
       const outcome = await raceAbort(prediction.outcome, stop.signal);
-      await sink.commit();
+      const { stopReason } = outcome.stats;
+      const cutOff = options.failOnTruncate && truncationReasons.has(stopReason);
+      await (cutOff ? sink.discard() : sink.commit());
       if (options.stats) io.stderr.write(formatStats(outcome));
+      if (cutOff) throw new LmcError(`the completion was cut off (${stopReason}; --fail-on-truncate)`, ExitCode.truncated);
     } catch (error) {
       // Aborting the signal makes the SDK send a cancel; give the server a moment
       // to confirm it, so it stops generating for a reader that is gone.

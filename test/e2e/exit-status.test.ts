@@ -33,7 +33,7 @@ describe("exit 2: usage errors, with nothing sent and nothing on stdout", () => 
   it.each<[string[], RegExp]>([
     [["--bogus", "hi"], /unknown option --bogus/],
     [["--max-token", "5", "hi"], /unknown option --max-token \(did you mean --max-tokens\?\)/],
-    [["-n", "five", "hi"], /--max-tokens must be a whole number >= 1, not "five"/],
+    [["-n", "five", "hi"], /--max-tokens must be a whole number >= 1, or off, not "five"/],
     [["-t", "warm", "hi"], /--temperature must be a number >= 0, not "warm"/],
     [["--timeout", "-1", "hi"], /--timeout must be a number > 0/],
     [["--stop"], /option --stop needs a value/],

@@ -1,0 +1,138 @@
+// Every knob reaches LM Studio under the key LM Studio reads, and does what it says.
+
+import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../server/server.js";
+import { runLmc, statsOf } from "./lmc-process.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ quiet: true });
+});
+afterEach(() => expect(server.warnings).toEqual([]));
+afterAll(() => server?.close());
+
+const lastPrediction = () => server.received.filter((r) => r.channel !== "getOrLoad").at(-1)!;
+const lmc = (...args: string[]) => runLmc(["--host", server.url, "-n", "3", ...args, "My name is"]);
+
+describe("prediction settings reach the server", () => {
+  it.each<[string[], Record<string, unknown>]>([
+    [["--top-k", "7"], { "llm.prediction.topKSampling": 7 }],
+    [["--top-p", "0.9"], { "llm.prediction.topPSampling": { checked: true, value: 0.9 } }],
+    [["--top-p", "off"], { "llm.prediction.topPSampling": { checked: false, value: 0.95 } }],
+    [["--min-p", "0.1"], { "llm.prediction.minPSampling": { checked: true, value: 0.1 } }],
+    [["--repeat-penalty", "1.3"], { "llm.prediction.repeatPenalty": { checked: true, value: 1.3 } }],
+    [["--seed", "42"], { "llm.prediction.seed": { checked: true, value: 42 } }],
+    [["--context-overflow", "truncate-middle"], { "llm.prediction.contextOverflowPolicy": "truncateMiddle" }],
+    [["--draft-model", "lmc-tiny"], { "llm.prediction.speculativeDecoding.draftModel": "lmc-tiny" }],
+    [["--option", "cpuThreads=2"], { "llm.prediction.llama.cpuThreads": 2 }],
+    [["--option", "xtcProbability=0.5", "--option", "xtcThreshold=0.1"], {
+      "llm.prediction.llama.xtcProbability": { checked: true, value: 0.5 },
+      "llm.prediction.llama.xtcThreshold": { checked: true, value: 0.1 },
+    }],
+    [["--option", "logProbs=off"], { "llm.prediction.logProbs": { checked: false, value: 0 } }],
+    [["--option", "speculativeDecodingNumDraftTokensExact=3"], { "llm.prediction.speculativeDecoding.numDraftTokensExact": 3 }],
+    [["--option", "topKSampling=5", "--top-k", "9"], { "llm.prediction.topKSampling": 9 }],
+    [["-n", "off", "--stop", "."], { "llm.prediction.maxPredictedTokens": { checked: false, value: 1 } }],
+  ])("%j", async (args, expected) => {
+    const result = await lmc(...args);
+    expect(result.stderr).not.toMatch(/^lmc:/m);
+    expect(result.code).toBe(0);
+    expect(lastPrediction().config).toMatchObject(expected);
+  });
+
+  it("refuses an unknown --option key before sending anything, naming the known ones", async () => {
+    const before = server.received.length;
+    const result = await lmc("--option", "temprature=1");
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^lmc: --option temprature: unknown setting "temprature"; known: temperature, /);
+    expect(server.received.length).toBe(before);
+  });
+});
+
+describe("load settings", () => {
+  it("go with a just-in-time load", async () => {
+    const result = await runLmc(["--host", server.url, "-m", "lmc-tiny-unloaded", "-n", "3",
+      "--context-length", "512", "--gpu", "off", "--seed", "7", "--ttl", "60", "hi"]);
+    expect(result.code).toBe(0);
+    const load = server.received.filter((r) => r.channel === "getOrLoad").at(-1)!;
+    expect(load.loadConfig).toMatchObject({
+      "llm.load.contextLength": 512,
+      "llm.load.llama.acceleration.offloadRatio": "off",
+      "llm.load.seed": { checked: true, value: 7 },
+    });
+  });
+
+  it("a fixed seed repeats a sampled completion; another seed changes it", async () => {
+    const sampled = (seed: string) => runLmc(["--host", server.url, "-m", "lmc-tiny", "-t", "1", "-n", "30", "--seed", seed, "My name is"]);
+    const [a, b, c] = await Promise.all([sampled("1"), sampled("1"), sampled("2")]);
+    expect(a.text).toBe(b.text);
+    expect(a.text).not.toBe(c.text);
+  });
+});
+
+describe("--schema", () => {
+  const schema = { type: "object", properties: { name: { type: "string" }, age: { type: "number" } }, required: ["name", "age"] };
+
+  it("makes the completion valid JSON (inline schema)", async () => {
+    const result = await runLmc(["--host", server.url, "-n", "300", "--schema", JSON.stringify(schema), "Describe a person:"]);
+    expect(result.code).toBe(0);
+    const value = JSON.parse(result.text);
+    expect(typeof value.name).toBe("string");
+    expect(typeof value.age).toBe("number");
+    expect(lastPrediction().config["llm.prediction.structured"]).toEqual({ type: "json", jsonSchema: schema });
+  });
+
+  it("reads the schema from a file", async () => {
+    const file = join(await mkdtemp(join(tmpdir(), "lmc-")), "person.json");
+    await writeFile(file, JSON.stringify(schema));
+    const result = await runLmc(["--host", server.url, "-n", "300", "--schema", file, "Describe a person:"]);
+    expect(result.code).toBe(0);
+    expect(Object.keys(JSON.parse(result.text)).sort()).toEqual(["age", "name"]);
+  });
+
+  it.each([
+    [["--schema", "{oops"], /--schema: the argument is not valid JSON/],
+    [["--schema", "/nonexistent/schema.json"], /--schema: cannot read \/nonexistent\/schema.json/],
+  ])("refuses %j with exit 2", async (args, message) => {
+    const result = await lmc(...args);
+    expect(result.code).toBe(2);
+    expect(result.stdout.length).toBe(0);
+    expect(result.stderr).toMatch(message);
+  });
+});
+
+describe("--echo", () => {
+  it("writes the prompt, then the completion", async () => {
+    const plain = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "10", "My name is"]);
+    const echoed = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "10", "--echo", "My name is"]);
+    expect(echoed.code).toBe(0);
+    expect(echoed.text).toBe(`My name is${plain.text}`);
+  });
+});
+
+describe("--fail-on-truncate", () => {
+  it("exits 5 when --max-tokens cut the completion off, keeping what streamed", async () => {
+    const result = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "3", "--fail-on-truncate", "My name is"]);
+    expect(result.code).toBe(5);
+    expect(result.text.length).toBeGreaterThan(0);
+    const lines = result.stderr.split("\n").filter(Boolean);
+    expect(JSON.parse(lines[0]!).stopReason).toBe("maxPredictedTokensReached");
+    expect(lines[1]).toMatch(/^lmc: the completion was cut off \(maxPredictedTokensReached; --fail-on-truncate\)$/);
+  });
+
+  it("exits 0 when the completion ended by itself", async () => {
+    const result = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "40", "--stop", ".", "--fail-on-truncate", "My name is"]);
+    expect(result.code).toBe(0);
+    expect(statsOf(result).stopReason).toBe("stopStringFound");
+  });
+
+  it("does not write --output when the completion was cut off", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lmc-"));
+    const result = await runLmc(["--host", server.url, "-n", "3", "--fail-on-truncate", "-o", join(dir, "out.txt"), "My name is"]);
+    expect(result.code).toBe(5);
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
