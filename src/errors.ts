@@ -13,6 +13,8 @@ export const ExitCode = {
   modelNotFound: 4,
   /** --fail-on-truncate: the completion was cut off by the token limit or the context. */
   truncated: 5,
+  /** LM Studio refused the API token (LM_API_TOKEN), or wants one and none was given. */
+  unauthorized: 6,
   /** --timeout ran out (the same status as timeout(1)). */
   timeout: 124,
   /** stdout was closed by its reader (the status a SIGPIPE'd process has). */

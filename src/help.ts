@@ -30,13 +30,15 @@ ${options.join("\n")}
 Environment:
   ${variables}
                  defaults for the options above; flags win
+  LM_API_TOKEN   API token for an LM Studio server that requires one
   LMC_DEBUG=1    same as --verbose
   NO_COLOR       no colour on stderr
 
 Exit status:
   0 success   1 prediction failed   2 usage error   3 LM Studio unreachable
   4 model not found or none loaded   5 cut off (--fail-on-truncate)
-  124 timed out   130 interrupted   141 stdout closed by its reader
+  6 API token refused or missing   124 timed out   130 interrupted
+  141 stdout closed by its reader
 
 Examples:
   echo "My name is" | lmc --max-tokens 40 --stop "."

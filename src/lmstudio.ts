@@ -5,9 +5,11 @@
 import { LMStudioClient, type LLM, type LLMPredictionStats } from "@lmstudio/sdk";
 import { ExitCode, LmcError } from "./errors.js";
 import type { LoadSettings } from "./options.js";
+import type { Credentials } from "./token.js";
 
 export interface SessionOptions {
   host: string;
+  credentials?: Credentials;
   /** Receives the SDK's own log lines; lmc shows them only with --verbose. */
   log: (level: string, message: string) => void;
 }
@@ -50,9 +52,10 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export function openSession({ host, log }: SessionOptions): Session {
+export function openSession({ host, credentials, log }: SessionOptions): Session {
   const client = new LMStudioClient({
     baseUrl: host,
+    ...credentials,
     logger: {
       debug: (...parts) => log("debug", parts.map(String).join(" ")),
       info: (...parts) => log("info", parts.map(String).join(" ")),
@@ -79,7 +82,7 @@ export function openSession({ host, log }: SessionOptions): Session {
       try {
         model = await findModel(request);
       } catch (error) {
-        throw connectionError(error, host) ?? error;
+        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? error;
       }
       const { settings, raw } = splitRawSettings(request.prediction, request.load.seed);
       const ongoing = model.complete(request.prompt, {
@@ -184,6 +187,20 @@ export function connectionError(error: unknown, host: string): LmcError | undefi
   return new LmcError(
     `cannot reach LM Studio at ${host} (${why}): start its server (in the app, or with "lms server start") or point --host / LMC_HOST at it`,
     ExitCode.unreachable,
+    { cause: error },
+  );
+}
+
+/** The server turned the handshake down: a wrong token, or none where one is required. */
+export function authenticationError(error: unknown, host: string, sentToken: boolean): LmcError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/^Failed to authenticate/.test(message)) return undefined;
+  const why = plainText(message.replace(/^Failed to authenticate:\s*/, ""));
+  return new LmcError(
+    sentToken
+      ? `LM Studio at ${host} refused the API token in LM_API_TOKEN (${why})`
+      : `LM Studio at ${host} requires an API token (${why}): set LM_API_TOKEN to one made in LM Studio`,
+    ExitCode.unauthorized,
     { cause: error },
   );
 }

@@ -6,6 +6,7 @@ import type { ParsedArgs } from "./args.js";
 import { UsageError } from "./errors.js";
 import { normalizeHost } from "./host.js";
 import { optionSpecs } from "./options-spec.js";
+import { parseApiToken, type Credentials } from "./token.js";
 import {
   checkValue,
   numberSetting,
@@ -36,6 +37,8 @@ export interface RunOptions {
   schema?: string;
   /** A websocket URL, or undefined to look for the local server. */
   host?: string;
+  /** From LM_API_TOKEN, for servers that require a token. */
+  credentials?: Credentials;
   timeoutSec?: number;
   outputFile?: string;
   echo: boolean;
@@ -121,6 +124,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     ttlSec: checked("ttl", positiveSeconds) as number | undefined,
     schema,
     host: host ? normalizeHost(host.value, host.source) : undefined,
+    credentials: parseApiToken(env.LM_API_TOKEN),
     timeoutSec: checked("timeout", positiveSeconds) as number | undefined,
     outputFile: output,
     echo: args.flags.has("echo"),

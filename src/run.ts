@@ -134,6 +134,7 @@ async function predict(
   const { openSession } = await import("./lmstudio.js");
   const session = openSession({
     host,
+    credentials: options.credentials,
     log: (level, message) => options.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`),
   });
   try {
