@@ -46,9 +46,22 @@ export interface Prediction {
   outcome: Promise<CompletionOutcome>;
 }
 
+/** A model LM Studio has downloaded, and the identifiers of its loaded instances. */
+export interface ModelListing {
+  key: string;
+  displayName: string;
+  loaded: boolean;
+  identifiers: string[];
+  sizeBytes: number;
+  architecture?: string;
+  paramsString?: string;
+}
+
 export interface Session {
   /** Finds (or loads) the model, then starts the prediction. */
   complete(request: CompletionRequest): Promise<Prediction>;
+  /** The downloaded language models, loaded ones marked, in LM Studio's order. */
+  listModels(): Promise<ModelListing[]>;
   close(): Promise<void>;
 }
 
@@ -104,6 +117,26 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
       });
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
       return { fragments: answerText(ongoing), outcome };
+    },
+    async listModels() {
+      let downloaded, loaded;
+      try {
+        [downloaded, loaded] = await Promise.all([client.system.listDownloadedModels("llm"), client.llm.listLoaded()]);
+      } catch (error) {
+        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? error;
+      }
+      return downloaded.map((model) => {
+        const identifiers = loaded.filter((instance) => instance.modelKey === model.modelKey).map((i) => i.identifier);
+        return {
+          key: model.modelKey,
+          displayName: model.displayName,
+          loaded: identifiers.length > 0,
+          identifiers,
+          sizeBytes: model.sizeBytes,
+          architecture: model.architecture,
+          paramsString: model.paramsString,
+        };
+      });
     },
     async close() {
       await client[Symbol.asyncDispose]();

@@ -24,7 +24,9 @@ export interface LoadSettings {
 }
 
 export interface RunOptions {
-  action: "help" | "version" | "complete";
+  action: "help" | "version" | "list" | "complete";
+  /** --list --json */
+  json: boolean;
   /** Prompt words; "-" stands for stdin. */
   words: string[];
   model?: string;
@@ -73,7 +75,14 @@ const predictionFlags: Readonly<Record<string, string>> = {
 const environmentDefaults = new Map(optionSpecs.flatMap((spec) => (spec.env ? [[spec.name, spec.env] as const] : [])));
 
 export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
-  const action = args.flags.has("help") ? "help" : args.flags.has("version") ? "version" : "complete";
+  const action = args.flags.has("help")
+    ? "help"
+    : args.flags.has("version")
+      ? "version"
+      : args.flags.has("list")
+        ? "list"
+        : "complete";
+  if (args.flags.has("json") && action !== "list") throw new UsageError("--json goes with --list");
   /** The flag's value, else its environment variable's; an empty variable counts as unset. */
   const setting = (name: string) => {
     const flag = args.values.get(name);
@@ -112,6 +121,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
 
   return {
     action,
+    json: args.flags.has("json"),
     words: args.words,
     model: model?.value,
     stopStrings: checkStopStrings(args.lists.get("stop") ?? []),

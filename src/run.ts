@@ -8,8 +8,9 @@ import { ExitCode, LmcError } from "./errors.js";
 import { renderHelp } from "./help.js";
 import { findLocalServer, localPorts } from "./host.js";
 import { isTruthy, resolveOptions, type Environment, type RunOptions } from "./options.js";
-import type { CompletionRequest } from "./lmstudio.js";
-import { bufferedSink, fileSink, ReaderGoneError, streamingSink, type CompletionSink } from "./output.js";
+import { formatListing } from "./listing.js";
+import type { CompletionRequest, Session } from "./lmstudio.js";
+import { bufferedSink, fileSink, ReaderGoneError, streamingSink, streamWriter, type CompletionSink } from "./output.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
 import { loadSchema } from "./schema.js";
 import { formatStats } from "./stats.js";
@@ -40,6 +41,7 @@ export async function main(io: Io): Promise<ExitCode> {
     verbose = options.verbose;
     if (options.action === "help") io.stdout.write(renderHelp(version));
     else if (options.action === "version") io.stdout.write(`lmc ${version}\n`);
+    else if (options.action === "list") return await list(options, io);
     else return await complete(options, io);
     return ExitCode.ok;
   } catch (error) {
@@ -65,11 +67,8 @@ function describe(error: unknown): string {
 }
 
 async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
-  const say = (message: string) => io.stderr.write(`lmc: ${message}\n`);
-  const stop = new AbortController();
-  const stopListening = io.onInterrupt(() => stop.abort(new LmcError("interrupted", ExitCode.interrupted)));
-  let timer: NodeJS.Timeout | undefined;
-  try {
+  return interruptible(options, io, async (stop, startDeadline) => {
+    const say = (message: string) => io.stderr.write(`lmc: ${message}\n`);
     const stdinText = needsStdin(options.words)
       ? decodeStdin(await raceAbort(readStdin(io.stdin, say), stop.signal), options.rawStdin)
       : undefined;
@@ -77,19 +76,13 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
     const schema = options.schema === undefined ? undefined : await loadSchema(options.schema);
 
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
-    if (options.timeoutSec !== undefined) {
-      const message = `no answer within ${options.timeoutSec} s (--timeout)`;
-      timer = setTimeout(() => stop.abort(new LmcError(message, ExitCode.timeout)), options.timeoutSec * 1000);
-    }
-
+    startDeadline();
     const sink = options.outputFile
       ? await fileSink(options.outputFile)
       : options.stream
         ? streamingSink(io.stdout)
         : bufferedSink(io.stdout);
     try {
-      const host = options.host ?? (await raceAbort(findServer(), stop.signal));
-      if (options.verbose) say(`using LM Studio at ${host}`);
       const request: CompletionRequest = {
         prompt,
         model: options.model,
@@ -100,15 +93,71 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
         ttlSec: options.ttlSec,
         signal: stop.signal,
       };
-      await predict(request, host, options, sink, stop, io);
+      await withSession(options, io, stop, (session) => predict(session, request, options, sink, stop, io));
     } catch (error) {
       await sink.discard().catch(() => {});
       throw error;
     }
     return ExitCode.ok;
+  });
+}
+
+async function list(options: RunOptions, io: Io): Promise<ExitCode> {
+  return interruptible(options, io, async (stop, startDeadline) => {
+    startDeadline();
+    const models = await withSession(options, io, stop, (session) => raceAbort(session.listModels(), stop.signal));
+    const stdout = streamWriter(io.stdout);
+    await stdout.write(formatListing(models, { json: options.json, terminal: io.stdout.isTTY === true }));
+    await stdout.flush();
+    return ExitCode.ok;
+  });
+}
+
+/**
+ * Runs `work` with a controller that Ctrl-C aborts, and that --timeout aborts
+ * once `work` starts the deadline (after reading stdin, for a completion).
+ */
+async function interruptible(
+  options: RunOptions,
+  io: Io,
+  work: (stop: AbortController, startDeadline: () => void) => Promise<ExitCode>,
+): Promise<ExitCode> {
+  const stop = new AbortController();
+  const stopListening = io.onInterrupt(() => stop.abort(new LmcError("interrupted", ExitCode.interrupted)));
+  let timer: NodeJS.Timeout | undefined;
+  const startDeadline = () => {
+    if (options.timeoutSec === undefined) return;
+    const message = `no answer within ${options.timeoutSec} s (--timeout)`;
+    timer = setTimeout(() => stop.abort(new LmcError(message, ExitCode.timeout)), options.timeoutSec * 1000);
+  };
+  try {
+    return await work(stop, startDeadline);
   } finally {
     clearTimeout(timer);
     stopListening();
+  }
+}
+
+/** Finds LM Studio, opens a session with it for `work`, and always closes it. */
+async function withSession<T>(
+  options: RunOptions,
+  io: Io,
+  stop: AbortController,
+  work: (session: Session) => Promise<T>,
+): Promise<T> {
+  const host = options.host ?? (await raceAbort(findServer(), stop.signal));
+  if (options.verbose) io.stderr.write(`lmc: using LM Studio at ${host}\n`);
+  // Loaded only now, so --help, --version and usage errors never pay for the SDK.
+  const { openSession } = await import("./lmstudio.js");
+  const session = openSession({
+    host,
+    credentials: options.credentials,
+    log: (level, message) => options.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`),
+  });
+  try {
+    return await work(session);
+  } finally {
+    await settleWithin(session.close(), 500);
   }
 }
 
@@ -123,39 +172,28 @@ async function findServer(): Promise<string> {
 }
 
 async function predict(
+  session: Session,
   request: CompletionRequest,
-  host: string,
   options: RunOptions,
   sink: CompletionSink,
   stop: AbortController,
   io: Io,
 ): Promise<void> {
-  // Loaded only now, so --help, --version and usage errors never pay for the SDK.
-  const { openSession } = await import("./lmstudio.js");
-  const session = openSession({
-    host,
-    credentials: options.credentials,
-    log: (level, message) => options.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`),
-  });
+  const prediction = await raceAbort(session.complete(request), stop.signal);
   try {
-    const prediction = await raceAbort(session.complete(request), stop.signal);
-    try {
-      if (options.echo) await sink.write(request.prompt);
-      for await (const text of untilAborted(prediction.fragments, stop.signal)) await sink.write(text);
-      const outcome = await raceAbort(prediction.outcome, stop.signal);
-      const { stopReason } = outcome.stats;
-      const cutOff = options.failOnTruncate && truncationReasons.has(stopReason);
-      await (cutOff ? sink.discard() : sink.commit());
-      if (options.stats) io.stderr.write(formatStats(outcome));
-      if (cutOff) throw new LmcError(`the completion was cut off (${stopReason}; --fail-on-truncate)`, ExitCode.truncated);
-    } catch (error) {
-      // Aborting the signal makes the SDK send a cancel; give the server a moment
-      // to confirm it, so it stops generating for a reader that is gone.
-      if (!stop.signal.aborted) stop.abort(error);
-      await settleWithin(prediction.outcome, CANCEL_GRACE_MS);
-      throw error;
-    }
-  } finally {
-    await settleWithin(session.close(), 500);
+    if (options.echo) await sink.write(request.prompt);
+    for await (const text of untilAborted(prediction.fragments, stop.signal)) await sink.write(text);
+    const outcome = await raceAbort(prediction.outcome, stop.signal);
+    const { stopReason } = outcome.stats;
+    const cutOff = options.failOnTruncate && truncationReasons.has(stopReason);
+    await (cutOff ? sink.discard() : sink.commit());
+    if (options.stats) io.stderr.write(formatStats(outcome));
+    if (cutOff) throw new LmcError(`the completion was cut off (${stopReason}; --fail-on-truncate)`, ExitCode.truncated);
+  } catch (error) {
+    // Aborting the signal makes the SDK send a cancel; give the server a moment
+    // to confirm it, so it stops generating for a reader that is gone.
+    if (!stop.signal.aborted) stop.abort(error);
+    await settleWithin(prediction.outcome, CANCEL_GRACE_MS);
+    throw error;
   }
 }

@@ -43,3 +43,10 @@ it("reads a typed prompt until Ctrl-D, after a hint, and ends the completion wit
   expect(server.received.at(-1)!.prompt).toBe("My name is");
   expect(screen.endsWith("\r\n")).toBe(true);
 });
+
+it("lists models in columns on a terminal", async () => {
+  const { code, screen } = await onTerminal(["--host", server.url, "--list"], []);
+  expect(code).toBe(0);
+  expect(screen).toMatch(/lmc-tiny\s+loaded\s+\S/);
+  expect(screen).toMatch(/lmc-tiny-unloaded\s+\S/);
+});

@@ -8,7 +8,7 @@ const resolve = (argv: string[], env: Environment = {}) => resolveOptions(parseA
 describe("resolveOptions", () => {
   it("has quiet defaults", () => {
     expect(resolve(["hi"])).toEqual({
-      action: "complete", words: ["hi"], model: undefined, stopStrings: [], prediction: {},
+      action: "complete", json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
       load: { contextLength: undefined, gpu: undefined, seed: undefined }, ttlSec: undefined, schema: undefined,
       host: undefined, timeoutSec: undefined, outputFile: undefined,
       echo: false, stream: true, stats: true, failOnTruncate: false, rawStdin: false, verbose: false,
@@ -29,6 +29,7 @@ describe("resolveOptions", () => {
     ["LMC_DEBUG=0", [], { LMC_DEBUG: "0" }, { verbose: false }],
     ["help wins", ["--version", "--help", "--bad-number-is-ignored-not"].slice(0, 2), {}, { action: "help" }],
     ["version", ["-V"], {}, { action: "version" }],
+    ["list", ["--list", "--json"], {}, { action: "list", json: true }],
     ["exponent", ["-n", "1e3"], {}, { prediction: { maxTokens: 1000 } }],
     ["no token limit", ["-n", "off"], {}, { prediction: { maxTokens: false } }],
     ["sampling flags", ["--top-k", "40", "--top-p", "0.9", "--min-p", "off", "--repeat-penalty", "1.1"], {},
@@ -64,6 +65,7 @@ describe("resolveOptions", () => {
     [["--seed", "1.5"], {}, /--seed must be a whole number >= 0/],
     [["--ttl", "0"], {}, /--ttl must be a number > 0/],
     [["--schema", " "], {}, /--schema needs a file name or JSON/],
+    [["--json", "hi"], {}, /--json goes with --list/],
     [["--draft-model", ""], {}, /--draft-model must be a non-empty string/],
     [["-n", "1.5"], {}, /--max-tokens must be a whole number/],
     [["-n", "ten"], {}, /--max-tokens must be a whole number/],
