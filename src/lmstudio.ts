@@ -26,6 +26,11 @@ export interface CompletionRequest {
   load: LoadSettings;
   ttlSec?: number;
   signal: AbortSignal;
+  /** While lmc loads the model: how far it is, 0 to 1. */
+  onLoadProgress?: (fraction: number) => void;
+  /** While the prompt is processed: how far it is, 0 to 1. */
+  onPromptProgress?: (fraction: number) => void;
+  onFirstToken?: () => void;
 }
 
 export interface ModelIdentity {
@@ -39,9 +44,15 @@ export interface CompletionOutcome {
   model: ModelIdentity;
 }
 
+export interface Fragment {
+  text: string;
+  /** Part of a reasoning model's reasoning (or its tags), not of the answer. */
+  reasoning: boolean;
+}
+
 export interface Prediction {
-  /** The text of each fragment that is part of the answer, in order. */
-  fragments: AsyncIterable<string>;
+  /** The fragments, in order. */
+  fragments: AsyncIterable<Fragment>;
   /** Settles once the server has ended the prediction (after a cancel too). */
   outcome: Promise<CompletionOutcome>;
 }
@@ -77,9 +88,11 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
     },
   });
 
-  const findModel = async ({ model: key, load, ttlSec, signal }: CompletionRequest): Promise<LLM> => {
+  const findModel = async ({ model: key, load, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
     try {
-      return await (key === undefined ? client.llm.model() : client.llm.model(key, { signal, config: load, ttl: ttlSec }));
+      return await (key === undefined
+        ? client.llm.model()
+        : client.llm.model(key, { signal, config: load, ttl: ttlSec, onProgress: onLoadProgress }));
     } catch (error) {
       if (signal.aborted) throw error;
       const problem = modelProblem(error);
@@ -104,6 +117,8 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         structured: request.schema ? { type: "json", jsonSchema: request.schema } : undefined,
         raw: raw.length > 0 ? { fields: raw } : undefined,
         signal: request.signal,
+        onPromptProcessingProgress: request.onPromptProgress,
+        onFirstToken: request.onFirstToken,
       });
       const outcome = ongoing.result().then((result) => ({
         stats: { ...result.stats, stopString: knownStopString(result.stats, request.stopStrings) },
@@ -116,7 +131,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         throw streamError(error);
       });
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
-      return { fragments: answerText(ongoing), outcome };
+      return { fragments: fragmentsOf(ongoing), outcome };
     },
     async listModels() {
       let downloaded, loaded;
@@ -143,10 +158,10 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
     },
   };
 
-  async function* answerText(fragments: AsyncIterable<{ content: string; reasoningType: string }>) {
+  async function* fragmentsOf(fragments: AsyncIterable<{ content: string; reasoningType: string }>) {
     try {
       for await (const fragment of fragments) {
-        if (fragment.reasoningType === "none") yield fragment.content;
+        yield { text: fragment.content, reasoning: fragment.reasoningType !== "none" };
       }
     } catch (error) {
       throw streamError(error);

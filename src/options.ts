@@ -47,6 +47,10 @@ export interface RunOptions {
   stream: boolean;
   stats: boolean;
   failOnTruncate: boolean;
+  /** true or false when forced by a flag; undefined: only on a terminal. */
+  progress?: boolean;
+  /** Show reasoning fragments on stderr. */
+  reasoning: boolean;
   rawStdin: boolean;
   verbose: boolean;
 }
@@ -83,6 +87,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
         ? "list"
         : "complete";
   if (args.flags.has("json") && action !== "list") throw new UsageError("--json goes with --list");
+  if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
   /** The flag's value, else its environment variable's; an empty variable counts as unset. */
   const setting = (name: string) => {
     const flag = args.values.get(name);
@@ -141,6 +146,8 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     stream: !args.flags.has("no-stream"),
     stats: !args.flags.has("no-stats"),
     failOnTruncate: args.flags.has("fail-on-truncate"),
+    progress: args.flags.has("no-progress") ? false : args.flags.has("progress") ? true : undefined,
+    reasoning: args.flags.has("reasoning"),
     rawStdin: args.flags.has("raw-stdin"),
     verbose: args.flags.has("verbose") || isTruthy(env.LMC_DEBUG),
   };

@@ -9,6 +9,7 @@ import { renderHelp } from "./help.js";
 import { findLocalServer, localPorts } from "./host.js";
 import { isTruthy, resolveOptions, type Environment, type RunOptions } from "./options.js";
 import { formatListing } from "./listing.js";
+import { noProgress, progressBar } from "./progress.js";
 import type { CompletionRequest, Session } from "./lmstudio.js";
 import { bufferedSink, fileSink, ReaderGoneError, streamingSink, streamWriter, type CompletionSink } from "./output.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
@@ -77,6 +78,8 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
 
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
     startDeadline();
+    const showProgress = options.progress ?? io.stderr.isTTY === true;
+    const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     const sink = options.outputFile
       ? await fileSink(options.outputFile)
       : options.stream
@@ -92,11 +95,16 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
         load: options.load,
         ttlSec: options.ttlSec,
         signal: stop.signal,
+        onLoadProgress: (fraction) => progress.show(`loading ${options.model}`, fraction),
+        onPromptProgress: (fraction) => progress.show("processing the prompt", fraction),
+        onFirstToken: () => progress.clear(),
       };
       await withSession(options, io, stop, (session) => predict(session, request, options, sink, stop, io));
     } catch (error) {
       await sink.discard().catch(() => {});
       throw error;
+    } finally {
+      progress.clear();
     }
     return ExitCode.ok;
   });
@@ -136,6 +144,27 @@ async function interruptible(
     clearTimeout(timer);
     stopListening();
   }
+}
+
+/** NO_COLOR (https://no-color.org) and TERM=dumb turn colour off; it is only ever used on a terminal. */
+function wantsColor(io: Io): boolean {
+  return io.stderr.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== "dumb";
+}
+
+/** Writes reasoning to stderr, and ends its last line so the stats line stands alone. */
+function reasoningWriter(stderr: NodeJS.WriteStream) {
+  const writer = streamWriter(stderr);
+  let last = "\n";
+  return {
+    async write(text: string) {
+      if (text === "") return;
+      last = text;
+      await writer.write(text);
+    },
+    async endLine() {
+      if (!last.endsWith("\n")) await writer.write("\n");
+    },
+  };
 }
 
 /** Finds LM Studio, opens a session with it for `work`, and always closes it. */
@@ -182,7 +211,13 @@ async function predict(
   const prediction = await raceAbort(session.complete(request), stop.signal);
   try {
     if (options.echo) await sink.write(request.prompt);
-    for await (const text of untilAborted(prediction.fragments, stop.signal)) await sink.write(text);
+    const reasoning = reasoningWriter(io.stderr);
+    for await (const fragment of untilAborted(prediction.fragments, stop.signal)) {
+      request.onFirstToken?.(); // also for servers that do not report the first token
+      if (!fragment.reasoning) await sink.write(fragment.text);
+      else if (options.reasoning) await reasoning.write(fragment.text);
+    }
+    await reasoning.endLine();
     const outcome = await raceAbort(prediction.outcome, stop.signal);
     const { stopReason } = outcome.stats;
     const cutOff = options.failOnTruncate && truncationReasons.has(stopReason);

@@ -11,11 +11,15 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-function onTerminal(args: string[], typed: string[]): Promise<{ code: number | null; screen: string }> {
+function onTerminal(
+  args: string[],
+  typed: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; screen: string }> {
   const command = [...(lmcBin.endsWith(".cjs") ? [process.execPath, lmcBin] : [lmcBin]), ...args]
     .map((word) => (/^[\w./:=-]+$/.test(word) ? word : `'${word}'`))
     .join(" ");
-  const child = spawn("script", ["-qec", command, "/dev/null"], { env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...cleanEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let screen = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (screen += chunk));
   (async () => {
@@ -49,4 +53,23 @@ it("lists models in columns on a terminal", async () => {
   expect(code).toBe(0);
   expect(screen).toMatch(/lmc-tiny\s+loaded\s+\S/);
   expect(screen).toMatch(/lmc-tiny-unloaded\s+\S/);
+});
+
+it("shows progress on a terminal, in colour unless NO_COLOR is set, and clears it", async () => {
+  const args = ["--host", server.url, "-m", "lmc-tiny-unloaded", "-n", "3", "--no-stats", "hi"];
+  const coloured = await onTerminal(args, [], { NO_COLOR: undefined, TERM: "xterm" });
+  expect(coloured.code).toBe(0);
+  expect(coloured.screen).toContain("loading lmc-tiny-unloaded  \x1b[36m[");
+  expect(coloured.screen).toContain("processing the prompt  \x1b[36m[");
+  expect(coloured.screen).toContain("\r\x1b[K");
+
+  const plain = await onTerminal(args, []);
+  expect(plain.screen).toContain("processing the prompt  [");
+  expect(plain.screen).not.toContain("\x1b[36m");
+});
+
+it("shows no progress on a terminal with --no-progress", async () => {
+  const { code, screen } = await onTerminal(["--host", server.url, "-n", "3", "--no-stats", "--no-progress", "hi"], []);
+  expect(code).toBe(0);
+  expect(screen).not.toContain("processing the prompt");
 });

@@ -342,14 +342,16 @@ export function promptProgressPacket(processed: number, total: number) {
   };
 }
 
-export function fragmentPacket(content: string, tokensCount: number) {
+export type ReasoningType = "none" | "reasoning" | "reasoningStartTag" | "reasoningEndTag";
+
+export function fragmentPacket(content: string, tokensCount: number, reasoningType: ReasoningType = "none") {
   return {
     type: "fragment" as const,
     fragment: {
       content,
       tokensCount,
       containsDrafted: false,
-      reasoningType: "none" as const,
+      reasoningType,
       isStructural: false,
     },
   };

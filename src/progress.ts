@@ -1,0 +1,39 @@
+// A one-line progress bar on stderr, for a person at a terminal: model loading
+// and prompt processing. Never shown in a pipe unless forced (--progress).
+
+export interface Progress {
+  /** Shows `label` with `fraction` (0 to 1) done; redraws only when what is shown changes. */
+  show(label: string, fraction: number): void;
+  /** Removes the bar, leaving the cursor at the start of an empty line. */
+  clear(): void;
+}
+
+const WIDTH = 24;
+
+export const noProgress: Progress = { show() {}, clear() {} };
+
+export function progressBar(stderr: NodeJS.WritableStream, { color }: { color: boolean }): Progress {
+  let shown = "";
+  return {
+    show(label, fraction) {
+      const line = renderProgress(label, fraction, color);
+      if (line === shown) return;
+      shown = line;
+      stderr.write(`\r\x1b[K${line}`);
+    },
+    clear() {
+      if (shown === "") return;
+      shown = "";
+      stderr.write("\r\x1b[K");
+    },
+  };
+}
+
+/** One frame: `loading qwen  [#########---------------]  38%`. Pure. */
+export function renderProgress(label: string, fraction: number, color: boolean): string {
+  const done = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const filled = Math.round(done * WIDTH);
+  const bar = "#".repeat(filled) + "-".repeat(WIDTH - filled);
+  const percent = `${Math.floor(done * 100)}%`.padStart(4);
+  return color ? `${label}  \x1b[36m[${bar}]\x1b[39m ${percent}` : `${label}  [${bar}] ${percent}`;
+}
