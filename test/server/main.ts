@@ -3,7 +3,7 @@
 //   npx tsx test/server/main.ts [--port N] [--host H] [--fault SPEC] [--parallel N]
 //                               [--token IDENTIFIER:PASSKEY] [--quiet]
 //
-// SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | predictionError[:TITLE]
+// SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | flood:N | predictionError[:TITLE]
 //
 // Prints one line to stdout, the address for `lmc --host`, then serves until SIGINT/SIGTERM.
 
@@ -13,7 +13,7 @@ function usage(message: string): never {
   process.stderr.write(
     `${message}\nusage: tsx test/server/main.ts [--port N] [--host H] [--fault SPEC] [--parallel N] ` +
       `[--token IDENTIFIER:PASSKEY] [--quiet]\n` +
-      `SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | predictionError[:TITLE]\n`,
+      `SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | flood:N | predictionError[:TITLE]\n`,
   );
   process.exit(2);
 }
@@ -39,6 +39,8 @@ function parseFault(spec: string): Fault {
       return { type: "slow", delayMs: parseInteger("--fault slow:MS", arg ?? "200", 0) };
     case "dieMidStream":
       return { type: "dieMidStream", afterFragments: parseInteger("--fault dieMidStream:N", arg ?? "3", 0) };
+    case "flood":
+      return { type: "flood", fragments: parseInteger("--fault flood:N", arg ?? "20000", 0) };
     case "predictionError":
       return arg === undefined ? { type: "predictionError" } : { type: "predictionError", title: arg };
     default:

@@ -461,6 +461,28 @@ describe("faults", () => {
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(100);
     expect(result.stats.predictedTokensCount).toBe(times.length);
   }, 20_000);
+
+  it("flood: N fragments without the model, then a cancel stops the next flood", async () => {
+    const s = await withServer({ fault: { type: "flood", fragments: 3000, text: "ab " } });
+    const model = await clientFor(s).llm.model();
+    let fragments = 0;
+    const result = await model.complete(PROMPT, { onPredictionFragment: () => fragments++ });
+    expect(fragments).toBe(3000);
+    expect(result.content).toBe("ab ".repeat(3000));
+    expect(result.stats).toMatchObject({ stopReason: "maxPredictedTokensReached", predictedTokensCount: 3000 });
+
+    s.setFault({ type: "flood", fragments: 1_000_000 });
+    const prediction = model.complete(PROMPT);
+    let seen = 0;
+    for await (const fragment of prediction) {
+      expect(fragment).toMatchObject({ content: "word ", tokensCount: 1 });
+      if (++seen === 10) await prediction.cancel();
+    }
+    const cancelled = await prediction.result();
+    expect(cancelled.stats.stopReason).toBe("userStopped");
+    expect(cancelled.stats.predictedTokensCount).toBeLessThan(1_000_000);
+    expect(lastPrediction(s).cancelled).toBe(true);
+  }, 20_000);
 });
 
 describe("main.ts", () => {

@@ -55,6 +55,12 @@ export type Fault =
   /** Sleep `delayMs` before each fragment. */
   | { type: "slow"; delayMs: number }
   /**
+   * Predictions skip the model: `fragments` fragments of `text` (default "word "), one token
+   * each, as fast as the client reads them, then success with maxPredictedTokensReached.
+   * For measuring a client's relay throughput; a cancel ends it with userStopped.
+   */
+  | { type: "flood"; fragments: number; text?: string }
+  /**
    * No model appears loaded: getModelInfo fails with generic.noModelMatchingQuery and
    * listLoaded is empty; getOrLoad of a key goes through the JIT-loading sequence.
    */
@@ -73,6 +79,12 @@ export interface TestServerOptions {
   parallel?: number;
   /** No informational logging on stderr (communication warnings are always logged). */
   quiet?: boolean;
+  /**
+   * Act as a reasoning model: the first sentence of every completion is sent as
+   * reasoning, between <think> and </think> tag fragments, as LM Studio labels a
+   * reasoning model's output; the rest is the answer.
+   */
+  reasoning?: boolean;
 }
 
 export interface ReceivedRequest {
@@ -870,6 +882,10 @@ class TestServerImpl implements TestServer {
       this.destroyAllSockets();
       return;
     }
+    if (fault.type === "flood") {
+      await this.flood(conn, channelId, ch, instance, prompt, fault);
+      return;
+    }
 
     const granted = await instance.slots.acquire(signal);
     if (!granted) {
@@ -905,6 +921,20 @@ class TestServerImpl implements TestServer {
         }
       };
       let fragments = 0;
+      let reasoning: "before" | "inside" | "after" = this.options.reasoning ? "before" : "after";
+      /** LM Studio's labels for a reasoning model's fragments (see TestServerOptions.reasoning). */
+      const sendFragment = (text: string, tokensCount: number) => {
+        if (reasoning === "after") return this.channelSend(conn, channelId, ch, fragmentPacket(text, tokensCount));
+        if (reasoning === "before") {
+          this.channelSend(conn, channelId, ch, fragmentPacket("<think>", 0, "reasoningStartTag"));
+          reasoning = "inside";
+        }
+        this.channelSend(conn, channelId, ch, fragmentPacket(text, tokensCount, "reasoning"));
+        if (text.includes(".")) {
+          this.channelSend(conn, channelId, ch, fragmentPacket("</think>", 0, "reasoningEndTag"));
+          reasoning = "after";
+        }
+      };
       let result: CompletionResult;
       try {
         result = await instance.model.complete({
@@ -928,7 +958,7 @@ class TestServerImpl implements TestServer {
               this.destroyAllSockets();
               return;
             }
-            this.channelSend(conn, channelId, ch, fragmentPacket(text, tokensCount));
+            sendFragment(text, tokensCount);
           },
         });
       } catch (error) {
@@ -942,6 +972,40 @@ class TestServerImpl implements TestServer {
       instance.lastUsedTime = Date.now();
       instance.slots.release();
     }
+  }
+
+  /** The flood fault: fragments in batches, each batch handed to the kernel before the next. */
+  private async flood(
+    conn: Conn,
+    channelId: number,
+    ch: ChannelState,
+    instance: Instance,
+    prompt: string,
+    fault: Extract<Fault, { type: "flood" }>,
+  ): Promise<void> {
+    const signal = ch.abort.signal;
+    const started = performance.now();
+    const promptTokensCount = instance.model.tokenize(prompt).length;
+    this.channelSend(conn, channelId, ch, promptProgressPacket(promptTokensCount, promptTokensCount));
+    const frame = JSON.stringify({ type: "channelSend", channelId, message: fragmentPacket(fault.text ?? "word ", 1) });
+    let sent = 0;
+    while (sent < fault.fragments && !signal.aborted && !ch.ended && conn.ws.readyState === WebSocket.OPEN) {
+      const batch = Math.min(256, fault.fragments - sent);
+      for (let i = 1; i < batch; i++) conn.ws.send(frame);
+      // Waiting for the batch's last frame to be written keeps the send buffer small and
+      // lets a cancel in.
+      await new Promise<void>((resolve) => conn.ws.send(frame, () => resolve()));
+      sent += batch;
+    }
+    const totalTimeSec = (performance.now() - started) / 1000;
+    this.finishPrediction(conn, channelId, ch, instance, {
+      stopReason: signal.aborted ? "userStopped" : "maxPredictedTokensReached",
+      promptTokensCount,
+      predictedTokensCount: sent,
+      timeToFirstTokenSec: 0,
+      totalTimeSec,
+      tokensPerSecond: totalTimeSec > 0 ? sent / totalTimeSec : 0,
+    });
   }
 
   private finishPrediction(

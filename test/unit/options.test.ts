@@ -11,7 +11,8 @@ describe("resolveOptions", () => {
       action: "complete", json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
       load: { contextLength: undefined, gpu: undefined, seed: undefined }, ttlSec: undefined, schema: undefined,
       host: undefined, timeoutSec: undefined, outputFile: undefined,
-      echo: false, stream: true, stats: true, failOnTruncate: false, rawStdin: false, verbose: false,
+      echo: false, stream: true, stats: true, failOnTruncate: false, progress: undefined, reasoning: false,
+      rawStdin: false, verbose: false,
     });
   });
 
@@ -30,6 +31,9 @@ describe("resolveOptions", () => {
     ["help wins", ["--version", "--help", "--bad-number-is-ignored-not"].slice(0, 2), {}, { action: "help" }],
     ["version", ["-V"], {}, { action: "version" }],
     ["list", ["--list", "--json"], {}, { action: "list", json: true }],
+    ["--progress", ["--progress"], {}, { progress: true }],
+    ["--no-progress", ["--no-progress"], {}, { progress: false }],
+    ["--reasoning", ["--reasoning"], {}, { reasoning: true }],
     ["exponent", ["-n", "1e3"], {}, { prediction: { maxTokens: 1000 } }],
     ["no token limit", ["-n", "off"], {}, { prediction: { maxTokens: false } }],
     ["sampling flags", ["--top-k", "40", "--top-p", "0.9", "--min-p", "off", "--repeat-penalty", "1.1"], {},
