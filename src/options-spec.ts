@@ -69,6 +69,8 @@ export const optionSpecs: readonly OptionSpec[] = [
   { name: "list", short: "l", kind: "flag",
     description: "list the models LM Studio has downloaded, and which are loaded, then exit" },
   { name: "json", kind: "flag", description: "with --list: one JSON array instead of lines" },
+  { name: "completion", kind: "value", hint: "SHELL",
+    description: "print the completion script for bash, zsh or fish, then exit" },
   { name: "verbose", short: "v", kind: "flag",
     description: "diagnostics and full errors on stderr" },
   { name: "help", short: "h", kind: "flag", description: "show this help and exit" },

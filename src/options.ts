@@ -3,6 +3,7 @@
 // that nothing reaches LM Studio before the whole command line is known good.
 
 import type { ParsedArgs } from "./args.js";
+import { shells, type Shell } from "./completion.js";
 import { UsageError } from "./errors.js";
 import { normalizeHost } from "./host.js";
 import { optionSpecs } from "./options-spec.js";
@@ -24,7 +25,9 @@ export interface LoadSettings {
 }
 
 export interface RunOptions {
-  action: "help" | "version" | "list" | "complete";
+  action: "help" | "version" | "completion" | "list" | "complete";
+  /** --completion's shell. */
+  shell?: Shell;
   /** --list --json */
   json: boolean;
   /** Prompt words; "-" stands for stdin. */
@@ -83,9 +86,15 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     ? "help"
     : args.flags.has("version")
       ? "version"
-      : args.flags.has("list")
-        ? "list"
-        : "complete";
+      : args.values.has("completion")
+        ? "completion"
+        : args.flags.has("list")
+          ? "list"
+          : "complete";
+  const shell = args.values.get("completion");
+  if (shell !== undefined && !(shells as readonly string[]).includes(shell)) {
+    throw new UsageError(`--completion takes ${shells.join(", ")}, not "${shell}"`);
+  }
   if (args.flags.has("json") && action !== "list") throw new UsageError("--json goes with --list");
   if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
   /** The flag's value, else its environment variable's; an empty variable counts as unset. */
@@ -126,6 +135,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
 
   return {
     action,
+    shell: shell as Shell | undefined,
     json: args.flags.has("json"),
     words: args.words,
     model: model?.value,

@@ -4,6 +4,7 @@
 import packageJson from "../package.json" with { type: "json" };
 import { raceAbort, settleWithin, untilAborted } from "./abort.js";
 import { parseArgs } from "./args.js";
+import { renderCompletion } from "./completion.js";
 import { ExitCode, LmcError } from "./errors.js";
 import { renderHelp } from "./help.js";
 import { findLocalServer, localPorts } from "./host.js";
@@ -42,6 +43,7 @@ export async function main(io: Io): Promise<ExitCode> {
     verbose = options.verbose;
     if (options.action === "help") io.stdout.write(renderHelp(version));
     else if (options.action === "version") io.stdout.write(`lmc ${version}\n`);
+    else if (options.action === "completion") io.stdout.write(renderCompletion(options.shell!));
     else if (options.action === "list") return await list(options, io);
     else return await complete(options, io);
     return ExitCode.ok;

@@ -8,7 +8,7 @@ const resolve = (argv: string[], env: Environment = {}) => resolveOptions(parseA
 describe("resolveOptions", () => {
   it("has quiet defaults", () => {
     expect(resolve(["hi"])).toEqual({
-      action: "complete", json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
+      action: "complete", shell: undefined, json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
       load: { contextLength: undefined, gpu: undefined, seed: undefined }, ttlSec: undefined, schema: undefined,
       host: undefined, timeoutSec: undefined, outputFile: undefined,
       echo: false, stream: true, stats: true, failOnTruncate: false, progress: undefined, reasoning: false,
@@ -34,6 +34,7 @@ describe("resolveOptions", () => {
     ["--progress", ["--progress"], {}, { progress: true }],
     ["--no-progress", ["--no-progress"], {}, { progress: false }],
     ["--reasoning", ["--reasoning"], {}, { reasoning: true }],
+    ["--completion", ["--completion", "fish"], {}, { action: "completion", shell: "fish" }],
     ["exponent", ["-n", "1e3"], {}, { prediction: { maxTokens: 1000 } }],
     ["no token limit", ["-n", "off"], {}, { prediction: { maxTokens: false } }],
     ["sampling flags", ["--top-k", "40", "--top-p", "0.9", "--min-p", "off", "--repeat-penalty", "1.1"], {},
@@ -70,6 +71,7 @@ describe("resolveOptions", () => {
     [["--ttl", "0"], {}, /--ttl must be a number > 0/],
     [["--schema", " "], {}, /--schema needs a file name or JSON/],
     [["--json", "hi"], {}, /--json goes with --list/],
+    [["--completion", "tcsh"], {}, /--completion takes bash, zsh, fish, not "tcsh"/],
     [["--draft-model", ""], {}, /--draft-model must be a non-empty string/],
     [["-n", "1.5"], {}, /--max-tokens must be a whole number/],
     [["-n", "ten"], {}, /--max-tokens must be a whole number/],
