@@ -102,11 +102,24 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
     }
   };
 
+  // Batch mode asks for the same model many times, several at once: one lookup (or load) serves all.
+  const models = new Map<string, Promise<LLM>>();
+  const modelFor = (request: CompletionRequest): Promise<LLM> => {
+    const key = request.model ?? "";
+    let model = models.get(key);
+    if (!model) {
+      model = findModel(request);
+      models.set(key, model);
+      model.catch(() => models.delete(key));
+    }
+    return model;
+  };
+
   return {
     async complete(request) {
       let model: LLM;
       try {
-        model = await findModel(request);
+        model = await modelFor(request);
       } catch (error) {
         throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? error;
       }

@@ -25,7 +25,10 @@ export interface LoadSettings {
 }
 
 export interface RunOptions {
-  action: "help" | "version" | "completion" | "list" | "complete";
+  action: "help" | "version" | "completion" | "list" | "batch" | "complete";
+  /** Batch mode: where the items come from. */
+  batch?: "lines" | "nul" | "jsonl" | "files";
+  parallel: number;
   /** --completion's shell. */
   shell?: Shell;
   /** --list --json */
@@ -82,6 +85,7 @@ const predictionFlags: Readonly<Record<string, string>> = {
 const environmentDefaults = new Map(optionSpecs.flatMap((spec) => (spec.env ? [[spec.name, spec.env] as const] : [])));
 
 export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
+  const batch = batchInput(args);
   const action = args.flags.has("help")
     ? "help"
     : args.flags.has("version")
@@ -90,7 +94,9 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
         ? "completion"
         : args.flags.has("list")
           ? "list"
-          : "complete";
+          : batch
+            ? "batch"
+            : "complete";
   const shell = args.values.get("completion");
   if (shell !== undefined && !(shells as readonly string[]).includes(shell)) {
     throw new UsageError(`--completion takes ${shells.join(", ")}, not "${shell}"`);
@@ -135,6 +141,8 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
 
   return {
     action,
+    batch,
+    parallel: (checked("parallel", wholeNumber(1)) as number | undefined) ?? 4,
     shell: shell as Shell | undefined,
     json: args.flags.has("json"),
     words: args.words,
@@ -161,6 +169,25 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     rawStdin: args.flags.has("raw-stdin"),
     verbose: args.flags.has("verbose") || isTruthy(env.LMC_DEBUG),
   };
+}
+
+/** Which batch input the flags ask for, if any; two at once is a usage error. */
+function batchInput(args: ParsedArgs): RunOptions["batch"] {
+  const modes = ["each", "each-jsonl", "each-file"].filter((flag) => args.flags.has(flag));
+  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot go together`);
+  if (args.flags.has("null") && modes[0] !== "each") throw new UsageError("--null goes with --each");
+  if (args.values.has("parallel") && modes.length === 0) throw new UsageError("--parallel goes with --each, --each-jsonl or --each-file");
+  switch (modes[0]) {
+    case "each":
+      return args.flags.has("null") ? "nul" : "lines";
+    case "each-jsonl":
+      return "jsonl";
+    case "each-file":
+      if (args.words.length === 0) throw new UsageError("--each-file needs the files to complete");
+      return "files";
+    default:
+      return undefined;
+  }
 }
 
 function checkStopStrings(stops: string[]): string[] {

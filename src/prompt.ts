@@ -20,16 +20,16 @@ export function decodeStdin(bytes: Uint8Array, raw: boolean): string {
   return text;
 }
 
-/** The words joined by single spaces, each "-" replaced by stdin's text. */
+/** The words joined by single spaces, each "-" replaced by `text` (stdin, or a batch item). */
+export function joinPrompt(words: readonly string[], text: string | undefined): string {
+  return words.length === 0 ? (text ?? "") : words.map((word) => (word === STDIN_WORD ? (text ?? "") : word)).join(" ");
+}
+
+/** The prompt of a single run; an empty one is a usage error. */
 export function assemblePrompt(words: readonly string[], stdinText: string | undefined): string {
-  const prompt =
-    words.length === 0
-      ? (stdinText ?? "")
-      : words.map((word) => (word === STDIN_WORD ? (stdinText ?? "") : word)).join(" ");
+  const prompt = joinPrompt(words, stdinText);
   if (prompt === "") {
-    throw new UsageError(
-      needsStdin(words) ? "the prompt is empty: stdin gave nothing" : "the prompt is empty",
-    );
+    throw new UsageError(needsStdin(words) ? "the prompt is empty: stdin gave nothing" : "the prompt is empty");
   }
   return prompt;
 }

@@ -13,10 +13,12 @@ import { formatListing } from "./listing.js";
 import { noProgress, progressBar } from "./progress.js";
 import type { CompletionRequest, Session } from "./lmstudio.js";
 import { bufferedSink, fileSink, ReaderGoneError, streamingSink, streamWriter, type CompletionSink } from "./output.js";
-import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
+import { assemblePrompt, decodeStdin, joinPrompt, needsStdin } from "./prompt.js";
 import { loadSchema } from "./schema.js";
-import { formatStats } from "./stats.js";
+import { formatStats, statsRecord } from "./stats.js";
 import { readStdin } from "./stdin.js";
+import { runBatch, type BatchRecord } from "./batch.js";
+import { itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
 
 export interface Io {
   argv: readonly string[];
@@ -45,6 +47,7 @@ export async function main(io: Io): Promise<ExitCode> {
     else if (options.action === "version") io.stdout.write(`lmc ${version}\n`);
     else if (options.action === "completion") io.stdout.write(renderCompletion(options.shell!));
     else if (options.action === "list") return await list(options, io);
+    else if (options.action === "batch") return await batch(options, io);
     else return await complete(options, io);
     return ExitCode.ok;
   } catch (error) {
@@ -121,6 +124,78 @@ async function list(options: RunOptions, io: Io): Promise<ExitCode> {
     await stdout.flush();
     return ExitCode.ok;
   });
+}
+
+/**
+ * Batch mode: every item of stdin (or every file) completed through one
+ * session, records on stdout in input order, a summary line on stderr.
+ */
+async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
+  return interruptible(options, io, async (stop, startDeadline) => {
+    startDeadline();
+    const items = options.batch === "files" ? itemsFromFiles(options.words) : itemsFromStream(io.stdin, options.batch as BatchFormat);
+    const sink = options.outputFile ? await fileSink(options.outputFile) : streamingSink(io.stdout);
+    try {
+      const summary = await withSession(options, io, stop, (session) =>
+        runBatch({
+          items,
+          parallel: options.parallel,
+          signal: stop.signal,
+          write: (line) => sink.write(line),
+          complete: (item) => completeItem(session, item, options, stop.signal),
+        }),
+      );
+      await sink.commit();
+      if (options.stats) io.stderr.write(JSON.stringify(summary) + "\n");
+      return summary.failures > 0 ? ExitCode.failed : ExitCode.ok;
+    } catch (error) {
+      await sink.discard().catch(() => {});
+      throw error;
+    }
+  });
+}
+
+/** Errors that end a whole batch: no item can succeed after them. */
+const fatalStatuses = new Set<number>([ExitCode.unreachable, ExitCode.unauthorized]);
+
+async function completeItem(session: Session, item: BatchItem, options: RunOptions, signal: AbortSignal): Promise<BatchRecord> {
+  const record: BatchRecord = { index: item.index, ...(item.file === undefined ? {} : { file: item.file }) };
+  const fail = (error: string, status: number): BatchRecord => ({ ...record, error, status });
+  if (item.problem) return fail(item.problem, ExitCode.usage);
+  const prompt = joinPrompt(options.batch === "files" ? [] : options.words, item.text);
+  if (prompt === "") return fail("the prompt is empty", ExitCode.usage);
+  try {
+    const prediction = await raceAbort(
+      session.complete({
+        prompt,
+        model: item.model ?? options.model,
+        stopStrings: item.stopStrings ?? options.stopStrings,
+        prediction: { ...options.prediction, ...item.prediction },
+        load: options.load,
+        ttlSec: options.ttlSec,
+        signal,
+      }),
+      signal,
+    );
+    let completion = options.echo ? prompt : "";
+    try {
+      for await (const fragment of untilAborted(prediction.fragments, signal)) if (!fragment.reasoning) completion += fragment.text;
+    } catch (error) {
+      await settleWithin(prediction.outcome, CANCEL_GRACE_MS);
+      throw error;
+    }
+    const outcome = await raceAbort(prediction.outcome, signal);
+    const stats = statsRecord(outcome);
+    if (options.failOnTruncate && truncationReasons.has(stats.stopReason)) {
+      return { ...fail(`the completion was cut off (${stats.stopReason}; --fail-on-truncate)`, ExitCode.truncated), completion, stats };
+    }
+    return { ...record, completion, stats };
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (error instanceof LmcError && !fatalStatuses.has(error.exitCode)) return fail(error.message, error.exitCode);
+    if (error instanceof LmcError) throw error;
+    return fail(error instanceof Error ? error.message : String(error), ExitCode.failed);
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ const resolve = (argv: string[], env: Environment = {}) => resolveOptions(parseA
 describe("resolveOptions", () => {
   it("has quiet defaults", () => {
     expect(resolve(["hi"])).toEqual({
-      action: "complete", shell: undefined, json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
+      action: "complete", batch: undefined, parallel: 4, shell: undefined, json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
       load: { contextLength: undefined, gpu: undefined, seed: undefined }, ttlSec: undefined, schema: undefined,
       host: undefined, timeoutSec: undefined, outputFile: undefined,
       echo: false, stream: true, stats: true, failOnTruncate: false, progress: undefined, reasoning: false,
@@ -35,6 +35,10 @@ describe("resolveOptions", () => {
     ["--no-progress", ["--no-progress"], {}, { progress: false }],
     ["--reasoning", ["--reasoning"], {}, { reasoning: true }],
     ["--completion", ["--completion", "fish"], {}, { action: "completion", shell: "fish" }],
+    ["--each", ["--each", "-P", "8"], {}, { action: "batch", batch: "lines", parallel: 8 }],
+    ["--each --null", ["--each", "-0"], {}, { batch: "nul" }],
+    ["--each-jsonl", ["--each-jsonl"], { LMC_PARALLEL: "2" }, { batch: "jsonl", parallel: 2 }],
+    ["--each-file", ["--each-file", "a", "b"], {}, { batch: "files", words: ["a", "b"] }],
     ["exponent", ["-n", "1e3"], {}, { prediction: { maxTokens: 1000 } }],
     ["no token limit", ["-n", "off"], {}, { prediction: { maxTokens: false } }],
     ["sampling flags", ["--top-k", "40", "--top-p", "0.9", "--min-p", "off", "--repeat-penalty", "1.1"], {},

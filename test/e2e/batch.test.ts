@@ -1,0 +1,122 @@
+// Batch mode end to end: many prompts through one lmc, records in input order.
+
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../server/server.js";
+import { runLmc, type LmcResult } from "./lmc-process.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ quiet: true });
+});
+afterEach(() => {
+  server.setFault({ type: "none" });
+  expect(server.warnings).toEqual([]);
+});
+afterAll(() => server?.close());
+
+const records = (result: LmcResult) => result.text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+const summaryOf = (result: LmcResult) => JSON.parse(result.stderr.trim().split("\n").at(-1)!);
+const greedy = () => ["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "8"];
+const single = async (prompt: string) => (await runLmc([...greedy(), prompt])).text;
+
+describe("--each", () => {
+  it("completes every line, in input order, exactly as single runs would", async () => {
+    const prompts = ["My name is", "The sea is", "I like", "Every day", "My name is", "The town"];
+    const result = await runLmc([...greedy(), "--each", "-P", "3"], { input: prompts.join("\n") + "\n" });
+    expect(result.code).toBe(0);
+    const out = records(result);
+    expect(out.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const [i, prompt] of prompts.entries()) expect(out[i].completion).toBe(await single(prompt));
+    expect(out[0].stats).toMatchObject({ model: { key: "lmc-tiny" }, predictedTokensCount: 8 });
+    expect(summaryOf(result)).toMatchObject({ items: 6, failures: 0, predictedTokensCount: 48 });
+  });
+
+  it("puts each line where - stands among the words", async () => {
+    const result = await runLmc([...greedy(), "--each", "Q:", "-", "A:"], { input: "one\ntwo\n" });
+    expect(result.code).toBe(0);
+    const prompts = server.received.filter((r) => r.channel !== "getOrLoad").slice(-2).map((r) => r.prompt).sort();
+    expect(prompts).toEqual(["Q: one A:", "Q: two A:"]);
+  });
+
+  it("takes NUL-separated prompts with --null", async () => {
+    const result = await runLmc([...greedy(), "--each", "--null"], { input: "line one\nline two\0second\0" });
+    expect(records(result)).toHaveLength(2);
+    expect(server.received.filter((r) => r.channel !== "getOrLoad").map((r) => r.prompt)).toContain("line one\nline two");
+  });
+
+  it("records a failed item and goes on; the exit status says some failed", async () => {
+    const result = await runLmc([...greedy(), "--each"], { input: "My name is\n\nI like\n" });
+    expect(result.code).toBe(1);
+    const out = records(result);
+    expect(out[1]).toEqual({ index: 1, error: "the prompt is empty", status: 2 });
+    expect(out[2].completion).toBe(await single("I like"));
+    expect(summaryOf(result)).toMatchObject({ items: 3, failures: 1 });
+  });
+
+  it("ends at once, with nothing on stdout, when LM Studio cannot be reached", async () => {
+    server.setFault({ type: "refuse" });
+    const result = await runLmc(["--host", server.url, "--each"], { input: "a\nb\n" });
+    expect(result.code).toBe(3);
+    expect(result.stdout.length).toBe(0);
+    expect(result.stderr).toMatch(/^lmc: cannot reach LM Studio at /);
+  });
+
+  it("on Ctrl-C cancels what is in flight and leaves whole records up to the last finished one", async () => {
+    server.setFault({ type: "slow", delayMs: 40 });
+    const input = Array.from({ length: 40 }, () => "My name is").join("\n");
+    const result = await runLmc([...greedy(), "--each", "-P", "2"], {
+      input,
+      onSpawn: (child) => child.stdout!.once("data", () => setTimeout(() => child.kill("SIGINT"), 100)),
+    });
+    expect(result.code).toBe(130);
+    expect(result.text.endsWith("\n")).toBe(true);
+    const out = records(result);
+    expect(out.length).toBeGreaterThan(0);
+    expect(out.length).toBeLessThan(40);
+    expect(out.map((r) => r.index)).toEqual(out.map((_, i) => i));
+  });
+});
+
+describe("--each-jsonl", () => {
+  it("reads a prompt and per-item settings from each line", async () => {
+    const input = ['{"prompt":"My name is","maxTokens":3}', '{"prompt":"I like","stop":"."}', "not json"].join("\n");
+    const result = await runLmc([...greedy(), "--each-jsonl"], { input });
+    expect(result.code).toBe(1);
+    const [first, second, third] = records(result);
+    expect(first.stats.predictedTokensCount).toBe(3);
+    expect(second.stats.stopReason).toBe("stopStringFound");
+    expect(third).toMatchObject({ index: 2, status: 2, error: expect.stringMatching(/^line 3 is not valid JSON/) });
+  });
+});
+
+describe("--each-file", () => {
+  it("completes each whole file, naming it in its record", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lmc-batch-"));
+    const [a, b] = [join(dir, "a.txt"), join(dir, "b.txt")];
+    await writeFile(a, "My name is\n");
+    await writeFile(b, "I like\n");
+    const result = await runLmc([...greedy(), "--each-file", a, b, join(dir, "missing.txt")]);
+    expect(result.code).toBe(1);
+    const out = records(result);
+    expect(out[0]).toMatchObject({ index: 0, file: a, completion: await single("My name is") });
+    expect(out[1]).toMatchObject({ index: 1, file: b, completion: await single("I like") });
+    expect(out[2]).toMatchObject({ index: 2, status: 2, error: expect.stringMatching(/^cannot read .*missing.txt/) });
+  });
+});
+
+describe("usage", () => {
+  it.each<[string[], RegExp]>([
+    [["--each", "--each-jsonl"], /--each and --each-jsonl cannot go together/],
+    [["--null", "x"], /--null goes with --each/],
+    [["-P", "2", "x"], /--parallel goes with --each/],
+    [["--each", "-P", "0"], /--parallel must be a whole number >= 1/],
+    [["--each-file"], /--each-file needs the files/],
+  ])("%j", async (args, message) => {
+    const result = await runLmc(["--host", server.url, ...args], { input: "" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});

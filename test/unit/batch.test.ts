@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import { itemsFromStream, jsonItem, splitRecords, type BatchItem } from "../../src/batch-input.js";
+import { runBatch, type BatchRecord } from "../../src/batch.js";
+
+async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const value of source) out.push(value);
+  return out;
+}
+async function* chunks(...parts: string[]) {
+  for (const part of parts) yield Buffer.from(part);
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("splitRecords", () => {
+  it.each<[string[], string[]]>([
+    [["a\nb\n"], ["a", "b"]],
+    [["a\nb"], ["a", "b"]],
+    [["a", "b\nc", "\n"], ["ab", "c"]],
+    [["\n\n"], ["", ""]],
+    [[""], []],
+  ])("%j → %j", async (parts, expected) => {
+    expect((await collect(splitRecords(chunks(...parts), 0x0a))).map(String)).toEqual(expected);
+  });
+});
+
+describe("itemsFromStream", () => {
+  it("numbers lines and drops a CR before the newline", async () => {
+    expect(await collect(itemsFromStream(chunks("one\r\ntwo\n"), "lines"))).toEqual([
+      { index: 0, text: "one" },
+      { index: 1, text: "two" },
+    ]);
+  });
+  it("splits at NUL, keeping newlines inside prompts", async () => {
+    expect((await collect(itemsFromStream(chunks("a\nb\0c\0"), "nul"))).map((i) => i.text)).toEqual(["a\nb", "c"]);
+  });
+});
+
+describe("jsonItem", () => {
+  it("reads the prompt and the item's settings", () => {
+    expect(jsonItem(0, '{"prompt":"hi","model":"m","stop":["."],"maxTokens":5,"temperature":0}')).toEqual({
+      index: 0, text: "hi", model: "m", stopStrings: ["."], prediction: { maxTokens: 5, temperature: 0 },
+    });
+    expect(jsonItem(1, '{"prompt":"hi","stop":"\\n"}').stopStrings).toEqual(["\n"]);
+  });
+  it.each([
+    ["nope", /line 1 is not valid JSON/],
+    ['{"text":"hi"}', /line 1 has no "prompt" string/],
+    ['{"prompt":"hi","maxTokens":0}', /line 1: "maxTokens" must be a whole number >= 1/],
+    ['{"prompt":"hi","colour":"red"}', /line 1: unknown field "colour"; known: prompt, model, stop, maxTokens/],
+    ['{"prompt":"hi","stop":[""]}', /"stop" must be a string or a list of non-empty strings/],
+  ])("gives %j a problem", (line, problem) => {
+    expect(jsonItem(0, line).problem).toMatch(problem);
+  });
+});
+
+describe("runBatch", () => {
+  const items = (n: number) => (async function* () {
+    for (let index = 0; index < n; index++) yield { index, text: `p${index}` } as BatchItem;
+  })();
+
+  it("writes records in input order although they finish out of order", async () => {
+    const lines: string[] = [];
+    const summary = await runBatch({
+      items: items(6),
+      parallel: 3,
+      signal: new AbortController().signal,
+      write: async (line) => void lines.push(line),
+      complete: async (item) => {
+        await sleep((6 - item.index) * 5);
+        return { index: item.index, completion: item.text };
+      },
+    });
+    expect(lines.map((line) => JSON.parse(line).index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(summary).toMatchObject({ items: 6, failures: 0 });
+  });
+
+  it("never has more than `parallel` in flight, and reads no further ahead than it may", async () => {
+    let inFlight = 0;
+    let most = 0;
+    let read = 0;
+    const source = (async function* () {
+      for (let index = 0; index < 100; index++) {
+        read++;
+        yield { index, text: "" } as BatchItem;
+      }
+    })();
+    let readAtFirstRecord = -1;
+    await runBatch({
+      items: source,
+      parallel: 2,
+      signal: new AbortController().signal,
+      write: async () => void (readAtFirstRecord < 0 && (readAtFirstRecord = read)),
+      complete: async (item) => {
+        most = Math.max(most, ++inFlight);
+        await sleep(item.index === 0 ? 30 : 1); // the first is slow: the others must not run away
+        inFlight--;
+        return { index: item.index };
+      },
+    });
+    expect(most).toBe(2);
+    expect(readAtFirstRecord).toBeLessThanOrEqual(2 * 4 + 1);
+  });
+
+  it("counts failures and tokens", async () => {
+    const summary = await runBatch({
+      items: items(3),
+      parallel: 2,
+      signal: new AbortController().signal,
+      write: async () => {},
+      complete: async (item): Promise<BatchRecord> =>
+        item.index === 1
+          ? { index: 1, error: "no", status: 1 }
+          : { index: item.index, stats: { model: { key: "", displayName: "", identifier: "" }, stopReason: "eosFound", promptTokensCount: 2, predictedTokensCount: 3 } },
+    });
+    expect(summary).toMatchObject({ items: 3, failures: 1, promptTokensCount: 4, predictedTokensCount: 6 });
+  });
+
+  it("stops at an abort, keeping the records already finished in order", async () => {
+    const stop = new AbortController();
+    const lines: string[] = [];
+    const run = runBatch({
+      items: items(50),
+      parallel: 2,
+      signal: stop.signal,
+      write: async (line) => void lines.push(line),
+      complete: async (item) => {
+        if (item.index === 5) stop.abort(new Error("interrupted"));
+        await sleep(2);
+        if (stop.signal.aborted) throw stop.signal.reason;
+        return { index: item.index };
+      },
+    });
+    await expect(run).rejects.toThrow("interrupted");
+    const indexes = lines.map((line) => JSON.parse(line).index);
+    expect(indexes).toEqual(indexes.map((_, i) => i));
+    expect(indexes.length).toBeLessThan(50);
+  });
+
+  it("ends the batch when complete throws (a fatal error)", async () => {
+    const run = runBatch({
+      items: items(10),
+      parallel: 2,
+      signal: new AbortController().signal,
+      write: async () => {},
+      complete: async (item) => {
+        if (item.index === 0) throw new Error("unreachable");
+        return { index: item.index };
+      },
+    });
+    await expect(run).rejects.toThrow("unreachable");
+  });
+});
