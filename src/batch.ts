@@ -18,8 +18,11 @@ export interface BatchRecord {
 }
 
 export interface BatchSummary {
+  /** Items completed (or failed) in this run. */
   items: number;
   failures: number;
+  /** Items passed over because an earlier run had done them (--resume). */
+  skipped: number;
   promptTokensCount: number;
   predictedTokensCount: number;
   wallTimeSec: number;
@@ -29,6 +32,10 @@ export interface BatchSummary {
 export interface BatchRun {
   items: AsyncIterable<BatchItem>;
   parallel: number;
+  /** Items already done in an earlier run (--resume): neither completed nor written again. */
+  skip?: ReadonlySet<number>;
+  /** Told after each record, for a progress line. */
+  onRecord?: (summary: Readonly<{ items: number; failures: number; skipped: number }>) => void;
   /** Completes one item. Per-item failures come back as error records; a throw ends the batch. */
   complete(item: BatchItem): Promise<BatchRecord>;
   /** Writes one record's line; awaited, so a slow reader slows the batch down. */
@@ -36,12 +43,13 @@ export interface BatchRun {
   signal: AbortSignal;
 }
 
-export async function runBatch({ items, parallel, complete, write, signal }: BatchRun): Promise<BatchSummary> {
+export async function runBatch({ items, parallel, skip, onRecord, complete, write, signal }: BatchRun): Promise<BatchSummary> {
   const started = performance.now();
-  const summary = { items: 0, failures: 0, promptTokensCount: 0, predictedTokensCount: 0 };
+  const summary = { items: 0, failures: 0, skipped: 0, promptTokensCount: 0, predictedTokensCount: 0 };
   const window = parallel * 4;
   const inFlight = new Map<number, Promise<void>>();
-  const finished = new Map<number, BatchRecord>();
+  /** Records done but not yet written; null for a skipped item, which is passed over. */
+  const finished = new Map<number, BatchRecord | null>();
   let nextToWrite = 0;
   let writing: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | undefined;
@@ -49,9 +57,10 @@ export async function runBatch({ items, parallel, complete, write, signal }: Bat
   /** Writes every finished record that is next in line; chained so writes never overlap. */
   const flush = () =>
     (writing = writing.then(async () => {
-      for (let record = finished.get(nextToWrite); record; record = finished.get(nextToWrite)) {
+      while (finished.has(nextToWrite)) {
+        const record = finished.get(nextToWrite);
         finished.delete(nextToWrite);
-        await write(JSON.stringify(record) + "\n");
+        if (record) await write(JSON.stringify(record) + "\n");
         nextToWrite++;
       }
     }));
@@ -64,6 +73,7 @@ export async function runBatch({ items, parallel, complete, write, signal }: Bat
         summary.promptTokensCount += record.stats?.promptTokensCount ?? 0;
         summary.predictedTokensCount += record.stats?.predictedTokensCount ?? 0;
         finished.set(item.index, record);
+        onRecord?.(summary);
         return flush();
       })
       .catch((error) => void (failure ??= { error }))
@@ -77,6 +87,12 @@ export async function runBatch({ items, parallel, complete, write, signal }: Bat
       await (inFlight.size > 0 ? Promise.race(inFlight.values()) : writing);
     }
     if (failure || signal.aborted) break;
+    if (skip?.has(item.index)) {
+      summary.skipped++;
+      finished.set(item.index, null);
+      flush().catch(() => {}); // a write error surfaces from `writing` below
+      continue;
+    }
     start(item);
   }
   await Promise.all(inFlight.values());

@@ -74,6 +74,8 @@ export const optionSpecs: readonly OptionSpec[] = [
   { name: "null", short: "0", kind: "flag", description: "with --each: prompts are separated by NUL, not newline" },
   { name: "parallel", short: "P", kind: "value", hint: "N", env: "LMC_PARALLEL",
     description: "batch: keep N predictions in flight (default 4)" },
+  { name: "resume", kind: "value", hint: "FILE",
+    description: "batch: skip the items that FILE, an earlier run's output, already holds" },
   { name: "list", short: "l", kind: "flag",
     description: "list the models LM Studio has downloaded, and which are loaded, then exit" },
   { name: "json", kind: "flag", description: "with --list: one JSON array instead of lines" },

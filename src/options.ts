@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Batch mode: where the items come from. */
   batch?: "lines" | "nul" | "jsonl" | "files";
   parallel: number;
+  /** --resume: an earlier batch output whose completed items are skipped. */
+  resumeFile?: string;
   /** --completion's shell. */
   shell?: Shell;
   /** --list --json */
@@ -143,6 +145,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     action,
     batch,
     parallel: (checked("parallel", wholeNumber(1)) as number | undefined) ?? 4,
+    resumeFile: args.values.get("resume"),
     shell: shell as Shell | undefined,
     json: args.flags.has("json"),
     words: args.words,
@@ -176,7 +179,9 @@ function batchInput(args: ParsedArgs): RunOptions["batch"] {
   const modes = ["each", "each-jsonl", "each-file"].filter((flag) => args.flags.has(flag));
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot go together`);
   if (args.flags.has("null") && modes[0] !== "each") throw new UsageError("--null goes with --each");
-  if (args.values.has("parallel") && modes.length === 0) throw new UsageError("--parallel goes with --each, --each-jsonl or --each-file");
+  for (const option of ["parallel", "resume"]) {
+    if (args.values.has(option) && modes.length === 0) throw new UsageError(`--${option} goes with --each, --each-jsonl or --each-file`);
+  }
   switch (modes[0]) {
     case "each":
       return args.flags.has("null") ? "nul" : "lines";

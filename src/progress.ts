@@ -4,23 +4,26 @@
 export interface Progress {
   /** Shows `label` with `fraction` (0 to 1) done; redraws only when what is shown changes. */
   show(label: string, fraction: number): void;
+  /** Shows a line of text instead of a bar (batch mode: done, failed, rate). */
+  text(line: string): void;
   /** Removes the bar, leaving the cursor at the start of an empty line. */
   clear(): void;
 }
 
 const WIDTH = 24;
 
-export const noProgress: Progress = { show() {}, clear() {} };
+export const noProgress: Progress = { show() {}, text() {}, clear() {} };
 
 export function progressBar(stderr: NodeJS.WritableStream, { color }: { color: boolean }): Progress {
   let shown = "";
+  const draw = (line: string) => {
+    if (line === shown) return;
+    shown = line;
+    stderr.write(`\r\x1b[K${line}`);
+  };
   return {
-    show(label, fraction) {
-      const line = renderProgress(label, fraction, color);
-      if (line === shown) return;
-      shown = line;
-      stderr.write(`\r\x1b[K${line}`);
-    },
+    show: (label, fraction) => draw(renderProgress(label, fraction, color)),
+    text: draw,
     clear() {
       if (shown === "") return;
       shown = "";

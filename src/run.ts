@@ -17,6 +17,7 @@ import { assemblePrompt, decodeStdin, joinPrompt, needsStdin } from "./prompt.js
 import { loadSchema } from "./schema.js";
 import { formatStats, statsRecord } from "./stats.js";
 import { readStdin } from "./stdin.js";
+import { completedIndexes } from "./resume.js";
 import { runBatch, type BatchRecord } from "./batch.js";
 import { itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
 
@@ -134,21 +135,32 @@ async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
   return interruptible(options, io, async (stop, startDeadline) => {
     startDeadline();
     const items = options.batch === "files" ? itemsFromFiles(options.words) : itemsFromStream(io.stdin, options.batch as BatchFormat);
+    const skip = options.resumeFile === undefined ? undefined : await completedIndexes(options.resumeFile);
+    const progress = (options.progress ?? io.stderr.isTTY === true) ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     const sink = options.outputFile ? await fileSink(options.outputFile) : streamingSink(io.stdout);
     try {
+      const started = performance.now();
       const summary = await withSession(options, io, stop, (session) =>
         runBatch({
           items,
           parallel: options.parallel,
+          skip,
+          onRecord: ({ items: done, failures, skipped }) => {
+            const rate = done / ((performance.now() - started) / 1000);
+            const total = options.batch === "files" ? `/${options.words.length - skipped}` : "";
+            progress.text(`${done}${total} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${rate.toFixed(1)}/s`);
+          },
           signal: stop.signal,
           write: (line) => sink.write(line),
           complete: (item) => completeItem(session, item, options, stop.signal),
         }),
       );
+      progress.clear();
       await sink.commit();
       if (options.stats) io.stderr.write(JSON.stringify(summary) + "\n");
       return summary.failures > 0 ? ExitCode.failed : ExitCode.ok;
     } catch (error) {
+      progress.clear();
       await sink.discard().catch(() => {});
       throw error;
     }

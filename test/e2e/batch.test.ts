@@ -120,3 +120,38 @@ describe("usage", () => {
     expect(result.stderr).toMatch(message);
   });
 });
+
+describe("--resume", () => {
+  it("skips the items an earlier output holds, and redoes the ones that failed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lmc-resume-"));
+    const out = join(dir, "out.jsonl");
+    const earlier = [
+      JSON.stringify({ index: 0, completion: "done before", stats: {} }),
+      JSON.stringify({ index: 2, error: "failed before", status: 1 }),
+      '{"index": 3, "completion": "cut sh', // a line the interrupted run did not finish
+    ].join("\n");
+    await writeFile(out, earlier);
+    const before = server.received.filter((r) => r.channel !== "getOrLoad").length;
+    const result = await runLmc([...greedy(), "--each", "--resume", out], { input: "My name is\nI like\nThe sea is\nEvery day\n" });
+    expect(result.code).toBe(0);
+    expect(records(result).map((r) => r.index)).toEqual([1, 2, 3]);
+    expect(summaryOf(result)).toMatchObject({ items: 3, failures: 0, skipped: 1 });
+    expect(server.received.filter((r) => r.channel !== "getOrLoad").length - before).toBe(3);
+  });
+
+  it("starts from the beginning when the output does not exist yet", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "lmc-resume-"));
+    const result = await runLmc([...greedy(), "--each", "--resume", join(dir, "new.jsonl")], { input: "a\nb\n" });
+    expect(result.code).toBe(0);
+    expect(records(result).map((r) => r.index)).toEqual([0, 1]);
+  });
+});
+
+describe("progress", () => {
+  it("--progress shows done, failed and the rate, then clears before the summary", async () => {
+    const result = await runLmc([...greedy(), "--each", "--progress"], { input: "a\n\nb\n" });
+    expect(result.stderr).toMatch(/\r\x1b\[K3 done, 1 failed, [\d.]+\/s/);
+    const summary = result.stderr.slice(result.stderr.lastIndexOf("\x1b[K") + 3);
+    expect(JSON.parse(summary)).toMatchObject({ items: 3, failures: 1 });
+  });
+});

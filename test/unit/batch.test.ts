@@ -151,3 +151,23 @@ describe("runBatch", () => {
     await expect(run).rejects.toThrow("unreachable");
   });
 });
+
+describe("runBatch with skip", () => {
+  it("passes over skipped items without completing or writing them, in order", async () => {
+    const lines: string[] = [];
+    const completed: number[] = [];
+    const summary = await runBatch({
+      items: (async function* () {
+        for (let index = 0; index < 5; index++) yield { index, text: "" } as BatchItem;
+      })(),
+      parallel: 2,
+      skip: new Set([0, 3]),
+      signal: new AbortController().signal,
+      write: async (line) => void lines.push(line),
+      complete: async (item) => (completed.push(item.index), { index: item.index }),
+    });
+    expect(completed.sort()).toEqual([1, 2, 4]);
+    expect(lines.map((line) => JSON.parse(line).index)).toEqual([1, 2, 4]);
+    expect(summary).toMatchObject({ items: 3, skipped: 2 });
+  });
+});
