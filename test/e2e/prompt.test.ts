@@ -77,7 +77,7 @@ describe("the prompt", () => {
 
 describe("a completion", () => {
   it("reaches stdout exactly, with the stats on stderr", async () => {
-    const result = await runLmc(["--host", server.url, "--max-tokens", "40", "--stop", "."], { input: "My name is\n" });
+    const result = await runLmc(["--host", server.url, "--temperature", "0", "--max-tokens", "40", "--stop", "."], { input: "My name is\n" });
     expect(result.code).toBe(0);
     const stats = statsOf(result);
     expect(stats.stopReason).toBe("stopStringFound");

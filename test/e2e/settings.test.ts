@@ -131,7 +131,7 @@ describe("--fail-on-truncate", () => {
 
   it("does not write --output when the completion was cut off", async () => {
     const dir = await mkdtemp(join(tmpdir(), "lmc-"));
-    const result = await runLmc(["--host", server.url, "-n", "3", "--fail-on-truncate", "-o", join(dir, "out.txt"), "My name is"]);
+    const result = await runLmc(["--host", server.url, "-t", "0", "-n", "3", "--fail-on-truncate", "-o", join(dir, "out.txt"), "My name is"]);
     expect(result.code).toBe(5);
     expect(await readdir(dir)).toEqual([]);
   });
