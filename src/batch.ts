@@ -15,6 +15,9 @@ export interface BatchRecord {
   /** Why this item failed, and the exit status a single run would have had. */
   error?: string;
   status?: number;
+  /** With several hosts: the one that served the item, and the one that failed it first. */
+  host?: string;
+  retriedFrom?: string;
 }
 
 export interface BatchSummary {

@@ -43,3 +43,19 @@ export class UsageError extends LmcError {
     this.name = "UsageError";
   }
 }
+
+/** The connection to a server broke during a prediction: that server, not the prompt, failed. */
+export class ConnectionLostError extends LmcError {
+  constructor(host: string, cause: unknown) {
+    super(`the connection to LM Studio at ${host} was lost mid-stream`, ExitCode.failed, { cause });
+    this.name = "ConnectionLostError";
+  }
+}
+
+/** Errors that say a host failed rather than an item: unreachable, refusing us, or gone mid-stream. */
+export function isHostFailure(error: unknown): error is LmcError {
+  return (
+    error instanceof ConnectionLostError ||
+    (error instanceof LmcError && (error.exitCode === ExitCode.unreachable || error.exitCode === ExitCode.unauthorized))
+  );
+}

@@ -3,7 +3,7 @@
 // throws are LmcErrors that already say what the user should do.
 
 import { LMStudioClient, type LLM, type LLMPredictionStats } from "@lmstudio/sdk";
-import { ExitCode, LmcError } from "./errors.js";
+import { ConnectionLostError, ExitCode, LmcError } from "./errors.js";
 import type { LoadSettings } from "./options.js";
 import type { Credentials } from "./token.js";
 
@@ -141,7 +141,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
           identifier: result.modelInfo.identifier,
         },
       }), (error) => {
-        throw streamError(error);
+        throw streamError(error, host);
       });
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
       return { fragments: fragmentsOf(ongoing), outcome };
@@ -177,7 +177,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         yield { text: fragment.content, reasoning: fragment.reasoningType !== "none" };
       }
     } catch (error) {
-      throw streamError(error);
+      throw streamError(error, host);
     }
   }
 }
@@ -266,8 +266,10 @@ export function authenticationError(error: unknown, host: string, sentToken: boo
   );
 }
 
-function streamError(error: unknown): LmcError {
+function streamError(error: unknown, host: string): LmcError {
   if (error instanceof LmcError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/WebSocket connection closed|ECONNRESET|socket hang up/i.test(message)) return new ConnectionLostError(host, error);
   const title = (error as { title?: unknown })?.title;
   const text = plainText(typeof title === "string" ? title : error instanceof Error ? error.message : String(error));
   return new LmcError(`the prediction failed: ${text}`, ExitCode.failed, { cause: error });

@@ -45,8 +45,8 @@ export interface RunOptions {
   ttlSec?: number;
   /** --schema's argument: a file name or inline JSON, read when the run starts. */
   schema?: string;
-  /** A websocket URL, or undefined to look for the local server. */
-  host?: string;
+  /** Websocket URLs; none: look for the local server. Several only in batch mode. */
+  hosts: string[];
   /** From LM_API_TOKEN, for servers that require a token. */
   credentials?: Credentials;
   timeoutSec?: number;
@@ -120,7 +120,8 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
 
   const model = setting("model");
   if (model && model.value.trim() === "") throw new UsageError(`${model.source} is empty`);
-  const host = setting("host");
+  const hosts = resolveHosts(args, env);
+  if (hosts.length > 1 && !batch) throw new UsageError("several LM Studio hosts need batch mode (--each, --each-jsonl or --each-file)");
   const output = args.values.get("output");
   if (output === "") throw new UsageError("--output needs a file name");
   const schema = args.values.get("schema");
@@ -159,7 +160,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     },
     ttlSec: checked("ttl", positiveSeconds) as number | undefined,
     schema,
-    host: host ? normalizeHost(host.value, host.source) : undefined,
+    hosts,
     credentials: parseApiToken(env.LM_API_TOKEN),
     timeoutSec: checked("timeout", positiveSeconds) as number | undefined,
     outputFile: output,
@@ -172,6 +173,14 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     rawStdin: args.flags.has("raw-stdin"),
     verbose: args.flags.has("verbose") || isTruthy(env.LMC_DEBUG),
   };
+}
+
+/** --host, repeatable, else LMC_HOST, which may list several separated by commas. */
+function resolveHosts(args: ParsedArgs, env: Environment): string[] {
+  const flags = args.lists.get("host");
+  if (flags) return flags.map((value) => normalizeHost(value, "--host"));
+  if (!env.LMC_HOST) return [];
+  return env.LMC_HOST.split(",").map((value) => normalizeHost(value, "LMC_HOST"));
 }
 
 /** Which batch input the flags ask for, if any; two at once is a usage error. */

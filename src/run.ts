@@ -5,7 +5,8 @@ import packageJson from "../package.json" with { type: "json" };
 import { raceAbort, settleWithin, untilAborted } from "./abort.js";
 import { parseArgs } from "./args.js";
 import { renderCompletion } from "./completion.js";
-import { ExitCode, LmcError } from "./errors.js";
+import { ConnectionLostError, ExitCode, isHostFailure, LmcError } from "./errors.js";
+import { HostPool, type PooledHost } from "./host-pool.js";
 import { renderHelp } from "./help.js";
 import { findLocalServer, localPorts } from "./host.js";
 import { isTruthy, resolveOptions, type Environment, type RunOptions } from "./options.js";
@@ -18,7 +19,7 @@ import { loadSchema } from "./schema.js";
 import { formatStats, statsRecord } from "./stats.js";
 import { readStdin } from "./stdin.js";
 import { completedIndexes } from "./resume.js";
-import { runBatch, type BatchRecord } from "./batch.js";
+import { runBatch, type BatchRecord, type BatchSummary } from "./batch.js";
 import { itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
 
 export interface Io {
@@ -138,23 +139,36 @@ async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
     const skip = options.resumeFile === undefined ? undefined : await completedIndexes(options.resumeFile);
     const progress = (options.progress ?? io.stderr.isTTY === true) ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     const sink = options.outputFile ? await fileSink(options.outputFile) : streamingSink(io.stdout);
+    const started = performance.now();
+    const run = (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) =>
+      runBatch({
+        items,
+        parallel,
+        skip,
+        onRecord: ({ items: done, failures, skipped }) => {
+          const rate = done / ((performance.now() - started) / 1000);
+          const total = options.batch === "files" ? `/${options.words.length - skipped}` : "";
+          progress.text(`${done}${total} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${rate.toFixed(1)}/s`);
+        },
+        signal: stop.signal,
+        write: (line) => sink.write(line),
+        complete,
+      });
     try {
-      const started = performance.now();
-      const summary = await withSession(options, io, stop, (session) =>
-        runBatch({
-          items,
-          parallel: options.parallel,
-          skip,
-          onRecord: ({ items: done, failures, skipped }) => {
-            const rate = done / ((performance.now() - started) / 1000);
-            const total = options.batch === "files" ? `/${options.words.length - skipped}` : "";
-            progress.text(`${done}${total} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${rate.toFixed(1)}/s`);
-          },
-          signal: stop.signal,
-          write: (line) => sink.write(line),
-          complete: (item) => completeItem(session, item, options, stop.signal),
-        }),
-      );
+      const summary =
+        options.hosts.length > 1
+          ? await batchOnHosts(options, io, stop.signal, run)
+          : await withSession(options, io, stop, (session) =>
+              run(options.parallel, async (item) => {
+                try {
+                  return await completeItem(session, item, options, stop.signal);
+                } catch (error) {
+                  // With one host, a lost connection fails the item; an unreachable host ends the batch.
+                  if (error instanceof ConnectionLostError) return failedRecord(item, error.message, error.exitCode);
+                  throw error;
+                }
+              }),
+            );
       progress.clear();
       await sink.commit();
       if (options.stats) io.stderr.write(JSON.stringify(summary) + "\n");
@@ -167,8 +181,49 @@ async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
   });
 }
 
-/** Errors that end a whole batch: no item can succeed after them. */
-const fatalStatuses = new Set<number>([ExitCode.unreachable, ExitCode.unauthorized]);
+/** Several hosts: a pool of sessions, each host with --parallel in flight. */
+async function batchOnHosts(
+  options: RunOptions,
+  io: Io,
+  signal: AbortSignal,
+  run: (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) => Promise<BatchSummary>,
+): Promise<BatchSummary & { failedHosts: Array<{ host: string; error: string }> }> {
+  const { openSession } = await import("./lmstudio.js");
+  const pool = new HostPool(options.hosts, options.parallel, (host) =>
+    openSession({ host, credentials: options.credentials, log: sdkLog(options, io) }),
+  );
+  try {
+    const summary = await run(options.parallel * options.hosts.length, async (item) => {
+      let failed: PooledHost<Session> | undefined;
+      for (;;) {
+        const host = await pool.acquire(failed);
+        try {
+          const record = await completeItem(host.session, item, options, signal);
+          return { ...record, host: host.url, ...(failed ? { retriedFrom: failed.url } : {}) };
+        } catch (error) {
+          if (signal.aborted || !isHostFailure(error)) throw error;
+          if (pool.fail(host, error.message)) io.stderr.write(`lmc: ${error.message}; that host is taken out of the rotation\n`);
+          if (failed) return { ...failedRecord(item, error.message, error.exitCode), host: host.url, retriedFrom: failed.url };
+          failed = host;
+        } finally {
+          pool.release(host);
+        }
+      }
+    });
+    const failedHosts = pool.hosts.flatMap((host) => (host.failure === undefined ? [] : [{ host: host.url, error: host.failure }]));
+    return { ...summary, failedHosts };
+  } finally {
+    await Promise.all(pool.hosts.map((host) => settleWithin(host.session.close(), 500)));
+  }
+}
+
+function failedRecord(item: BatchItem, error: string, status: number): BatchRecord {
+  return { index: item.index, ...(item.file === undefined ? {} : { file: item.file }), error, status };
+}
+
+function sdkLog(options: RunOptions, io: Io) {
+  return (level: string, message: string) => options.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`);
+}
 
 async function completeItem(session: Session, item: BatchItem, options: RunOptions, signal: AbortSignal): Promise<BatchRecord> {
   const record: BatchRecord = { index: item.index, ...(item.file === undefined ? {} : { file: item.file }) };
@@ -204,8 +259,9 @@ async function completeItem(session: Session, item: BatchItem, options: RunOptio
     return { ...record, completion, stats };
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    if (error instanceof LmcError && !fatalStatuses.has(error.exitCode)) return fail(error.message, error.exitCode);
-    if (error instanceof LmcError) throw error;
+    // A failed host is for the caller to handle (another host, or the end of the batch).
+    if (isHostFailure(error)) throw error;
+    if (error instanceof LmcError) return fail(error.message, error.exitCode);
     return fail(error instanceof Error ? error.message : String(error), ExitCode.failed);
   }
 }
@@ -263,15 +319,11 @@ async function withSession<T>(
   stop: AbortController,
   work: (session: Session) => Promise<T>,
 ): Promise<T> {
-  const host = options.host ?? (await raceAbort(findServer(), stop.signal));
+  const host = options.hosts[0] ?? (await raceAbort(findServer(), stop.signal));
   if (options.verbose) io.stderr.write(`lmc: using LM Studio at ${host}\n`);
   // Loaded only now, so --help, --version and usage errors never pay for the SDK.
   const { openSession } = await import("./lmstudio.js");
-  const session = openSession({
-    host,
-    credentials: options.credentials,
-    log: (level, message) => options.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`),
-  });
+  const session = openSession({ host, credentials: options.credentials, log: sdkLog(options, io) });
   try {
     return await work(session);
   } finally {

@@ -119,7 +119,7 @@ describe("exit 1: the prediction failed", () => {
     const result = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "40", "My name is"]);
     expect(result.code).toBe(1);
     expect(result.text.length).toBeGreaterThan(0);
-    expectOneErrorLine(result, /the prediction failed/);
+    expectOneErrorLine(result, /the connection to LM Studio at ws:\/\/127.0.0.1:\d+ was lost mid-stream/);
   });
 });
 

@@ -1,0 +1,101 @@
+// The completion scripts offer exactly the declared options. The bash one is run in
+// bash; zsh and fish are checked as text, and for syntax when those shells exist.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderCompletion, type Shell } from "../../src/completion.js";
+import { optionSpecs, type OptionSpec } from "../../src/options-spec.js";
+
+/** The declared table, with --completion as it is meant to be declared if it is not yet. */
+const specs: readonly OptionSpec[] = optionSpecs.some((s) => s.name === "completion")
+  ? optionSpecs
+  : [...optionSpecs, { name: "completion", kind: "value", hint: "SHELL", description: "print a completion script" }];
+
+const allSpellings = specs.flatMap((s) => (s.short ? [`-${s.short}`, `--${s.name}`] : [`--${s.name}`]));
+
+function has(command: string): boolean {
+  return spawnSync(command, ["--version"], { stdio: "ignore" }).error === undefined;
+}
+
+/** What bash's completion offers when the command line is `words` and the cursor ends the last one. */
+function bashComplete(words: string[], cwd?: string): string[] {
+  const driver = 'eval "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _lmc; printf "%s\\n" "${COMPREPLY[@]}"';
+  const result = spawnSync("bash", ["--norc", "--noprofile", "-c", driver, "bash", renderCompletion("bash", specs), ...words], {
+    encoding: "utf8",
+    cwd,
+  });
+  expect(result.stderr).toBe("");
+  expect(result.status).toBe(0);
+  return result.stdout.split("\n").filter((line) => line !== "").sort();
+}
+
+describe("bash", () => {
+  const dir = mkdtempSync(join(tmpdir(), "lmc-completion-"));
+  for (const name of ["report.txt", "readme.md", "other.txt"]) writeFileSync(join(dir, name), "");
+
+  it.each<[string[], string[]]>([
+    [["lmc", "--ma"], ["--max-tokens"]],
+    [["lmc", "--no-st"], ["--no-stats", "--no-stream"]],
+    [["lmc", "-n", "40", "--tem"], ["--temperature"]],
+    [["lmc", "-o", "re"], ["readme.md", "report.txt"]],
+    [["lmc", "--output", "rep"], ["report.txt"]],
+    // bash splits "--output=rep" at the "=".
+    [["lmc", "--output", "=", "rep"], ["report.txt"]],
+    [["lmc", "--completion", "z"], ["zsh"]],
+    [["lmc", "--completion", ""], ["bash", "fish", "zsh"]],
+    [["lmc", "-n", ""], []],
+    [["lmc", "--model", "--"], []],
+    [["lmc", "--", "--ma"], []],
+    [["lmc", "hel"], []],
+  ])("%j offers %j", (words, expected) => {
+    expect(bashComplete(words, dir)).toEqual(expected);
+  });
+
+  it("offers every option, long and short, after a dash", () => {
+    expect(bashComplete(["lmc", "-"])).toEqual([...allSpellings].sort());
+  });
+
+  it("registers itself for lmc", () => {
+    const result = spawnSync("bash", ["--norc", "-c", 'eval "$1"; complete -p lmc', "bash", renderCompletion("bash", specs)], {
+      encoding: "utf8",
+    });
+    expect(result.stdout.trim()).toBe("complete -F _lmc lmc");
+  });
+});
+
+describe.each<[Shell, (spec: OptionSpec) => string[]]>([
+  ["zsh", (s) => (s.short ? [`{-${s.short}`, `--${s.name}`] : [`--${s.name}`])],
+  ["fish", (s) => (s.short ? [`-s ${s.short} -l ${s.name} `] : [`-l ${s.name} `])],
+])("%s", (shell, spelled) => {
+  const script = renderCompletion(shell, specs);
+
+  it.each(specs.map((s) => [s.name, s] as const))("offers --%s", (_, spec) => {
+    for (const text of spelled(spec)) expect(script).toContain(text);
+  });
+
+  it("offers files for --output, the shells for --completion", () => {
+    if (shell === "zsh") {
+      expect(script).toMatch(/--output=\}'\[[^\]]*\]:FILE:_files'/);
+      expect(script).toContain(":(bash zsh fish)'");
+    } else {
+      expect(script).toContain("-l output -r -F ");
+      expect(script).toContain("-l completion -x -a 'bash zsh fish' ");
+    }
+  });
+
+  it.skipIf(!has(shell))("is valid syntax", () => {
+    const result = spawnSync(shell, ["-n"], { input: script, encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+});
+
+it("uses the declared table by default", () => {
+  for (const shell of ["bash", "zsh", "fish"] as const) {
+    const script = renderCompletion(shell);
+    for (const spec of optionSpecs) expect(script).toContain(`${spec.name}`);
+  }
+});

@@ -1,0 +1,13 @@
+// The man page is valid roff: groff, with every warning on, has nothing to say about it.
+
+import { spawnSync } from "node:child_process";
+import { expect, it } from "vitest";
+
+const groff = spawnSync("groff", ["--version"], { stdio: "ignore" }).error === undefined;
+
+// .ci/run installs groff where it is missing.
+it.skipIf(!groff)("man/lmc.1 formats without a groff warning", () => {
+  const result = spawnSync("groff", ["-ww", "-man", "-z", "man/lmc.1"], { encoding: "utf8", env: { ...process.env, LC_ALL: "C" } });
+  expect(result.stderr).toBe("");
+  expect(result.status).toBe(0);
+});
