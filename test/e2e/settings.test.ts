@@ -77,7 +77,7 @@ describe("--schema", () => {
   const schema = { type: "object", properties: { name: { type: "string" }, age: { type: "number" } }, required: ["name", "age"] };
 
   it("makes the completion valid JSON (inline schema)", async () => {
-    const result = await runLmc(["--host", server.url, "-n", "300", "--schema", JSON.stringify(schema), "Describe a person:"]);
+    const result = await runLmc(["--host", server.url, "-t", "0", "-n", "300", "--schema", JSON.stringify(schema), "Describe a person:"]);
     expect(result.code).toBe(0);
     const value = JSON.parse(result.text);
     expect(typeof value.name).toBe("string");
@@ -88,7 +88,7 @@ describe("--schema", () => {
   it("reads the schema from a file", async () => {
     const file = join(await mkdtemp(join(tmpdir(), "lmc-")), "person.json");
     await writeFile(file, JSON.stringify(schema));
-    const result = await runLmc(["--host", server.url, "-n", "300", "--schema", file, "Describe a person:"]);
+    const result = await runLmc(["--host", server.url, "-t", "0", "-n", "300", "--schema", file, "Describe a person:"]);
     expect(result.code).toBe(0);
     expect(Object.keys(JSON.parse(result.text)).sort()).toEqual(["age", "name"]);
   });

@@ -1,0 +1,181 @@
+// Packs lmc into one executable file with Node's single executable applications (SEA):
+// dist/lmc.cjs becomes a blob, and postject injects the blob into a copy of a Node binary.
+//
+//   npm run package                          # dist/lmc, for this machine (Linux)
+//   npm run package -- --target linux-arm64  # dist/lmc-linux-arm64
+//   npm run package -- --target win-x64      # dist/lmc-win-x64.exe
+//
+// The native build carries V8's code cache, so start-up skips compiling the bundle, and
+// is stripped of Node's symbols when binutils' strip is there. Cross builds take the
+// Node binary of this same version from the npm package node-<target>; they go without
+// the code cache (only this machine's V8 can use it) and unstripped (strip knows only
+// this machine's architecture); this script cannot run them to check them.
+// darwin-x64 is not offered: a macOS binary must be re-signed after injection, with
+// codesign, which exists only on macOS.
+
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export const targets = ["linux-x64", "linux-arm64", "win-x64"] as const;
+export type Target = (typeof targets)[number];
+
+/** Node's SEA looks for this fuse in its binary; postject flips it when it injects. */
+const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+const INPUT = "dist/lmc.cjs";
+const WORK = "build/sea";
+
+export interface PackageOptions {
+  /** Default: this machine. */
+  target?: Target;
+  /** Keep an executable built from the same bundle, Node and script. */
+  reuseIfFresh?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface PackageResult {
+  path: string;
+  reused: boolean;
+  /** Whether Node's symbols were stripped. */
+  stripped: boolean;
+}
+
+export function hostTarget(): Target | undefined {
+  const host = `${process.platform === "win32" ? "win" : process.platform}-${process.arch}`;
+  return (targets as readonly string[]).includes(host) ? (host as Target) : undefined;
+}
+
+export function outputPath(target: Target): string {
+  const name = target === hostTarget() ? "lmc" : `lmc-${target}`;
+  return `dist/${name}${target.startsWith("win-") ? ".exe" : ""}`;
+}
+
+/** Builds the executable from dist/lmc.cjs as it is now (build that first). */
+export async function packageExecutable(options: PackageOptions = {}): Promise<PackageResult> {
+  const log = options.log ?? (() => {});
+  const target = options.target ?? hostTarget();
+  if (target === undefined) throw new Error(`no native target for ${process.platform}-${process.arch}; pick one of ${targets.join(", ")}`);
+  const native = target === hostTarget();
+  const output = outputPath(target);
+  const stampFile = join(WORK, `${target}.stamp`);
+  const stripped = native && process.platform === "linux" && (await canStrip());
+  if (native && !stripped) log("strip (binutils) not found: the executable keeps Node's symbols");
+  const stamp = await fingerprint(target, stripped);
+  if (options.reuseIfFresh && (await exists(output)) && (await readFile(stampFile, "utf8").catch(() => "")) === stamp) {
+    log(`${output} is up to date`);
+    return { path: output, reused: true, stripped };
+  }
+
+  await mkdir(WORK, { recursive: true });
+  await rm(stampFile, { force: true });
+  // Per process, like the executable below, so two builds at once cannot mix their files.
+  const blob = resolve(WORK, `${target}.${process.pid}.blob`);
+  const config = resolve(WORK, `${target}.${process.pid}.sea-config.json`);
+  await writeFile(
+    config,
+    JSON.stringify({
+      main: resolve(INPUT),
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: native,
+    }),
+  );
+
+  const base = native ? process.execPath : await nodeFromNpm(target, log);
+  // Made beside the output and renamed into place, so nothing ever runs a half-made one.
+  const partial = `${output}.${process.pid}.partial`;
+  try {
+    await run(process.execPath, ["--experimental-sea-config", config]);
+    await copyFile(base, partial);
+    await chmod(partial, 0o755);
+    if (stripped) await run("strip", [partial]);
+    // postject's ELF library warns on stderr about Node's note sections; show that only on failure.
+    const postject = createRequire(import.meta.url).resolve("postject/dist/cli.js");
+    await run(process.execPath, [postject, partial, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE]).catch(
+      (error: { stderr?: string }) => {
+        throw new Error(`postject failed:\n${error.stderr ?? String(error)}`);
+      },
+    );
+    await rename(partial, output);
+  } finally {
+    await Promise.all([partial, blob, config].map((file) => rm(file, { force: true })));
+  }
+  await writeFile(stampFile, stamp);
+  log(`${output}: ${((await stat(output)).size / 1e6).toFixed(1)} MB${stripped ? ", stripped" : ""}`);
+  return { path: output, reused: false, stripped };
+}
+
+/** What the executable is made of: when this is unchanged, so is the executable. */
+async function fingerprint(target: Target, stripped: boolean): Promise<string> {
+  const hash = (data: Buffer) => createHash("sha256").update(data).digest("hex");
+  return JSON.stringify({
+    target,
+    node: process.version,
+    execPath: process.execPath,
+    bundle: hash(await readFile(INPUT)),
+    script: hash(await readFile(fileURLToPath(import.meta.url))),
+    stripped,
+  });
+}
+
+async function canStrip(): Promise<boolean> {
+  return run("strip", ["--version"]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The Node binary of this version for `target`, from the npm package node-<target> (cached in build/). */
+async function nodeFromNpm(target: Target, log: (message: string) => void): Promise<string> {
+  const version = process.version.slice(1);
+  const dir = resolve(WORK, `node-${target}-${version}`);
+  const binary = join(dir, target.startsWith("win-") ? "package/bin/node.exe" : "package/bin/node");
+  if (await exists(binary)) return binary;
+  log(`fetching node-${target}@${version} from npm`);
+  await mkdir(dir, { recursive: true });
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const { stdout } = await run(npm, ["pack", `node-${target}@${version}`, "--pack-destination", dir, "--silent"], {
+    shell: process.platform === "win32",
+  });
+  const tarball = join(dir, stdout.trim().split("\n").at(-1)!);
+  await run("tar", ["-xzf", tarball, "-C", dir, binary.slice(dir.length + 1).replaceAll("\\", "/")]);
+  await rm(tarball);
+  return binary;
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function parseTarget(argv: string[]): Target | undefined {
+  const i = argv.findIndex((a) => a === "--target" || a.startsWith("--target="));
+  if (i < 0) return undefined;
+  const value = argv[i]!.includes("=") ? argv[i]!.slice("--target=".length) : argv[i + 1];
+  if (value === "darwin-x64") {
+    throw new Error("darwin-x64 is not supported: the executable would have to be re-signed with macOS's codesign");
+  }
+  if (!(targets as readonly string[]).includes(value ?? "")) throw new Error(`--target takes one of ${targets.join(", ")}`);
+  return value as Target;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    const target = parseTarget(process.argv.slice(2));
+    await import("./build.js");
+    const started = Date.now();
+    const result = await packageExecutable({ target, log: (m) => process.stderr.write(`${m}\n`) });
+    process.stderr.write(`packaged ${result.path} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  } catch (error) {
+    process.stderr.write(`package: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
