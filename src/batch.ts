@@ -41,12 +41,16 @@ export interface BatchRun {
   onRecord?: (summary: Readonly<{ items: number; failures: number; skipped: number }>) => void;
   /** Completes one item. Per-item failures come back as error records; a throw ends the batch. */
   complete(item: BatchItem): Promise<BatchRecord>;
-  /** Writes one record's line; awaited, so a slow reader slows the batch down. */
-  write(line: string): Promise<void>;
+  /** Writes one record's output; awaited, so a slow reader slows the batch down. */
+  write(output: string): Promise<void>;
+  /** A record as output; default: one JSON line. */
+  render?: (record: BatchRecord) => string;
   signal: AbortSignal;
 }
 
-export async function runBatch({ items, parallel, skip, onRecord, complete, write, signal }: BatchRun): Promise<BatchSummary> {
+const jsonLine = (record: BatchRecord) => JSON.stringify(record) + "\n";
+
+export async function runBatch({ items, parallel, skip, onRecord, complete, write, render = jsonLine, signal }: BatchRun): Promise<BatchSummary> {
   const started = performance.now();
   const summary = { items: 0, failures: 0, skipped: 0, promptTokensCount: 0, predictedTokensCount: 0 };
   const window = parallel * 4;
@@ -63,7 +67,7 @@ export async function runBatch({ items, parallel, skip, onRecord, complete, writ
       while (finished.has(nextToWrite)) {
         const record = finished.get(nextToWrite);
         finished.delete(nextToWrite);
-        if (record) await write(JSON.stringify(record) + "\n");
+        if (record) await write(render(record));
         nextToWrite++;
       }
     }));

@@ -72,6 +72,8 @@ export const optionSpecs: readonly OptionSpec[] = [
     description: "batch: complete each JSON line of stdin: {\"prompt\": ..., optional \"model\", \"stop\", \"maxTokens\", \"temperature\"}" },
   { name: "each-file", kind: "flag", description: "batch: the words are files; complete each whole file" },
   { name: "null", short: "0", kind: "flag", description: "with --each: prompts are separated by NUL, not newline" },
+  { name: "delimiter", short: "d", kind: "value", hint: "STR",
+    description: "batch: write the completions alone, each followed by STR (\\0 is NUL, \\n newline, \\t tab)" },
   { name: "parallel", short: "P", kind: "value", hint: "N", env: "LMC_PARALLEL",
     description: "batch: keep N predictions in flight (default 4)" },
   { name: "resume", kind: "value", hint: "FILE",

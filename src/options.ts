@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Batch mode: where the items come from. */
   batch?: "lines" | "nul" | "jsonl" | "files";
   parallel: number;
+  /** Batch: the completions alone, each followed by this, instead of JSON Lines. */
+  delimiter?: string;
   /** --resume: an earlier batch output whose completed items are skipped. */
   resumeFile?: string;
   /** --completion's shell. */
@@ -147,6 +149,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     batch,
     parallel: (checked("parallel", wholeNumber(1)) as number | undefined) ?? 4,
     resumeFile: args.values.get("resume"),
+    delimiter: parseDelimiter(args.values.get("delimiter")),
     shell: shell as Shell | undefined,
     json: args.flags.has("json"),
     words: args.words,
@@ -175,6 +178,13 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
   };
 }
 
+/** --delimiter's value with the escapes \0, \n, \t and \\ turned into the characters. */
+export function parseDelimiter(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const escapes: Record<string, string> = { "0": "\0", n: "\n", t: "\t", "\\": "\\" };
+  return text.replace(/\\(.)/g, (match, letter: string) => escapes[letter] ?? match);
+}
+
 /** --host, repeatable, else LMC_HOST, which may list several separated by commas. */
 function resolveHosts(args: ParsedArgs, env: Environment): string[] {
   const flags = args.lists.get("host");
@@ -188,7 +198,10 @@ function batchInput(args: ParsedArgs): RunOptions["batch"] {
   const modes = ["each", "each-jsonl", "each-file"].filter((flag) => args.flags.has(flag));
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot go together`);
   if (args.flags.has("null") && modes[0] !== "each") throw new UsageError("--null goes with --each");
-  for (const option of ["parallel", "resume"]) {
+  if (args.values.has("resume") && args.values.has("delimiter")) {
+    throw new UsageError("--resume reads JSON Lines output, so it cannot go with --delimiter");
+  }
+  for (const option of ["parallel", "resume", "delimiter"]) {
     if (args.values.has(option) && modes.length === 0) throw new UsageError(`--${option} goes with --each, --each-jsonl or --each-file`);
   }
   switch (modes[0]) {

@@ -151,7 +151,8 @@ async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
           progress.text(`${done}${total} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${rate.toFixed(1)}/s`);
         },
         signal: stop.signal,
-        write: (line) => sink.write(line),
+        write: (output) => sink.write(output),
+        render: options.delimiter === undefined ? undefined : (record) => plainRecord(record, options.delimiter!, io),
         complete,
       });
     try {
@@ -215,6 +216,15 @@ async function batchOnHosts(
   } finally {
     await Promise.all(pool.hosts.map((host) => settleWithin(host.session.close(), 500)));
   }
+}
+
+/**
+ * --delimiter: the completion alone, then the delimiter. A failed item keeps its
+ * place as an empty completion, and says why on stderr.
+ */
+function plainRecord(record: BatchRecord, delimiter: string, io: Io): string {
+  if (record.error !== undefined) io.stderr.write(`lmc: item ${record.index}${record.file ? ` (${record.file})` : ""}: ${record.error}\n`);
+  return (record.completion ?? "") + delimiter;
 }
 
 function failedRecord(item: BatchItem, error: string, status: number): BatchRecord {

@@ -155,3 +155,23 @@ describe("progress", () => {
     expect(JSON.parse(summary)).toMatchObject({ items: 3, failures: 1 });
   });
 });
+
+describe("--delimiter", () => {
+  it("writes the completions alone, each followed by the delimiter, failed ones empty", async () => {
+    const result = await runLmc([...greedy(), "--each", "--delimiter", "\\0", "--no-stats"], { input: "My name is\n\nI like\n" });
+    expect(result.code).toBe(1);
+    expect(result.text).toBe(`${await single("My name is")}\0\0${await single("I like")}\0`);
+    expect(result.stderr).toBe("lmc: item 1: the prompt is empty\n");
+  });
+
+  it("takes any string, with \\n and \\t", async () => {
+    const result = await runLmc([...greedy(), "-n", "2", "--each", "-d", "\\n---\\n", "--no-stats"], { input: "a\nb\n" });
+    expect(result.code).toBe(0);
+    expect(result.text.split("\n---\n")).toHaveLength(3);
+  });
+
+  it("cannot go with --resume", async () => {
+    const result = await runLmc([...greedy(), "--each", "-d", "x", "--resume", "out.jsonl"], { input: "" });
+    expect(result.code).toBe(2);
+  });
+});

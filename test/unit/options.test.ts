@@ -8,7 +8,7 @@ const resolve = (argv: string[], env: Environment = {}) => resolveOptions(parseA
 describe("resolveOptions", () => {
   it("has quiet defaults", () => {
     expect(resolve(["hi"])).toEqual({
-      action: "complete", batch: undefined, parallel: 4, shell: undefined, json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
+      action: "complete", batch: undefined, parallel: 4, resumeFile: undefined, delimiter: undefined, shell: undefined, json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
       load: { contextLength: undefined, gpu: undefined, seed: undefined }, ttlSec: undefined, schema: undefined,
       hosts: [], credentials: undefined, timeoutSec: undefined, outputFile: undefined,
       echo: false, stream: true, stats: true, failOnTruncate: false, progress: undefined, reasoning: false,
@@ -39,6 +39,7 @@ describe("resolveOptions", () => {
     ["--completion", ["--completion", "fish"], {}, { action: "completion", shell: "fish" }],
     ["--each", ["--each", "-P", "8"], {}, { action: "batch", batch: "lines", parallel: 8 }],
     ["--each --null", ["--each", "-0"], {}, { batch: "nul" }],
+    ["--delimiter with escapes", ["--each", "-d", "\\0|\\n|\\t|\\\\|\\x"], {}, { delimiter: "\0|\n|\t|\\|\\x" }],
     ["--each-jsonl", ["--each-jsonl"], { LMC_PARALLEL: "2" }, { batch: "jsonl", parallel: 2 }],
     ["--each-file", ["--each-file", "a", "b"], {}, { batch: "files", words: ["a", "b"] }],
     ["exponent", ["-n", "1e3"], {}, { prediction: { maxTokens: 1000 } }],
