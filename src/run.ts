@@ -235,7 +235,20 @@ function sdkLog(options: RunOptions, io: Io) {
   return (level: string, message: string) => options.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`);
 }
 
-async function completeItem(session: Session, item: BatchItem, options: RunOptions, signal: AbortSignal): Promise<BatchRecord> {
+async function completeItem(session: Session, item: BatchItem, options: RunOptions, batchSignal: AbortSignal): Promise<BatchRecord> {
+  // The SDK listens on the signal of every prediction it is given and never lets go:
+  // each item gets a signal of its own, tied to the batch's, and untied when done.
+  const itemAbort = new AbortController();
+  const abortItem = () => itemAbort.abort(batchSignal.reason);
+  batchSignal.addEventListener("abort", abortItem, { once: true });
+  try {
+    return await completeItemOnce(session, item, options, itemAbort.signal);
+  } finally {
+    batchSignal.removeEventListener("abort", abortItem);
+  }
+}
+
+async function completeItemOnce(session: Session, item: BatchItem, options: RunOptions, signal: AbortSignal): Promise<BatchRecord> {
   const record: BatchRecord = { index: item.index, ...(item.file === undefined ? {} : { file: item.file }) };
   const fail = (error: string, status: number): BatchRecord => ({ ...record, error, status });
   if (item.problem) return fail(item.problem, ExitCode.usage);
