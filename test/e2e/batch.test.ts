@@ -34,6 +34,14 @@ describe("--each", () => {
     expect(summaryOf(result)).toMatchObject({ items: 6, failures: 0, predictedTokensCount: 48 });
   });
 
+  it("writes nothing on stderr but the summary, however many items (no listener piles up)", async () => {
+    const input = Array.from({ length: 30 }, (_, i) => `prompt ${i}`).join("\n");
+    const result = await runLmc(["--host", server.url, "-n", "1", "--each", "-P", "4"], { input });
+    expect(result.code).toBe(0);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(summaryOf(result)).toMatchObject({ items: 30, failures: 0 });
+  });
+
   it("puts each line where - stands among the words", async () => {
     const result = await runLmc([...greedy(), "--each", "Q:", "-", "A:"], { input: "one\ntwo\n" });
     expect(result.code).toBe(0);
