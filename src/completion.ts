@@ -2,6 +2,7 @@
 // offer exactly the options lmc parses. Pure: `lmc --completion SHELL` prints one.
 
 import { optionSpecs, type OptionSpec } from "./options-spec.js";
+import { overflowPolicies } from "./prediction-config.js";
 
 export type Shell = "bash" | "zsh" | "fish";
 export const shells: readonly Shell[] = ["bash", "zsh", "fish"];
@@ -9,11 +10,18 @@ export const shells: readonly Shell[] = ["bash", "zsh", "fish"];
 /** What an option's value completes to: file names, one of some words, or nothing. */
 type ValueCompletion = { files: true } | { words: readonly string[] } | undefined;
 
+const valueWords: Readonly<Record<string, readonly string[]>> = {
+  completion: shells,
+  "context-overflow": Object.keys(overflowPolicies),
+  gpu: ["off", "max"],
+};
+const fileOptions = new Set(["output", "schema", "resume"]);
+
 function valueCompletion(spec: OptionSpec): ValueCompletion {
   if (spec.kind === "flag") return undefined;
-  if (spec.name === "completion") return { words: shells };
-  if (spec.name === "output") return { files: true };
-  return undefined;
+  const words = valueWords[spec.name];
+  if (words) return { words };
+  return fileOptions.has(spec.name) ? { files: true } : undefined;
 }
 
 /** The description up to its first "; ", which is enough for a completion menu. */

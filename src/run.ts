@@ -140,7 +140,6 @@ async function predict(
     if (options.echo) await sink.write(request.prompt);
     const reasoning = reasoningWriter(io.stderr);
     for await (const fragment of untilAborted(prediction.fragments, stop.signal)) {
-      request.onFirstToken?.(); // also for servers that do not report the first token
       if (!fragment.reasoning) await sink.write(fragment.text);
       else if (options.reasoning) await reasoning.write(fragment.text);
     }
