@@ -44,30 +44,26 @@ class ByteSink {
     this.buf = next;
   }
 
+  /** Appends `size` bytes written by `write` at the current end. */
+  private put(size: number, write: (offset: number) => void): void {
+    this.reserve(size);
+    write(this.length);
+    this.length += size;
+  }
   u8(v: number): void {
-    this.reserve(1);
-    this.buf.writeUInt8(v, this.length);
-    this.length += 1;
+    this.put(1, (offset) => this.buf.writeUInt8(v, offset));
   }
   u32(v: number): void {
-    this.reserve(4);
-    this.buf.writeUInt32LE(v, this.length);
-    this.length += 4;
+    this.put(4, (offset) => this.buf.writeUInt32LE(v, offset));
   }
   i32(v: number): void {
-    this.reserve(4);
-    this.buf.writeInt32LE(v, this.length);
-    this.length += 4;
+    this.put(4, (offset) => this.buf.writeInt32LE(v, offset));
   }
   u64(v: number): void {
-    this.reserve(8);
-    this.buf.writeBigUInt64LE(BigInt(v), this.length);
-    this.length += 8;
+    this.put(8, (offset) => this.buf.writeBigUInt64LE(BigInt(v), offset));
   }
   f32(v: number): void {
-    this.reserve(4);
-    this.buf.writeFloatLE(v, this.length);
-    this.length += 4;
+    this.put(4, (offset) => this.buf.writeFloatLE(v, offset));
   }
   bytes(b: Uint8Array): void {
     this.reserve(b.length);
