@@ -1,18 +1,25 @@
-// Bundles the CLI into one CommonJS file, dist/lmc.cjs: the npm package's bin
-// and the input of the single executable. The SDK sits in the same file but
-// behind a lazy import, so --help and usage errors never initialise it.
+// Builds what the npm package ships, in dist/:
+//   lmc-bundle.cjs        all of lmc in one CommonJS file, from src/cli.ts; the SDK sits in
+//                         it behind a lazy import, so --help and usage errors never load it
+//   lmc-bundle.cjs.cache  V8's code cache for it, recorded by running it once
+//   lmc.cjs               the bin: runs the bundle with the cache (src/launch.ts)
+// The single executable (scripts/package.ts) is made of the same three files.
 
-import { build } from "esbuild";
-import { chmod } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { promisify } from "node:util";
+import { build, type BuildOptions } from "esbuild";
+import { BUNDLE, CODE_CACHE, withCacheKey } from "../src/code-cache.js";
 
-const outfile = "dist/lmc.cjs";
+const common: BuildOptions = { bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "warning" };
+
+const bundleFile = `dist/${BUNDLE}`;
 await build({
+  ...common,
   entryPoints: ["src/cli.ts"],
-  outfile,
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "cjs",
+  outfile: bundleFile,
   minify: true,
   legalComments: "linked",
   define: {
@@ -20,6 +27,41 @@ await build({
     "process.env.WS_NO_BUFFER_UTIL": '"1"',
     "process.env.WS_NO_UTF_8_VALIDATE": '"1"',
   },
-  logLevel: "warning",
 });
-await chmod(outfile, 0o755);
+const bundle = await readFile(bundleFile, "utf8");
+const key = createHash("sha256").update(bundle).digest("hex").slice(0, 32);
+await writeFile(bundleFile, withCacheKey(bundle, key));
+
+await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", banner: { js: "#!/usr/bin/env node" } });
+await chmod("dist/lmc.cjs", 0o755);
+
+await recordCodeCache();
+
+/**
+ * Runs the bundle once, on a completion against a port where nothing listens: that
+ * loads and initialises the SDK and tries to connect, which is most of what V8 compiles
+ * in a real run, without needing a server. Exit status 3 (unreachable) is expected.
+ */
+async function recordCodeCache(): Promise<void> {
+  const recorder = "build/record-code-cache.cjs";
+  await build({ ...common, entryPoints: ["scripts/record-code-cache.ts"], outfile: recorder });
+  await rm(`dist/${CODE_CACHE}`, { force: true });
+  const port = await closedPort();
+  const args = [recorder, bundleFile, "--host", `ws://127.0.0.1:${port}`, "-n", "1", "code cache"];
+  const failure = await promisify(execFile)(process.execPath, args, { env: { ...process.env, NODE_OPTIONS: "" } }).then(
+    () => "it exited with status 0",
+    (error: { code?: unknown; stderr?: string }) => (error.code === 3 ? undefined : `status ${String(error.code)}: ${error.stderr}`),
+  );
+  if (failure !== undefined) throw new Error(`recording the code cache failed: ${failure}`);
+}
+
+/** A loopback port that was free a moment ago. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}

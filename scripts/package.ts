@@ -1,12 +1,13 @@
 // Packs lmc into one executable file with Node's single executable applications (SEA):
-// dist/lmc.cjs becomes a blob, and postject injects the blob into a copy of a Node binary.
+// the launcher dist/lmc.cjs, the bundle and its code cache (see scripts/build.ts) become
+// a blob, and postject injects the blob into a copy of a Node binary.
 //
 //   npm run package                          # dist/lmc, for this machine (Linux)
 //   npm run package -- --target linux-arm64  # dist/lmc-linux-arm64
 //   npm run package -- --target win-x64      # dist/lmc-win-x64.exe
 //
-// The native build carries V8's code cache, so start-up skips compiling the bundle, and
-// is stripped of Node's symbols when binutils' strip is there. Cross builds take the
+// The native build carries V8's code cache, recorded by this Node, so start-up skips
+// compiling the bundle and the SDK, and is stripped of Node's symbols when binutils' strip is there. Cross builds take the
 // Node binary of this same version from the npm package node-<target>; they go without
 // the code cache (only this machine's V8 can use it) and unstripped (strip knows only
 // this machine's architecture); this script cannot run them to check them.
@@ -20,6 +21,7 @@ import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { BUNDLE, CODE_CACHE } from "../src/code-cache.js";
 
 const run = promisify(execFile);
 
@@ -28,7 +30,8 @@ export type Target = (typeof targets)[number];
 
 /** Node's SEA looks for this fuse in its binary; postject flips it when it injects. */
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
-const INPUT = "dist/lmc.cjs";
+const LAUNCHER = "dist/lmc.cjs";
+const INPUTS = [LAUNCHER, `dist/${BUNDLE}`, `dist/${CODE_CACHE}`];
 const WORK = "build/sea";
 
 export interface PackageOptions {
@@ -56,7 +59,7 @@ export function outputPath(target: Target): string {
   return `dist/${name}${target.startsWith("win-") ? ".exe" : ""}`;
 }
 
-/** Builds the executable from dist/lmc.cjs as it is now (build that first). */
+/** Builds the executable from dist/ as it is now (build that first). */
 export async function packageExecutable(options: PackageOptions = {}): Promise<PackageResult> {
   const log = options.log ?? (() => {});
   const target = options.target ?? hostTarget();
@@ -80,10 +83,14 @@ export async function packageExecutable(options: PackageOptions = {}): Promise<P
   await writeFile(
     config,
     JSON.stringify({
-      main: resolve(INPUT),
+      main: resolve(LAUNCHER),
       output: blob,
       disableExperimentalSEAWarning: true,
-      useCodeCache: native,
+      // The launcher reads the bundle and its cache from these (src/launch.ts).
+      assets: {
+        [BUNDLE]: resolve(`dist/${BUNDLE}`),
+        ...(native ? { [CODE_CACHE]: resolve(`dist/${CODE_CACHE}`) } : {}),
+      },
     }),
   );
 
@@ -118,7 +125,7 @@ async function fingerprint(target: Target, stripped: boolean): Promise<string> {
     target,
     node: process.version,
     execPath: process.execPath,
-    bundle: hash(await readFile(INPUT)),
+    inputs: await Promise.all(INPUTS.map(async (file) => hash(await readFile(file)))),
     script: hash(await readFile(fileURLToPath(import.meta.url))),
     stripped,
   });

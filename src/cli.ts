@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-// The entry point: the only file that touches `process`.
+// The entry point of the bundle (run by src/launch.ts): the only file that touches `process`.
 
 import { main } from "./run.js";
 
@@ -10,7 +9,10 @@ let interrupts = 0;
 void main({
   argv: process.argv.slice(2),
   env: process.env,
-  stdin: process.stdin,
+  // A getter: creating process.stdin costs a few milliseconds, and most runs never read it.
+  get stdin() {
+    return process.stdin;
+  },
   stdout: process.stdout,
   stderr: process.stderr,
   onInterrupt(handler) {

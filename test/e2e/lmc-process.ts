@@ -1,6 +1,6 @@
 // Spawns the built lmc as a user's shell would, and collects what it did.
 // LMC_BIN picks another build of it (the single executable); by default the
-// bundled dist/lmc.cjs runs under this Node.
+// npm package's bin, dist/lmc.cjs, runs under this Node.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
@@ -63,7 +63,9 @@ export function runLmc(args: string[], options: LmcOptions = {}): Promise<LmcRes
 /** The environment without anything that would change lmc's defaults. */
 export function cleanEnv(): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: "1" };
-  for (const name of Object.keys(env)) if (name.startsWith("LMC_") || name === "LM_API_TOKEN") delete env[name];
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("LMC_") || name === "LM_API_TOKEN" || name === "NODE_DEBUG") delete env[name];
+  }
   return env;
 }
 

@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from "../server/server.js";
 import { cleanEnv } from "./lmc-process.js";
 
 const run = promisify(execFile);
-const bundle = resolve("dist/lmc.cjs");
+const bundle = resolve("dist/lmc.cjs"); // the npm package's bin
 let executable: string;
 let server: TestServer;
 
@@ -39,6 +39,11 @@ describe.skipIf(hostTarget() === undefined)("dist/lmc, the single executable", (
     expect(fromExecutable.stdout).toBe(fromBundle.stdout);
     expect(fromExecutable.stdout).toMatch(/^lmc \d+\.\d+\.\d+/);
     expect(fromExecutable.stderr).toBe("");
+  });
+
+  it("runs with the code cache recorded by the build", async () => {
+    const { stderr } = await run(executable, ["--version"], { env: { ...cleanEnv(), NODE_DEBUG: "lmc" } });
+    expect(stderr).toMatch(/^LMC \d+: code cache used$/m);
   });
 
   it("completes like the bundle", async () => {
