@@ -1,6 +1,7 @@
 // Batch mode (--each, --each-jsonl, --each-file): every item through one session,
 // or through a pool of hosts; records on stdout in input order, a summary on stderr.
 
+import { setMaxListeners } from "node:events";
 import { raceAbort, settleWithin, untilAborted } from "./abort.js";
 import { runBatch, type BatchRecord, type BatchSummary } from "./batch.js";
 import { itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
@@ -21,6 +22,9 @@ import { statsRecord } from "./stats.js";
  */
 export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
   return interruptible(options, io, async (stop, startDeadline) => {
+    // Every item in flight listens on the batch's signal (see completeItem), more than
+    // the 10 after which Node warns of a leak.
+    setMaxListeners(options.parallel * options.hosts.length + 10, stop.signal);
     startDeadline();
     const items = options.batch === "files" ? itemsFromFiles(options.words) : itemsFromStream(io.stdin, options.batch as BatchFormat);
     const skip = options.resumeFile === undefined ? undefined : await completedIndexes(options.resumeFile);

@@ -34,9 +34,9 @@ describe("--each", () => {
     expect(summaryOf(result)).toMatchObject({ items: 6, failures: 0, predictedTokensCount: 48 });
   });
 
-  it("writes nothing on stderr but the summary, however many items (no listener piles up)", async () => {
+  it.each(["4", "16"])("writes nothing on stderr but the summary, however many items (no listener piles up), -P %s", async (parallel) => {
     const input = Array.from({ length: 30 }, (_, i) => `prompt ${i}`).join("\n");
-    const result = await runLmc(["--host", server.url, "-n", "1", "--each", "-P", "4"], { input });
+    const result = await runLmc(["--host", server.url, "-n", "1", "--each", "-P", parallel], { input });
     expect(result.code).toBe(0);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(summaryOf(result)).toMatchObject({ items: 30, failures: 0 });
