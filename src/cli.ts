@@ -15,6 +15,7 @@ void main({
   },
   stdout: process.stdout,
   stderr: process.stderr,
+  nodeVersion: process.versions.node,
   onInterrupt(handler) {
     const onSigint = () => {
       // A second Ctrl-C does not wait for the server to confirm the cancel.

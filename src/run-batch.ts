@@ -6,6 +6,7 @@ import { raceAbort, settleWithin, untilAborted } from "./abort.js";
 import { runBatch, type BatchRecord, type BatchSummary } from "./batch.js";
 import { itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
 import { ConnectionLostError, ExitCode, isHostFailure, LmcError } from "./errors.js";
+import { keepHeapNearLiveData } from "./heap.js";
 import { HostPool, type PooledHost } from "./host-pool.js";
 import type { Session } from "./lmstudio.js";
 import type { RunOptions } from "./options.js";
@@ -21,6 +22,7 @@ import { statsRecord } from "./stats.js";
  * session, records on stdout in input order, a summary line on stderr.
  */
 export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
+  keepHeapNearLiveData(io.nodeVersion);
   return interruptible(options, io, async (stop, startDeadline) => {
     // Every item in flight listens on the batch's signal (see completeItem), more than
     // the 10 after which Node warns of a leak.

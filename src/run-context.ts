@@ -13,6 +13,8 @@ export interface Io {
   stdin: NodeJS.ReadStream;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
+  /** Node's version, as in process.versions.node. */
+  nodeVersion: string;
   /** Calls `handler` on Ctrl-C; returns the function that stops listening. */
   onInterrupt(handler: () => void): () => void;
 }
