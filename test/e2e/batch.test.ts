@@ -1,11 +1,11 @@
 // Batch mode end to end: many prompts through one lmc, records in input order.
 
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { runLmc, type LmcResult } from "./lmc-process.js";
+import { tempDir } from "../temp-dir.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -102,7 +102,7 @@ describe("--each-jsonl", () => {
 
 describe("--each-file", () => {
   it("completes each whole file, naming it in its record", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "lmc-batch-"));
+    const dir = tempDir("batch");
     const [a, b] = [join(dir, "a.txt"), join(dir, "b.txt")];
     await writeFile(a, "My name is\n");
     await writeFile(b, "I like\n");
@@ -131,7 +131,7 @@ describe("usage", () => {
 
 describe("--resume", () => {
   it("skips the items an earlier output holds, and redoes the ones that failed", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "lmc-resume-"));
+    const dir = tempDir("resume");
     const out = join(dir, "out.jsonl");
     const earlier = [
       JSON.stringify({ index: 0, completion: "done before", stats: {} }),
@@ -148,7 +148,7 @@ describe("--resume", () => {
   });
 
   it("starts from the beginning when the output does not exist yet", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "lmc-resume-"));
+    const dir = tempDir("resume");
     const result = await runLmc([...greedy(), "--each", "--resume", join(dir, "new.jsonl")], { input: "a\nb\n" });
     expect(result.code).toBe(0);
     expect(records(result).map((r) => r.index)).toEqual([0, 1]);

@@ -1,12 +1,12 @@
 // The filter's contract: what reaches stdout, stderr and the server.
 
 import { LMStudioClient } from "@lmstudio/sdk";
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { runLmc, spawnLmc, statsOf } from "./lmc-process.js";
+import { tempDir } from "../temp-dir.js";
 
 let server: TestServer;
 let sdkContent: string;
@@ -158,7 +158,7 @@ describe("options reach LM Studio", () => {
 
 describe("--output FILE", () => {
   it("writes the completion to FILE and nothing to stdout", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "lmc-"));
+    const dir = tempDir("contract");
     const file = join(dir, "out.txt");
     const result = await runLmc([...greedy(), "-o", file, "My name is"]);
     expect(result.code).toBe(0);
@@ -169,7 +169,7 @@ describe("--output FILE", () => {
   });
 
   it("leaves FILE as it was, and no temporary file, when the prediction fails", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "lmc-"));
+    const dir = tempDir("contract");
     const file = join(dir, "out.txt");
     await writeFile(file, "previous contents\n");
     server.setFault({ type: "dieMidStream", afterFragments: 3 });

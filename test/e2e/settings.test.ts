@@ -1,11 +1,11 @@
 // Every knob reaches LM Studio under the key LM Studio reads, and does what it says.
 
-import { mkdtemp, readdir, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { runLmc, statsOf } from "./lmc-process.js";
+import { tempDir } from "../temp-dir.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -86,7 +86,7 @@ describe("--schema", () => {
   });
 
   it("reads the schema from a file", async () => {
-    const file = join(await mkdtemp(join(tmpdir(), "lmc-")), "person.json");
+    const file = join(tempDir("settings"), "person.json");
     await writeFile(file, JSON.stringify(schema));
     const result = await runLmc(["--host", server.url, "-t", "0", "-n", "300", "--schema", file, "Describe a person:"]);
     expect(result.code).toBe(0);
@@ -130,7 +130,7 @@ describe("--fail-on-truncate", () => {
   });
 
   it("does not write --output when the completion was cut off", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "lmc-"));
+    const dir = tempDir("settings");
     const result = await runLmc(["--host", server.url, "-t", "0", "-n", "3", "--fail-on-truncate", "-o", join(dir, "out.txt"), "My name is"]);
     expect(result.code).toBe(5);
     expect(await readdir(dir)).toEqual([]);

@@ -2,12 +2,12 @@
 // bash; zsh and fish are checked as text, and for syntax when those shells exist.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderCompletion, type Shell } from "../../src/completion.js";
 import { optionSpecs, type OptionSpec } from "../../src/options-spec.js";
+import { tempDir } from "../temp-dir.js";
 
 /** The declared table, with --completion as it is meant to be declared if it is not yet. */
 const specs: readonly OptionSpec[] = optionSpecs.some((s) => s.name === "completion")
@@ -33,8 +33,12 @@ function bashComplete(words: string[], cwd?: string): string[] {
 }
 
 describe("bash", () => {
-  const dir = mkdtempSync(join(tmpdir(), "lmc-completion-"));
-  for (const name of ["report.txt", "readme.md", "other.txt"]) writeFileSync(join(dir, name), "");
+  /** A folder with files for file-name completion to offer. */
+  const folderWithFiles = () => {
+    const dir = tempDir("completion");
+    for (const name of ["report.txt", "readme.md", "other.txt"]) writeFileSync(join(dir, name), "");
+    return dir;
+  };
 
   it.each<[string[], string[]]>([
     [["lmc", "--ma"], ["--max-tokens"]],
@@ -55,7 +59,7 @@ describe("bash", () => {
     [["lmc", "--", "--ma"], []],
     [["lmc", "hel"], []],
   ])("%j offers %j", (words, expected) => {
-    expect(bashComplete(words, dir)).toEqual(expected);
+    expect(bashComplete(words, folderWithFiles())).toEqual(expected);
   });
 
   it("offers every option, long and short, after a dash", () => {
@@ -92,7 +96,7 @@ describe.each<[Shell, (spec: OptionSpec) => string[]]>([
 
   // .ci/run installs zsh and fish, so CI always checks; elsewhere a missing shell skips this.
   it.skipIf(!has(shell) && !process.env.CI)("is valid syntax", () => {
-    const file = join(mkdtempSync(join(tmpdir(), "lmc-completion-")), `lmc.${shell}`);
+    const file = join(tempDir("completion"), `lmc.${shell}`);
     writeFileSync(file, script);
     const result = spawnSync(shell, ["-n", file], { encoding: "utf8", env: { ...process.env, HOME: dirname(file) } });
     expect(result.stderr).toBe("");

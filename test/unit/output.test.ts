@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { bufferedSink, fileSink, ReaderGoneError, streamingSink } from "../../src/output.js";
+import { tempDir } from "../temp-dir.js";
 
 /** A stdout stand-in whose reader takes `delayMs` per chunk and keeps a small buffer. */
 function slowStdout(delayMs: number, isTTY = false) {
@@ -79,7 +79,7 @@ describe("bufferedSink", () => {
 
 describe("fileSink", () => {
   it("shows the file only on commit, replacing what was there", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "lmc-sink-"));
+    const dir = tempDir("sink");
     const path = join(dir, "out.txt");
     await writeFile(path, "old");
     const sink = await fileSink(path);
@@ -92,7 +92,7 @@ describe("fileSink", () => {
   });
 
   it("leaves no trace on discard", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "lmc-sink-"));
+    const dir = tempDir("sink");
     const sink = await fileSink(join(dir, "out.txt"));
     await sink.write("partial");
     await sink.discard();

@@ -1,16 +1,16 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { loadSchema } from "../../src/schema.js";
+import { tempDir } from "../temp-dir.js";
 
 describe("loadSchema", () => {
   it("takes inline JSON", async () => {
     expect(await loadSchema(' {"type":"object"}')).toEqual({ type: "object" });
   });
   it("reads a file", async () => {
-    const file = join(await mkdtemp(join(tmpdir(), "lmc-schema-")), "s.json");
+    const file = join(tempDir("schema"), "s.json");
     await writeFile(file, '{"type":"array"}');
     expect(await loadSchema(file)).toEqual({ type: "array" });
   });
@@ -22,7 +22,7 @@ describe("loadSchema", () => {
     await expect(loadSchema(source)).rejects.toThrow(message);
   });
   it("refuses JSON that is not an object", async () => {
-    const file = join(await mkdtemp(join(tmpdir(), "lmc-schema-")), "s.json");
+    const file = join(tempDir("schema"), "s.json");
     await writeFile(file, "[1, 2]");
     await expect(loadSchema(file)).rejects.toThrow(/is not a JSON Schema object/);
   });
