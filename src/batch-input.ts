@@ -36,6 +36,18 @@ export async function* splitRecords(source: AsyncIterable<Uint8Array>, separator
   if (rest.length > 0) yield rest;
 }
 
+/** How many records splitRecords would make of `source`, without keeping any. */
+export async function countRecords(source: AsyncIterable<Uint8Array>, separator: number): Promise<number> {
+  let count = 0;
+  let endsInSeparator = true;
+  for await (const chunk of source) {
+    if (chunk.length === 0) continue;
+    for (let at = chunk.indexOf(separator); at !== -1; at = chunk.indexOf(separator, at + 1)) count++;
+    endsInSeparator = chunk[chunk.length - 1] === separator;
+  }
+  return endsInSeparator ? count : count + 1;
+}
+
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
 /** The items of stdin in the given format, numbered from 0 in input order. */

@@ -4,7 +4,7 @@
 import { setMaxListeners } from "node:events";
 import { raceAbort, settleWithin, untilAborted } from "./abort.js";
 import { runBatch, type BatchRecord, type BatchSummary } from "./batch.js";
-import { itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
+import { countRecords, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
 import { ConnectionLostError, ExitCode, isHostFailure, LmcError } from "./errors.js";
 import { keepHeapNearLiveData } from "./heap.js";
 import { HostPool, type PooledHost } from "./host-pool.js";
@@ -16,6 +16,9 @@ import { joinPrompt } from "./prompt.js";
 import { completedIndexes } from "./resume.js";
 import { CANCEL_GRACE_MS, interruptible, sdkLog, truncationReasons, wantsColor, withSession, type Io } from "./run-context.js";
 import { statsRecord } from "./stats.js";
+import { stdinFileAhead } from "./stdin-file.js";
+
+const STDIN_FD = 0;
 
 /**
  * Batch mode: every item of stdin (or every file) completed through one
@@ -28,9 +31,20 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
     // the 10 after which Node warns of a leak.
     setMaxListeners(options.parallel * options.hosts.length + 10, stop.signal);
     startDeadline();
+    const showProgress = options.progress ?? io.stderr.isTTY === true;
+    const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
+    // The progress line's total: the files, or the records of stdin when it is a file
+    // (found before stdin is read from).
+    let total: number | undefined = options.batch === "files" ? options.words.length : undefined;
+    const stdinAhead = showProgress && total === undefined ? stdinFileAhead(STDIN_FD) : undefined;
+    if (stdinAhead !== undefined) {
+      void countRecords(stdinAhead, options.batch === "nul" ? 0x00 : 0x0a).then(
+        (count) => (total = count),
+        () => {},
+      );
+    }
     const items = options.batch === "files" ? itemsFromFiles(options.words) : itemsFromStream(io.stdin, options.batch as BatchFormat);
     const skip = options.resumeFile === undefined ? undefined : await completedIndexes(options.resumeFile);
-    const progress = (options.progress ?? io.stderr.isTTY === true) ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     const sink = options.outputFile ? await fileSink(options.outputFile) : streamingSink(io.stdout);
     const started = performance.now();
     const run = (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) =>
@@ -40,8 +54,8 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
         skip,
         onRecord: ({ items: done, failures, skipped }) => {
           const rate = done / ((performance.now() - started) / 1000);
-          const total = options.batch === "files" ? `/${options.words.length - skipped}` : "";
-          progress.text(`${done}${total} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${rate.toFixed(1)}/s`);
+          const of = total === undefined ? "" : `/${total - skipped}`;
+          progress.text(`${done}${of} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${rate.toFixed(1)}/s`);
         },
         signal: stop.signal,
         write: (output) => sink.write(output),

@@ -1,5 +1,6 @@
 // Batch mode end to end: many prompts through one lmc, records in input order.
 
+import { closeSync, openSync, readSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -156,6 +157,41 @@ describe("--resume", () => {
 });
 
 describe("progress", () => {
+  /** lmc with stdin a file holding `text`, from `offset` on (as after `read line`). */
+  async function fromFile(args: string[], text: string, offset = 0) {
+    const file = join(tempDir("progress"), "prompts.txt");
+    await writeFile(file, text);
+    const fd = openSync(file, "r");
+    try {
+      if (offset > 0) readSync(fd, Buffer.alloc(offset));
+      return await runLmc(args, { stdin: fd });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it("shows the total when stdin is a file, counted from where stdin stands", async () => {
+    const whole = await fromFile([...greedy(), "--each", "--progress"], "My name is\nI like\nThe sea is\n");
+    expect(whole.code).toBe(0);
+    expect(whole.stderr).toMatch(/\r\x1b\[K3\/3 done, 0 failed/);
+    const rest = await fromFile([...greedy(), "--each", "--progress"], "My name is\nI like\nThe sea is", "My name is\n".length);
+    expect(records(rest).map((r) => r.index)).toEqual([0, 1]);
+    expect(rest.stderr).toMatch(/\r\x1b\[K2\/2 done/);
+    const nul = await fromFile([...greedy(), "--each", "--null", "--progress"], "a\0b\0");
+    expect(nul.stderr).toMatch(/\r\x1b\[K2\/2 done/);
+  });
+
+  it("shows the number of files with --each-file, less those --resume skips", async () => {
+    const dir = tempDir("progress");
+    const files = ["a", "b", "c"].map((name) => join(dir, name));
+    await Promise.all(files.map((file) => writeFile(file, "My name is")));
+    const resume = join(dir, "out.jsonl");
+    await writeFile(resume, '{"index":1,"completion":"x"}\n');
+    const result = await runLmc([...greedy(), "--each-file", "--progress", "--resume", resume, ...files]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/\r\x1b\[K2\/2 done, 0 failed, 1 skipped/);
+  });
+
   it("--progress shows done, failed and the rate, then clears before the summary", async () => {
     const result = await runLmc([...greedy(), "--each", "--progress"], { input: "a\n\nb\n" });
     expect(result.stderr).toMatch(/\r\x1b\[K3 done, 1 failed, [\d.]+\/s/);

@@ -20,8 +20,8 @@ export interface LmcResult {
 export interface LmcOptions {
   /** Written to stdin, which is then closed. */
   input?: string | Buffer;
-  /** "open": stdin stays open and silent until lmc exits; default: closed at once. */
-  stdin?: "closed" | "open";
+  /** "open": stdin stays open and silent until lmc exits; a number: this open file; default: closed at once. */
+  stdin?: "closed" | "open" | number;
   env?: Record<string, string | undefined>;
   /** lmc is killed after this long and the test fails. */
   killAfterMs?: number;
@@ -34,7 +34,7 @@ export function spawnLmc(args: string[], options: LmcOptions = {}): ChildProcess
   const argv = lmcBin.endsWith(".cjs") ? [lmcBin, ...args] : args;
   return spawn(command, argv, {
     env: { ...cleanEnv(), ...options.env },
-    stdio: ["pipe", "pipe", "pipe"],
+    stdio: [typeof options.stdin === "number" ? options.stdin : "pipe", "pipe", "pipe"],
   });
 }
 
@@ -45,15 +45,15 @@ export function runLmc(args: string[], options: LmcOptions = {}): Promise<LmcRes
   let stderr = "";
   child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  child.stdin!.on("error", () => {}); // lmc may rightly exit without reading stdin
+  child.stdin?.on("error", () => {}); // lmc may rightly exit without reading stdin
   if (options.input !== undefined) child.stdin!.end(options.input);
-  else if (options.stdin !== "open") child.stdin!.end();
+  else if (options.stdin !== "open") child.stdin?.end();
   options.onSpawn?.(child);
   const killer = setTimeout(() => child.kill("SIGKILL"), options.killAfterMs ?? 20_000);
   return new Promise((resolvePromise) => {
     child.on("close", (code, signal) => {
       clearTimeout(killer);
-      child.stdin!.destroy();
+      child.stdin?.destroy();
       const out = Buffer.concat(stdout);
       resolvePromise({ code, signal, stdout: out, stderr, text: out.toString("utf8"), elapsedMs: Date.now() - started });
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { itemsFromStream, jsonItem, splitRecords, type BatchItem } from "../../src/batch-input.js";
+import { countRecords, itemsFromStream, jsonItem, splitRecords, type BatchItem } from "../../src/batch-input.js";
 import { runBatch, type BatchRecord } from "../../src/batch.js";
 
 async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
@@ -22,6 +22,16 @@ describe("splitRecords", () => {
   ])("%j → %j", async (parts, expected) => {
     expect((await collect(splitRecords(chunks(...parts), 0x0a))).map(String)).toEqual(expected);
   });
+});
+
+describe("countRecords", () => {
+  it.each<string[]>([["a\nb\n"], ["a\nb"], ["a", "b\nc", "\n"], ["\n\n"], [""], ["", "x"], ["x\n", ""], ["\n", "\n", "y"]])(
+    "counts what splitRecords makes of %j",
+    async (...parts) => {
+      const made = (await collect(splitRecords(chunks(...parts), 0x0a))).length;
+      expect(await countRecords(chunks(...parts), 0x0a)).toBe(made);
+    },
+  );
 });
 
 describe("itemsFromStream", () => {
