@@ -54,8 +54,11 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
         skip,
         onRecord: ({ items: done, failures, skipped }) => {
           const rate = done / ((performance.now() - started) / 1000);
-          const of = total === undefined ? "" : `/${total - skipped}`;
-          progress.text(`${done}${of} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${rate.toFixed(1)}/s`);
+          const toDo = total === undefined ? undefined : total - skipped;
+          const line = `${done}${toDo === undefined ? "" : `/${toDo}`} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${rate.toFixed(1)}/s`;
+          // A bar when the total is known, the counts alone when it is not.
+          if (toDo === undefined) progress.text(line);
+          else progress.show(line, toDo === 0 ? 1 : done / toDo);
         },
         signal: stop.signal,
         write: (output) => sink.write(output),
