@@ -11,19 +11,24 @@ export interface Progress {
 }
 
 const WIDTH = 24;
+/** What renderProgress adds to the label: two spaces, the bracketed bar, a space and "100%". */
+const BAR_COLUMNS = 2 + WIDTH + 2 + 1 + 4;
 
 export const noProgress: Progress = { show() {}, text() {}, clear() {} };
 
-export function progressBar(stderr: NodeJS.WritableStream, { color }: { color: boolean }): Progress {
+export function progressBar(stderr: NodeJS.WritableStream & { columns?: number }, { color }: { color: boolean }): Progress {
   let shown = "";
   const draw = (line: string) => {
     if (line === shown) return;
     shown = line;
     stderr.write(`\r\x1b[K${line}`);
   };
+  // A line longer than the terminal wraps, and \r then redraws only its last row.
+  const room = () => (typeof stderr.columns === "number" && stderr.columns > 1 ? stderr.columns - 1 : Infinity);
   return {
-    show: (label, fraction) => draw(renderProgress(label, fraction, color)),
-    text: draw,
+    show: (label, fraction) =>
+      draw(label.length + BAR_COLUMNS <= room() ? renderProgress(label, fraction, color) : label.slice(0, room())),
+    text: (line) => draw(line.slice(0, room())),
     clear() {
       if (shown === "") return;
       shown = "";
