@@ -3,6 +3,7 @@
 //                         it behind a lazy import, so --help and usage errors never load it
 //   lmc-bundle.cjs.cache  V8's code cache for it, recorded by running it once
 //   lmc.cjs               the bin: runs the bundle with the cache (src/launch.ts)
+//   THIRD-PARTY-NOTICES.txt  the licences of the packages in the bundle
 // The single executable (scripts/package.ts) is made of the same three files.
 
 import { execFile } from "node:child_process";
@@ -12,16 +13,18 @@ import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { build, type BuildOptions } from "esbuild";
 import { BUNDLE, CODE_CACHE, withCacheKey } from "../src/code-cache.js";
+import { thirdPartyNotices } from "./third-party-notices.js";
 
 const common: BuildOptions = { bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "warning" };
 
 const bundleFile = `dist/${BUNDLE}`;
-await build({
+const { metafile } = await build({
   ...common,
   entryPoints: ["src/cli.ts"],
   outfile: bundleFile,
   minify: true,
   legalComments: "linked",
+  metafile: true,
   define: {
     // ws otherwise probes for optional native add-ons that lmc does not ship.
     "process.env.WS_NO_BUFFER_UTIL": '"1"',
@@ -31,6 +34,7 @@ await build({
 const bundle = await readFile(bundleFile, "utf8");
 const key = createHash("sha256").update(bundle).digest("hex").slice(0, 32);
 await writeFile(bundleFile, withCacheKey(bundle, key));
+await writeFile("dist/THIRD-PARTY-NOTICES.txt", await thirdPartyNotices(metafile));
 
 await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", banner: { js: "#!/usr/bin/env node" } });
 await chmod("dist/lmc.cjs", 0o755);
