@@ -2,7 +2,7 @@
 // time, and runs it just the same when there is no usable cache.
 
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -45,6 +45,14 @@ describe("the launcher", () => {
     expect(result.code).toBe(0);
     expect(result.text.length).toBeGreaterThan(0);
     expect(result.stderr).toMatch(/^LMC \d+: code cache used$/m);
+  });
+
+  it("finds the bundle and its cache through a symlink, as npm link and npm install -g make", async () => {
+    const link = join(dir, "lmc");
+    await symlink(resolve("dist/lmc.cjs"), link);
+    const { stdout, stderr } = await run(link, ["--version"], { env: { ...cleanEnv(), NODE_DEBUG: "lmc" } });
+    expect(stdout).toMatch(/^lmc \d+\.\d+\.\d+\n$/);
+    expect(stderr).toMatch(/code cache used/);
   });
 
   it("completes the same without a cache, with a corrupt one and with one for another bundle", async () => {
