@@ -7,10 +7,11 @@
 //   npm run package -- --target win-x64      # dist/lmc-win-x64.exe
 //
 // The native build carries V8's code cache, recorded by this Node, so start-up skips
-// compiling the bundle and the SDK, and is stripped of Node's symbols when binutils' strip is there. Cross builds take the
-// Node binary of this same version from the npm package node-<target>; they go without
-// the code cache (only this machine's V8 can use it) and unstripped (strip knows only
-// this machine's architecture); this script cannot run them to check them.
+// compiling the bundle and the SDK, and is stripped of Node's symbols when binutils'
+// strip is there. Cross builds take the Node binary of this same version from the npm
+// package node-<target>; they go without the code cache (only this machine's V8 can use
+// it) and unstripped (strip knows only this machine's architecture); this script
+// cannot run them to check them.
 // darwin-x64 is not offered: a macOS binary must be re-signed after injection, with
 // codesign, which exists only on macOS.
 

@@ -33,16 +33,8 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
     startDeadline();
     const showProgress = options.progress ?? io.stderr.isTTY === true;
     const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
-    // The progress line's total: the files, or the records of stdin when it is a file
-    // (found before stdin is read from).
-    let total: number | undefined = options.batch === "files" ? options.words.length : undefined;
-    const stdinAhead = showProgress && total === undefined ? stdinFileAhead(STDIN_FD) : undefined;
-    if (stdinAhead !== undefined) {
-      void countRecords(stdinAhead, options.batch === "nul" ? 0x00 : 0x0a).then(
-        (count) => (total = count),
-        () => {},
-      );
-    }
+    // Before stdin is read from: counting it starts from where it stands.
+    const total = showProgress ? itemCount(options) : () => undefined;
     const items = options.batch === "files" ? itemsFromFiles(options.words) : itemsFromStream(io.stdin, options.batch as BatchFormat);
     const skip = options.resumeFile === undefined ? undefined : await completedIndexes(options.resumeFile);
     const sink = options.outputFile ? await fileSink(options.outputFile) : streamingSink(io.stdout);
@@ -54,7 +46,8 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
         skip,
         onRecord: ({ items: done, failures, skipped }) => {
           const rate = done / ((performance.now() - started) / 1000);
-          const toDo = total === undefined ? undefined : total - skipped;
+          const known = total();
+          const toDo = known === undefined ? undefined : known - skipped;
           const line = `${done}${toDo === undefined ? "" : `/${toDo}`} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${rate.toFixed(1)}/s`;
           // A bar when the total is known, the counts alone when it is not.
           if (toDo === undefined) progress.text(line);
@@ -90,6 +83,23 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
       throw error;
     }
   });
+}
+
+/**
+ * The number of items, for the progress line, once it is known: the files, or the
+ * records of stdin when stdin is a regular file (counted in the background).
+ */
+function itemCount(options: RunOptions): () => number | undefined {
+  if (options.batch === "files") return () => options.words.length;
+  let count: number | undefined;
+  const ahead = stdinFileAhead(STDIN_FD);
+  if (ahead !== undefined) {
+    void countRecords(ahead, options.batch === "nul" ? 0x00 : 0x0a).then(
+      (counted) => (count = counted),
+      () => {},
+    );
+  }
+  return () => count;
 }
 
 /** Several hosts: a pool of sessions, each host with --parallel in flight. */
