@@ -1,10 +1,13 @@
 // The entry point of the bundle (run by src/launch.ts): the only file that touches `process`.
 
+import { constants } from "node:os";
 import { main } from "./run.js";
 
 // With stderr closed (2>&-) there is nowhere to report anything; that is no reason to crash.
 process.stderr.on("error", () => {});
 
+// Ctrl-C, the terminal hanging up and SIGTERM (timeout(1), make) all stop a run the same way.
+const stopSignals = ["SIGINT", "SIGHUP", "SIGTERM"] as const;
 let interrupts = 0;
 void main({
   argv: process.argv.slice(2),
@@ -17,13 +20,13 @@ void main({
   stderr: process.stderr,
   nodeVersion: process.versions.node,
   onInterrupt(handler) {
-    const onSigint = () => {
-      // A second Ctrl-C does not wait for the server to confirm the cancel.
-      if (++interrupts > 1) process.exit(130);
-      handler();
+    const onSignal = (signal: (typeof stopSignals)[number]) => {
+      // A second signal does not wait for the server to confirm the cancel.
+      if (++interrupts > 1) process.exit(128 + constants.signals[signal]);
+      handler(signal);
     };
-    process.on("SIGINT", onSigint);
-    return () => process.off("SIGINT", onSigint);
+    for (const signal of stopSignals) process.on(signal, onSignal);
+    return () => stopSignals.forEach((signal) => process.off(signal, onSignal));
   },
 }).then(async (code) => {
   // Exit only once stdout and stderr have handed everything to the kernel, so no

@@ -19,8 +19,12 @@ export const ExitCode = {
   timeout: 124,
   /** stdout was closed by its reader (the status a SIGPIPE'd process has). */
   brokenPipe: 141,
+  /** The terminal hung up (128 + SIGHUP). */
+  hangup: 129,
   /** Interrupted by Ctrl-C (128 + SIGINT). */
   interrupted: 130,
+  /** Asked to stop by SIGTERM, as timeout(1), make and service managers send it (128 + SIGTERM). */
+  terminated: 143,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -49,6 +53,14 @@ export class ConnectionLostError extends LmcError {
   constructor(host: string, cause: unknown) {
     super(`the connection to LM Studio at ${host} was lost mid-stream`, ExitCode.failed, { cause });
     this.name = "ConnectionLostError";
+  }
+}
+
+/** A host accepted the connection but then showed no sign of life for too long (--idle-timeout). */
+export class HostSilentError extends LmcError {
+  constructor(host: string, seconds: number) {
+    super(`LM Studio at ${host} did not answer for ${seconds} s (--idle-timeout)`, ExitCode.unreachable);
+    this.name = "HostSilentError";
   }
 }
 

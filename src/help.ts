@@ -15,7 +15,7 @@ export function renderHelp(version: string): string {
     const lines = wrap(`${spec.description}${env}`, 79 - 2 - width);
     return lines.map((line, j) => `  ${(j === 0 ? labels[i]! : "").padEnd(width)}${line}`).join("\n");
   });
-  const variables = optionSpecs.flatMap((spec) => (spec.env ? [spec.env] : [])).join(", ");
+  const variables = wrap(optionSpecs.flatMap((spec) => (spec.env ? [`${spec.env},`] : [])).join(" ").slice(0, -1), 77).join("\n  ");
   return `lmc ${version}: complete text with LM Studio, as a Unix filter
 
 Usage: lmc [options] [words...]
@@ -37,8 +37,8 @@ Environment:
 Exit status:
   0 success   1 prediction failed   2 usage error   3 LM Studio unreachable
   4 model not found or none loaded   5 cut off (--fail-on-truncate)
-  6 API token refused or missing   124 timed out   130 interrupted
-  141 stdout closed by its reader
+  6 API token refused or missing   124 timed out   141 stdout closed by reader
+  130 interrupted (Ctrl-C)   129 hung up (SIGHUP)   143 terminated (SIGTERM)
 
 Examples:
   echo "My name is" | lmc --max-tokens 40 --stop "."

@@ -1,7 +1,9 @@
 // Batch mode over several LM Studio servers: each host has its own in-flight
 // limit; an item goes to the live host with the fewest in flight. A host that
-// fails (unreachable, or its connection lost) is taken out of the rotation, and
-// the item it was serving is retried on another host, once.
+// fails (unreachable, silent, or its connection lost) is taken out of the
+// rotation, and the item it was serving is retried on another host, once. So is
+// a host whose predictions fail MAX_FAILURES_IN_A_ROW times in a row, as long as
+// another host is left to serve.
 
 import { ExitCode, LmcError } from "./errors.js";
 
@@ -11,7 +13,16 @@ export interface PooledHost<S> {
   inFlight: number;
   /** Why it was taken out of the rotation; undefined while it serves. */
   failure?: string;
+  /** Items that failed on it since the last that succeeded. */
+  failuresInARow: number;
 }
+
+/**
+ * One or two failed items may be the items' own fault (a prompt the model cannot
+ * take, a model key only that item names); three in a row, with no success in
+ * between, are far likelier the host's (a crashed model, none loaded).
+ */
+export const MAX_FAILURES_IN_A_ROW = 3;
 
 export class HostPool<S> {
   readonly hosts: PooledHost<S>[];
@@ -22,7 +33,7 @@ export class HostPool<S> {
     private readonly perHost: number,
     open: (url: string) => S,
   ) {
-    this.hosts = urls.map((url) => ({ url, session: open(url), inFlight: 0 }));
+    this.hosts = urls.map((url) => ({ url, session: open(url), inFlight: 0, failuresInARow: 0 }));
   }
 
   /** A live host with room, other than `avoid`; waits for room. Throws when no live host is left. */
@@ -53,6 +64,26 @@ export class HostPool<S> {
     host.failure = reason;
     this.wake(); // waiters re-check: they may now have no host left at all
     return true;
+  }
+
+  /** An item succeeded on `host`. */
+  succeeded(host: PooledHost<S>): void {
+    host.failuresInARow = 0;
+  }
+
+  /**
+   * An item failed on `host` in a way that may be the host's fault. Takes the host
+   * out after MAX_FAILURES_IN_A_ROW, unless it is the last one serving (then the
+   * failures stay the items'); true when this took it out.
+   */
+  itemFailed(host: PooledHost<S>, reason: string): boolean {
+    if (++host.failuresInARow < MAX_FAILURES_IN_A_ROW || !this.hasLiveHostBesides(host)) return false;
+    return this.fail(host, `${MAX_FAILURES_IN_A_ROW} items in a row failed there, the last with: ${reason}`);
+  }
+
+  /** Whether a host other than `host` still serves. */
+  hasLiveHostBesides(host: PooledHost<S>): boolean {
+    return this.hosts.some((other) => other !== host && other.failure === undefined);
   }
 
   private wake(): void {

@@ -121,7 +121,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
       try {
         model = await modelFor(request);
       } catch (error) {
-        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? error;
+        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? lostConnection(error, host) ?? error;
       }
       const { settings, raw } = splitRawSettings(request.prediction, request.load.seed);
       const ongoing = model.complete(request.prompt, {
@@ -266,10 +266,19 @@ export function authenticationError(error: unknown, host: string, sentToken: boo
   );
 }
 
+/** The connection broke while lmc was waiting on it: one message for it, wherever it happened. */
+function lostConnection(error: unknown, host: string): ConnectionLostError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  return /WebSocket connection closed|ECONNRESET|socket hang up/i.test(message) ? new ConnectionLostError(host, error) : undefined;
+}
+
 function streamError(error: unknown, host: string): LmcError {
   if (error instanceof LmcError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (/WebSocket connection closed|ECONNRESET|socket hang up/i.test(message)) return new ConnectionLostError(host, error);
+  const lost = lostConnection(error, host);
+  if (lost) return lost;
+  // The SDK reconnects for each new prediction: a server that has gone away refuses it.
+  const unreachable = connectionError(error, host);
+  if (unreachable) return unreachable;
   const title = (error as { title?: unknown })?.title;
   const text = plainText(typeof title === "string" ? title : error instanceof Error ? error.message : String(error));
   return new LmcError(`the prediction failed: ${text}`, ExitCode.failed, { cause: error });

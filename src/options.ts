@@ -52,6 +52,8 @@ export interface RunOptions {
   /** From LM_API_TOKEN, for servers that require a token. */
   credentials?: Credentials;
   timeoutSec?: number;
+  /** Batch: how long a host may stay silent while items wait on it. */
+  idleTimeoutSec: number;
   outputFile?: string;
   echo: boolean;
   stream: boolean;
@@ -64,6 +66,12 @@ export interface RunOptions {
   rawStdin: boolean;
   verbose: boolean;
 }
+
+/**
+ * A live host sends load or prompt progress, or text, well within a minute, even
+ * while it loads a large model or reads a long prompt; one silent for longer is gone.
+ */
+const DEFAULT_IDLE_TIMEOUT_SEC = 60;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -166,6 +174,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     hosts,
     credentials: parseApiToken(env.LM_API_TOKEN),
     timeoutSec: checked("timeout", positiveSeconds) as number | undefined,
+    idleTimeoutSec: (checked("idle-timeout", positiveSeconds) as number | undefined) ?? DEFAULT_IDLE_TIMEOUT_SEC,
     outputFile: output,
     echo: args.flags.has("echo"),
     stream: !args.flags.has("no-stream"),
@@ -185,13 +194,18 @@ export function parseDelimiter(text: string | undefined): string | undefined {
   return text.replace(/\\(.)/g, (match, letter: string) => escapes[letter] ?? match);
 }
 
-/** --host, repeatable, else LMC_HOST, which may list several separated by commas. */
+/**
+ * --host, repeatable, else LMC_HOST, which may list several separated by commas.
+ * A host given twice (as ws://, http:// or host:port alike) counts once.
+ */
 function resolveHosts(args: ParsedArgs, env: Environment): string[] {
   const flags = args.lists.get("host");
-  if (flags) return flags.map((value) => normalizeHost(value, "--host"));
+  if (flags) return unique(flags.map((value) => normalizeHost(value, "--host")));
   if (!env.LMC_HOST) return [];
-  return env.LMC_HOST.split(",").map((value) => normalizeHost(value, "LMC_HOST"));
+  return unique(env.LMC_HOST.split(",").map((value) => normalizeHost(value, "LMC_HOST")));
 }
+
+const unique = (values: string[]) => [...new Set(values)];
 
 /** Which batch input the flags ask for, if any; two at once is a usage error. */
 function batchInput(args: ParsedArgs): RunOptions["batch"] {
@@ -201,7 +215,7 @@ function batchInput(args: ParsedArgs): RunOptions["batch"] {
   if (args.values.has("resume") && args.values.has("delimiter")) {
     throw new UsageError("--resume reads JSON Lines output, so it cannot go with --delimiter");
   }
-  for (const option of ["parallel", "resume", "delimiter"]) {
+  for (const option of ["parallel", "resume", "delimiter", "idle-timeout"]) {
     if (args.values.has(option) && modes.length === 0) throw new UsageError(`--${option} goes with --each, --each-jsonl or --each-file`);
   }
   switch (modes[0]) {

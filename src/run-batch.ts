@@ -5,16 +5,27 @@ import { setMaxListeners } from "node:events";
 import { raceAbort, settleWithin, untilAborted } from "./abort.js";
 import { runBatch, type BatchRecord, type BatchSummary } from "./batch.js";
 import { countRecords, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
-import { ConnectionLostError, ExitCode, isHostFailure, LmcError } from "./errors.js";
+import { ConnectionLostError, ExitCode, HostSilentError, isHostFailure, LmcError } from "./errors.js";
 import { keepHeapNearLiveData } from "./heap.js";
 import { HostPool, type PooledHost } from "./host-pool.js";
+import { HostWatch } from "./host-watch.js";
 import type { Session } from "./lmstudio.js";
 import type { RunOptions } from "./options.js";
 import { fileSink, streamingSink } from "./output.js";
 import { noProgress, progressBar } from "./progress.js";
 import { joinPrompt } from "./prompt.js";
 import { completedIndexes } from "./resume.js";
-import { CANCEL_GRACE_MS, interruptible, sdkLog, truncationReasons, wantsColor, withSession, type Io } from "./run-context.js";
+import {
+  CANCEL_GRACE_MS,
+  interruptible,
+  sdkLog,
+  stopWhenReaderGoes,
+  timeoutError,
+  truncationReasons,
+  wantsColor,
+  withSession,
+  type Io,
+} from "./run-context.js";
 import { statsRecord } from "./stats.js";
 import { stdinFileAhead } from "./stdin-file.js";
 
@@ -26,11 +37,9 @@ const STDIN_FD = 0;
  */
 export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
   keepHeapNearLiveData(io.nodeVersion);
-  return interruptible(options, io, async (stop, startDeadline) => {
-    // Every item in flight listens on the batch's signal (see completeItem), more than
-    // the 10 after which Node warns of a leak.
-    setMaxListeners(options.parallel * options.hosts.length + 10, stop.signal);
-    startDeadline();
+  // --timeout counts per item (see completeItem), so the run's own deadline is never started.
+  return interruptible(options, io, async (stop) => {
+    setMaxListeners(batchListenerLimit(options.parallel, options.hosts.length), stop.signal);
     const showProgress = options.progress ?? io.stderr.isTTY === true;
     const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     // Before stdin is read from: counting it starts from where it stands.
@@ -38,6 +47,8 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
     const items = options.batch === "files" ? itemsFromFiles(options.words) : itemsFromStream(io.stdin, options.batch as BatchFormat);
     const skip = options.resumeFile === undefined ? undefined : await completedIndexes(options.resumeFile);
     const sink = options.outputFile ? await fileSink(options.outputFile) : streamingSink(io.stdout);
+    // A reader of stdout that is gone ends the batch at once, not after the items in flight.
+    const stopWatching = options.outputFile ? () => {} : stopWhenReaderGoes(io.stdout, stop);
     const started = performance.now();
     const run = (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) =>
       runBatch({
@@ -54,7 +65,14 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
           else progress.show(line, toDo === 0 ? 1 : done / toDo);
         },
         signal: stop.signal,
-        write: (output) => sink.write(output),
+        write: async (output) => {
+          try {
+            await sink.write(output);
+          } catch (error) {
+            stop.abort(error); // cancels what is in flight: its records could not be written either
+            throw error;
+          }
+        },
         render: options.delimiter === undefined ? undefined : (record) => plainRecord(record, options.delimiter!, io),
         complete,
       });
@@ -62,17 +80,18 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
       const summary =
         options.hosts.length > 1
           ? await batchOnHosts(options, io, stop.signal, run)
-          : await withSession(options, io, stop, (session) =>
-              run(options.parallel, async (item) => {
+          : await withSession(options, io, stop, (session, host) => {
+              const watch = new HostWatch(options.idleTimeoutSec * 1000);
+              return run(options.parallel, async (item) => {
                 try {
-                  return await completeItem(session, item, options, stop.signal);
+                  return await completeItem(session, host, watch, item, options, stop.signal);
                 } catch (error) {
-                  // With one host, a lost connection fails the item; an unreachable host ends the batch.
+                  // With one host, a lost connection fails the item; an unreachable or silent host ends the batch.
                   if (error instanceof ConnectionLostError) return failedRecord(item, error.message, error.exitCode);
                   throw error;
                 }
-              }),
-            );
+              });
+            });
       progress.clear();
       await sink.commit();
       if (options.stats) io.stderr.write(JSON.stringify(summary) + "\n");
@@ -81,8 +100,18 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
       progress.clear();
       await sink.discard().catch(() => {});
       throw error;
+    } finally {
+      stopWatching();
     }
   });
+}
+
+/**
+ * How many listeners the batch's signal may have before Node warns of a leak: every
+ * item in flight listens on it (see completeItem). With no --host, lmc finds one server.
+ */
+export function batchListenerLimit(parallel: number, hostCount: number): number {
+  return parallel * Math.max(1, hostCount) + 10;
 }
 
 /**
@@ -102,6 +131,9 @@ function itemCount(options: RunOptions): () => number | undefined {
   return () => count;
 }
 
+/** Prediction failures that may be the host's fault rather than the item's. */
+const maybeTheHosts = new Set<number>([ExitCode.failed, ExitCode.modelNotFound]);
+
 /** Several hosts: a pool of sessions, each host with --parallel in flight. */
 async function batchOnHosts(
   options: RunOptions,
@@ -113,18 +145,30 @@ async function batchOnHosts(
   const pool = new HostPool(options.hosts, options.parallel, (host) =>
     openSession({ host, credentials: options.credentials, log: sdkLog(options, io) }),
   );
+  const watches = new Map(pool.hosts.map((host) => [host, new HostWatch(options.idleTimeoutSec * 1000)]));
+  const takeOut = (host: PooledHost<Session>, reason: string) => {
+    if (pool.fail(host, reason)) io.stderr.write(`lmc: ${reason}; that host is taken out of the rotation\n`);
+  };
   try {
     const summary = await run(options.parallel * options.hosts.length, async (item) => {
       let failed: PooledHost<Session> | undefined;
       for (;;) {
         const host = await pool.acquire(failed);
+        const served = (record: BatchRecord) => ({ ...record, host: host.url, ...(failed ? { retriedFrom: failed.url } : {}) });
         try {
-          const record = await completeItem(host.session, item, options, signal);
-          return { ...record, host: host.url, ...(failed ? { retriedFrom: failed.url } : {}) };
+          const record = await completeItem(host.session, host.url, watches.get(host)!, item, options, signal);
+          if (record.error === undefined || !maybeTheHosts.has(record.status!)) {
+            pool.succeeded(host);
+            return served(record);
+          }
+          // Perhaps the host's fault: count it, and give the item one more chance elsewhere.
+          if (pool.itemFailed(host, record.error)) io.stderr.write(`lmc: ${host.failure}; that host is taken out of the rotation\n`);
+          if (failed || !pool.hasLiveHostBesides(host)) return served(record);
+          failed = host;
         } catch (error) {
           if (signal.aborted || !isHostFailure(error)) throw error;
-          if (pool.fail(host, error.message)) io.stderr.write(`lmc: ${error.message}; that host is taken out of the rotation\n`);
-          if (failed) return { ...failedRecord(item, error.message, error.exitCode), host: host.url, retriedFrom: failed.url };
+          takeOut(host, error.message);
+          if (failed) return served(failedRecord(item, error.message, error.exitCode));
           failed = host;
         } finally {
           pool.release(host);
@@ -151,20 +195,49 @@ function failedRecord(item: BatchItem, error: string, status: number): BatchReco
   return { index: item.index, ...(item.file === undefined ? {} : { file: item.file }), error, status };
 }
 
-async function completeItem(session: Session, item: BatchItem, options: RunOptions, batchSignal: AbortSignal): Promise<BatchRecord> {
+async function completeItem(
+  session: Session,
+  host: string,
+  watch: HostWatch,
+  item: BatchItem,
+  options: RunOptions,
+  batchSignal: AbortSignal,
+): Promise<BatchRecord> {
   // The SDK listens on the signal of every prediction it is given and never lets go:
   // each item gets a signal of its own, tied to the batch's, and untied when done.
   const itemAbort = new AbortController();
   const abortItem = () => itemAbort.abort(batchSignal.reason);
   batchSignal.addEventListener("abort", abortItem, { once: true });
+  // --timeout is per item: one slow item fails, the batch goes on.
+  let answering = false;
+  const seconds = options.timeoutSec;
+  const deadline = seconds === undefined ? undefined : setTimeout(() => itemAbort.abort(timeoutError(seconds, answering)), seconds * 1000);
+  const stopWatching = watch.watch(() => itemAbort.abort(new HostSilentError(host, options.idleTimeoutSec)));
+  const signsOfLife = {
+    alive: () => watch.alive(),
+    answering: () => ((answering = true), watch.alive()),
+  };
   try {
-    return await completeItemOnce(session, item, options, itemAbort.signal);
+    return await completeItemOnce(session, item, options, itemAbort.signal, signsOfLife);
+  } catch (error) {
+    if (!batchSignal.aborted && error instanceof LmcError && error.exitCode === ExitCode.timeout) {
+      return failedRecord(item, error.message, error.exitCode);
+    }
+    throw error;
   } finally {
+    clearTimeout(deadline);
+    stopWatching();
     batchSignal.removeEventListener("abort", abortItem);
   }
 }
 
-async function completeItemOnce(session: Session, item: BatchItem, options: RunOptions, signal: AbortSignal): Promise<BatchRecord> {
+async function completeItemOnce(
+  session: Session,
+  item: BatchItem,
+  options: RunOptions,
+  signal: AbortSignal,
+  signsOfLife: { alive(): void; answering(): void },
+): Promise<BatchRecord> {
   const record: BatchRecord = { index: item.index, ...(item.file === undefined ? {} : { file: item.file }) };
   const fail = (error: string, status: number): BatchRecord => ({ ...record, error, status });
   if (item.problem) return fail(item.problem, ExitCode.usage);
@@ -180,12 +253,18 @@ async function completeItemOnce(session: Session, item: BatchItem, options: RunO
         load: options.load,
         ttlSec: options.ttlSec,
         signal,
+        onLoadProgress: signsOfLife.alive,
+        onPromptProgress: signsOfLife.alive,
       }),
       signal,
     );
+    signsOfLife.alive();
     let completion = options.echo ? prompt : "";
     try {
-      for await (const fragment of untilAborted(prediction.fragments, signal)) if (!fragment.reasoning) completion += fragment.text;
+      for await (const fragment of untilAborted(prediction.fragments, signal)) {
+        signsOfLife.answering();
+        if (!fragment.reasoning) completion += fragment.text;
+      }
     } catch (error) {
       await settleWithin(prediction.outcome, CANCEL_GRACE_MS);
       throw error;

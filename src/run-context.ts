@@ -6,6 +6,7 @@ import { ExitCode, LmcError } from "./errors.js";
 import { findLocalServer, localPorts } from "./host.js";
 import type { Session } from "./lmstudio.js";
 import type { Environment, RunOptions } from "./options.js";
+import { isBrokenPipe, ReaderGoneError } from "./output.js";
 
 export interface Io {
   argv: readonly string[];
@@ -15,9 +16,18 @@ export interface Io {
   stderr: NodeJS.WriteStream;
   /** Node's version, as in process.versions.node. */
   nodeVersion: string;
-  /** Calls `handler` on Ctrl-C; returns the function that stops listening. */
-  onInterrupt(handler: () => void): () => void;
+  /** Calls `handler` on Ctrl-C, SIGHUP or SIGTERM; returns the function that stops listening. */
+  onInterrupt(handler: (signal: StopSignal) => void): () => void;
 }
+
+export type StopSignal = "SIGINT" | "SIGHUP" | "SIGTERM";
+
+/** How each signal that stops lmc is reported, and its exit status (128 + the signal's number). */
+const stoppedBy: Readonly<Record<StopSignal, [message: string, status: ExitCode]>> = {
+  SIGINT: ["interrupted", ExitCode.interrupted],
+  SIGHUP: ["hung up (SIGHUP)", ExitCode.hangup],
+  SIGTERM: ["terminated (SIGTERM)", ExitCode.terminated],
+};
 
 /** Stop reasons that mean the completion did not end where the model would have ended it. */
 export const truncationReasons = new Set(["maxPredictedTokensReached", "contextLengthReached"]);
@@ -25,29 +35,74 @@ export const truncationReasons = new Set(["maxPredictedTokensReached", "contextL
 /** How long a cancelled prediction may take to be confirmed by the server. */
 export const CANCEL_GRACE_MS = 1000;
 
+/** What --timeout's deadline says when it passes: before any answer came, or during one. */
+export function timeoutError(seconds: number, answering: boolean): LmcError {
+  const message = answering
+    ? `the deadline of ${seconds} s (--timeout) passed mid-completion`
+    : `no answer within ${seconds} s (--timeout)`;
+  return new LmcError(message, ExitCode.timeout);
+}
+
+export interface Deadline {
+  /** Starts counting --timeout. */
+  start(): void;
+  /** The answer has begun: a deadline passing from now on cuts a completion short. */
+  answering(): void;
+}
+
 /**
- * Runs `work` with a controller that Ctrl-C aborts, and that --timeout aborts
+ * Runs `work` with a controller that Ctrl-C, SIGHUP and SIGTERM abort, and that --timeout aborts
  * once `work` starts the deadline (after reading stdin, for a completion).
  */
 export async function interruptible(
   options: RunOptions,
   io: Io,
-  work: (stop: AbortController, startDeadline: () => void) => Promise<ExitCode>,
+  work: (stop: AbortController, deadline: Deadline) => Promise<ExitCode>,
 ): Promise<ExitCode> {
   const stop = new AbortController();
-  const stopListening = io.onInterrupt(() => stop.abort(new LmcError("interrupted", ExitCode.interrupted)));
+  const stopListening = io.onInterrupt((signal) => stop.abort(new LmcError(...stoppedBy[signal])));
   let timer: NodeJS.Timeout | undefined;
-  const startDeadline = () => {
-    if (options.timeoutSec === undefined) return;
-    const message = `no answer within ${options.timeoutSec} s (--timeout)`;
-    timer = setTimeout(() => stop.abort(new LmcError(message, ExitCode.timeout)), options.timeoutSec * 1000);
+  let answering = false;
+  const deadline: Deadline = {
+    start() {
+      const seconds = options.timeoutSec;
+      if (seconds === undefined) return;
+      timer = setTimeout(() => stop.abort(timeoutError(seconds, answering)), seconds * 1000);
+    },
+    answering: () => void (answering = true),
   };
   try {
-    return await work(stop, startDeadline);
+    return await work(stop, deadline);
   } finally {
     clearTimeout(timer);
     stopListening();
   }
+}
+
+/** How often lmc checks, while it writes nothing, whether the reader of stdout is still there. */
+const READER_CHECK_MS = 250;
+
+/**
+ * Aborts `stop` with a ReaderGoneError as soon as the reader of stdout is known to
+ * be gone, not only at the next write, which may be a whole completion away: a
+ * write's EPIPE, or an empty write now and then, which fails once a socket's
+ * reader has closed it. (On a pipe Linux lets an empty write succeed, so there
+ * only a real write can tell.) Returns the function that stops watching.
+ */
+export function stopWhenReaderGoes(stdout: NodeJS.WriteStream, stop: AbortController): () => void {
+  let watching = true;
+  // Stays attached: an error from the last probe may come after watching has stopped.
+  stdout.on("error", (error) => {
+    if (watching && isBrokenPipe(error)) stop.abort(new ReaderGoneError());
+  });
+  const probe = setInterval(() => {
+    if (!stdout.destroyed && !stdout.writableEnded) stdout.write("");
+  }, READER_CHECK_MS);
+  probe.unref();
+  return () => {
+    clearInterval(probe);
+    watching = false;
+  };
 }
 
 /** NO_COLOR (https://no-color.org) and TERM=dumb turn colour off; it is only ever used on a terminal. */
@@ -64,7 +119,7 @@ export async function withSession<T>(
   options: RunOptions,
   io: Io,
   stop: AbortController,
-  work: (session: Session) => Promise<T>,
+  work: (session: Session, host: string) => Promise<T>,
 ): Promise<T> {
   const host = options.hosts[0] ?? (await raceAbort(findServer(), stop.signal));
   if (options.verbose) io.stderr.write(`lmc: using LM Studio at ${host}\n`);
@@ -72,7 +127,7 @@ export async function withSession<T>(
   const { openSession } = await import("./lmstudio.js");
   const session = openSession({ host, credentials: options.credentials, log: sdkLog(options, io) });
   try {
-    return await work(session);
+    return await work(session, host);
   } finally {
     await settleWithin(session.close(), 500);
   }

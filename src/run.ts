@@ -14,7 +14,16 @@ import { bufferedSink, fileSink, ReaderGoneError, streamingSink, streamWriter, t
 import { noProgress, progressBar } from "./progress.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
 import { batch } from "./run-batch.js";
-import { CANCEL_GRACE_MS, interruptible, truncationReasons, wantsColor, withSession, type Io } from "./run-context.js";
+import {
+  CANCEL_GRACE_MS,
+  interruptible,
+  stopWhenReaderGoes,
+  truncationReasons,
+  wantsColor,
+  withSession,
+  type Deadline,
+  type Io,
+} from "./run-context.js";
 import { loadSchema } from "./schema.js";
 import { formatStats } from "./stats.js";
 import { readStdin } from "./stdin.js";
@@ -58,7 +67,7 @@ function describe(error: unknown): string {
 }
 
 async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
-  return interruptible(options, io, async (stop, startDeadline) => {
+  return interruptible(options, io, async (stop, deadline) => {
     const say = (message: string) => io.stderr.write(`lmc: ${message}\n`);
     const stdinText = needsStdin(options.words)
       ? decodeStdin(await raceAbort(readStdin(io.stdin, say), stop.signal), options.rawStdin)
@@ -67,7 +76,7 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
     const schema = options.schema === undefined ? undefined : await loadSchema(options.schema);
 
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
-    startDeadline();
+    deadline.start();
     const showProgress = options.progress ?? io.stderr.isTTY === true;
     const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     const sink = options.outputFile
@@ -75,6 +84,7 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
       : options.stream
         ? streamingSink(io.stdout)
         : bufferedSink(io.stdout);
+    const stopWatching = options.outputFile ? () => {} : stopWhenReaderGoes(io.stdout, stop);
     try {
       const request: CompletionRequest = {
         prompt,
@@ -89,11 +99,12 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
         onPromptProgress: (fraction) => progress.show("processing the prompt", fraction),
         onFirstToken: () => progress.clear(),
       };
-      await withSession(options, io, stop, (session) => predict(session, request, options, sink, stop, io));
+      await withSession(options, io, stop, (session) => predict(session, request, options, sink, stop, io, deadline));
     } catch (error) {
       await sink.discard().catch(() => {});
       throw error;
     } finally {
+      stopWatching();
       progress.clear();
     }
     return ExitCode.ok;
@@ -101,8 +112,8 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
 }
 
 async function list(options: RunOptions, io: Io): Promise<ExitCode> {
-  return interruptible(options, io, async (stop, startDeadline) => {
-    startDeadline();
+  return interruptible(options, io, async (stop, deadline) => {
+    deadline.start();
     const models = await withSession(options, io, stop, (session) => raceAbort(session.listModels(), stop.signal));
     const stdout = streamWriter(io.stdout);
     await stdout.write(formatListing(models, { json: options.json, terminal: io.stdout.isTTY === true }));
@@ -134,12 +145,14 @@ async function predict(
   sink: CompletionSink,
   stop: AbortController,
   io: Io,
+  deadline: Deadline,
 ): Promise<void> {
   const prediction = await raceAbort(session.complete(request), stop.signal);
   try {
     if (options.echo) await sink.write(request.prompt);
     const reasoning = reasoningWriter(io.stderr);
     for await (const fragment of untilAborted(prediction.fragments, stop.signal)) {
+      deadline.answering();
       if (!fragment.reasoning) await sink.write(fragment.text);
       else if (options.reasoning) await reasoning.write(fragment.text);
     }

@@ -137,7 +137,7 @@ describe("exit 124: --timeout", () => {
     const result = await runLmc(["--host", server.url, "-n", "100", "--timeout", "1", "My name is"]);
     expect(result.code).toBe(124);
     expect(result.text.length).toBeGreaterThan(0);
-    expectOneErrorLine(result, /no answer within 1 s/);
+    expectOneErrorLine(result, /^lmc: the deadline of 1 s \(--timeout\) passed mid-completion$/);
   });
 });
 

@@ -1,7 +1,7 @@
 // Batch mode over several LM Studio servers, and what happens when one fails.
 
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../server/server.js";
+import { startTestServer, type Fault, type TestServer } from "../server/server.js";
 import { runLmc, type LmcResult } from "./lmc-process.js";
 
 let a: TestServer;
@@ -15,7 +15,8 @@ afterAll(() => Promise.all([a?.close(), b?.close()]));
 const records = (result: LmcResult) => result.text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
 const summaryOf = (result: LmcResult) => JSON.parse(result.stderr.trim().split("\n").at(-1)!);
 const input = Array.from({ length: 12 }, (_, i) => `My name is ${i}`).join("\n") + "\n";
-const batch = () => runLmc(["--host", a.url, "--host", b.url, "-m", "lmc-tiny", "-t", "0", "-n", "6", "--each", "-P", "2"], { input });
+const batchArgs = () => ["--host", a.url, "--host", b.url, "-m", "lmc-tiny", "-t", "0", "-n", "6", "--each", "-P", "2"];
+const batch = () => runLmc(batchArgs(), { input });
 
 it("spreads the items over the hosts, in input order", async () => {
   const result = await batch();
@@ -66,4 +67,71 @@ it("takes several hosts from LMC_HOST, separated by commas", async () => {
   const result = await runLmc(["-n", "2", "--each"], { input: "a\nb\nc\nd\n", env: { LMC_HOST: `${a.url},${b.url}` } });
   expect(result.code).toBe(0);
   expect(new Set(records(result).map((r) => r.host))).toEqual(new Set([a.url, b.url]));
+});
+
+it("takes a host that accepts the connection and then says nothing out of the rotation (--idle-timeout)", async () => {
+  b.setFault({ type: "hang" });
+  const result = await runLmc([...batchArgs(), "--idle-timeout", "1"], { input });
+  expect(result.code).toBe(0);
+  const out = records(result);
+  expect(out.map((r) => r.index)).toEqual([...Array(12).keys()]);
+  expect(out.every((r) => r.host === a.url && r.completion !== undefined)).toBe(true);
+  expect(out.some((r) => r.retriedFrom === b.url)).toBe(true);
+  expect(result.stderr).toMatch(new RegExp(`^lmc: LM Studio at ${b.url} did not answer for 1 s \\(--idle-timeout\\); that host is taken out of the rotation$`, "m"));
+  expect(summaryOf(result).failedHosts).toEqual([{ host: b.url, error: expect.stringMatching(/did not answer/) }]);
+});
+
+it("ends the batch with exit 3 when its only host falls silent (LMC_IDLE_TIMEOUT)", async () => {
+  a.setFault({ type: "hang" });
+  const result = await runLmc(["--host", a.url, "--each"], { input: "a\nb\n", env: { LMC_IDLE_TIMEOUT: "1" } });
+  expect(result.code).toBe(3);
+  expect(result.stdout.length).toBe(0);
+  expect(result.stderr).toBe(`lmc: LM Studio at ${a.url} did not answer for 1 s (--idle-timeout)\n`);
+});
+
+it.each<[string, Fault, string[]]>([
+  ["fails every prediction", { type: "predictionError", title: "The model crashed" }, ["-m", "lmc-tiny"]],
+  ["has no model loaded", { type: "nothingLoaded" }, []],
+])("takes a host that %s out after 3 failed items in a row, and retries its items elsewhere", async (_, fault, model) => {
+  b.setFault(fault);
+  const result = await runLmc(["--host", a.url, "--host", b.url, ...model, "-t", "0", "-n", "6", "--each", "-P", "2"], { input });
+  expect(result.code).toBe(0);
+  const out = records(result);
+  expect(out.map((r) => r.index)).toEqual([...Array(12).keys()]);
+  expect(out.every((r) => r.host === a.url && r.completion !== undefined)).toBe(true);
+  const takenOut = result.stderr.split("\n").filter((line) => line.includes("taken out of the rotation"));
+  expect(takenOut).toEqual([expect.stringMatching(new RegExp(`^lmc: 3 items in a row failed there, the last with: .+; that host is taken out of the rotation$`))]);
+  expect(summaryOf(result).failedHosts).toEqual([{ host: b.url, error: expect.stringMatching(/^3 items in a row failed there/) }]);
+});
+
+it("with one host, keeps failed predictions as the items' errors", async () => {
+  a.setFault({ type: "predictionError", title: "The model crashed" });
+  const result = await runLmc(["--host", a.url, "--each"], { input: "a\nb\nc\nd\n" });
+  expect(result.code).toBe(1);
+  expect(records(result).map((r) => r.error)).toEqual(Array(4).fill("the prediction failed: The model crashed"));
+  expect(result.stderr).not.toMatch(/taken out/);
+});
+
+it("counts a host given twice, in any spelling, once", async () => {
+  const port = new URL(a.url).port;
+  const result = await runLmc(["--host", a.url, "--host", `127.0.0.1:${port}`, "--host", `http://127.0.0.1:${port}`, "-n", "3", "My name is"]);
+  expect(result.code).toBe(0);
+  expect(result.text.length).toBeGreaterThan(0);
+});
+
+it("--timeout counts per item in batch mode: an item that runs out fails, the others go on", async () => {
+  a.setFault({ type: "slow", delayMs: 100 });
+  const prompts = [2, 100, 2].map((n) => JSON.stringify({ prompt: "My name is", maxTokens: n })).join("\n");
+  const result = await runLmc(["--host", a.url, "-t", "0", "--each-jsonl", "-P", "1", "--timeout", "1.5"], { input: prompts });
+  expect(result.code).toBe(1);
+  const [first, second, third] = records(result);
+  expect(first.completion).toBeDefined();
+  expect(second).toEqual({ index: 1, error: "the deadline of 1.5 s (--timeout) passed mid-completion", status: 124 });
+  expect(third.completion).toBeDefined();
+});
+
+it("no MaxListenersExceededWarning with -P above 10", async () => {
+  const result = await runLmc(["-n", "2", "--each", "-P", "12"], { input: "a\nb\n", env: { LMC_HOST: a.url } });
+  expect(result.code).toBe(0);
+  expect(result.stderr).not.toMatch(/MaxListeners/);
 });

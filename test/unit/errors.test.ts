@@ -5,7 +5,7 @@ import { connectionError, modelErrorMessage, modelProblem, plainText } from "../
 describe("the exit statuses", () => {
   it("are the documented ones", () => {
     expect(ExitCode).toEqual({
-      ok: 0, failed: 1, usage: 2, unreachable: 3, modelNotFound: 4, truncated: 5, unauthorized: 6, timeout: 124, brokenPipe: 141, interrupted: 130,
+      ok: 0, failed: 1, usage: 2, unreachable: 3, modelNotFound: 4, truncated: 5, unauthorized: 6, timeout: 124, brokenPipe: 141, hangup: 129, interrupted: 130, terminated: 143,
     });
   });
 });

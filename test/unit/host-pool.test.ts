@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { HostPool } from "../../src/host-pool.js";
+import { HostPool, MAX_FAILURES_IN_A_ROW } from "../../src/host-pool.js";
 
 const pool = () => new HostPool(["a", "b"], 2, (url) => ({ url }));
 
@@ -33,4 +33,21 @@ it("wakes a waiter with an error when the last host fails", async () => {
   const waiting = hosts.acquire();
   hosts.fail(a, "gone");
   await expect(waiting).rejects.toThrow(/no LM Studio host is left/);
+});
+
+it("takes a host out after MAX_FAILURES_IN_A_ROW failed items, a success in between resets the count", async () => {
+  const hosts = pool();
+  const a = hosts.hosts[0]!;
+  expect(hosts.itemFailed(a, "crash")).toBe(false);
+  hosts.succeeded(a);
+  for (let i = 1; i < MAX_FAILURES_IN_A_ROW; i++) expect(hosts.itemFailed(a, "crash")).toBe(false);
+  expect(hosts.itemFailed(a, "crash")).toBe(true);
+  expect(a.failure).toBe(`${MAX_FAILURES_IN_A_ROW} items in a row failed there, the last with: crash`);
+  expect((await hosts.acquire()).url).toBe("b");
+});
+
+it("never takes out the last host serving for failed items: they may be the items' fault", () => {
+  const hosts = new HostPool(["a"], 1, () => ({}));
+  for (let i = 0; i < 10; i++) expect(hosts.itemFailed(hosts.hosts[0]!, "bad prompt")).toBe(false);
+  expect(hosts.hosts[0]!.failure).toBeUndefined();
 });

@@ -10,7 +10,7 @@ describe("resolveOptions", () => {
     expect(resolve(["hi"])).toEqual({
       action: "complete", batch: undefined, parallel: 4, resumeFile: undefined, delimiter: undefined, shell: undefined, json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
       load: { contextLength: undefined, gpu: undefined, seed: undefined }, ttlSec: undefined, schema: undefined,
-      hosts: [], credentials: undefined, timeoutSec: undefined, outputFile: undefined,
+      hosts: [], credentials: undefined, timeoutSec: undefined, idleTimeoutSec: 60, outputFile: undefined,
       echo: false, stream: true, stats: true, failOnTruncate: false, progress: undefined, reasoning: false,
       rawStdin: false, verbose: false,
     });
@@ -25,6 +25,11 @@ describe("resolveOptions", () => {
       { model: "flag", prediction: { maxTokens: 3 }, hosts: ["ws://h:1"] }],
     ["several hosts in batch mode", ["--each", "-H", "h:1", "--host", "h:2"], { LMC_HOST: "e:3" }, { hosts: ["ws://h:1", "ws://h:2"] }],
     ["LMC_HOST lists hosts with commas", ["--each"], { LMC_HOST: "h:1, h:2" }, { hosts: ["ws://h:1", "ws://h:2"] }],
+    ["a host given twice, in any spelling, counts once", ["--each", "-H", "h:1", "-H", "ws://h:1", "-H", "http://h:1/", "-H", "h:2"], {},
+      { hosts: ["ws://h:1", "ws://h:2"] }],
+    ["LMC_HOST too", ["--each"], { LMC_HOST: "h:1,ws://h:1" }, { hosts: ["ws://h:1"] }],
+    ["--idle-timeout", ["--each", "--idle-timeout", "2.5"], { LMC_IDLE_TIMEOUT: "9" }, { idleTimeoutSec: 2.5 }],
+    ["LMC_IDLE_TIMEOUT", ["--each"], { LMC_IDLE_TIMEOUT: "9" }, { idleTimeoutSec: 9 }],
     ["an empty variable is unset", [], { LMC_MODEL: "", LMC_MAX_TOKENS: "" }, { model: undefined, prediction: {} }],
     ["switches", ["--no-stream", "--no-stats", "--raw-stdin", "-v", "-o", "out.txt"], {},
       { stream: false, stats: false, rawStdin: true, verbose: true, outputFile: "out.txt" }],
