@@ -30,10 +30,10 @@ afterAll(async () => {
 
 describe("make-tiny-model", () => {
   it("is byte-identical on every run, in memory, on disk and from the command line", async () => {
+    // About 50 ms; the bound only catches a generator gone badly wrong on a loaded machine.
     const started = performance.now();
     const first = buildTinyModel();
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeLessThan(1000);
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(buildTinyModel().equals(first)).toBe(true);
     expect((await readFile(modelFile)).equals(first)).toBe(true);
 
@@ -50,7 +50,9 @@ describe("make-tiny-model", () => {
   });
 
   it("rejects unknown options", () => {
-    expect(() => execFileSync(process.execPath, ["--import", "tsx", SCRIPT, "--help"], { cwd: REPO, stdio: "pipe" })).toThrow();
+    expect(() => execFileSync(process.execPath, ["--import", "tsx", SCRIPT, "--help"], { cwd: REPO, stdio: "pipe" })).toThrow(
+      /usage: make-tiny-model\.ts \[OUT\]/,
+    );
   });
 
   it("writes the metadata llama.cpp and LM Studio read", async () => {
