@@ -3,7 +3,8 @@
 // batch of any length runs in bounded memory.
 
 import { readFile } from "node:fs/promises";
-import { parseSetting } from "./prediction-config.js";
+import { jsonErrorPosition } from "./json-position.js";
+import { modelKeySetting, predictionSettings } from "./prediction-config.js";
 
 export interface BatchItem {
   index: number;
@@ -81,38 +82,44 @@ const itemSettings: Readonly<Record<string, string>> = {
   repeatPenalty: "repeatPenalty",
 };
 
-/** `{"prompt": "...", "model"?: "...", "stop"?: [...], "maxTokens"?: 40, ...}` */
+/**
+ * `{"prompt": "...", "model"?: "...", "stop"?: [...], "maxTokens"?: 40, ...}`. A bad
+ * line is named by its number and what is wrong, never quoted: the input may not be
+ * what the user meant to show.
+ */
 export function jsonItem(index: number, line: string): BatchItem {
+  const problem = (what: string): BatchItem => ({ index, text: "", problem: `line ${index + 1}${what}` });
   let value: unknown;
   try {
     value = JSON.parse(line);
-  } catch (error) {
-    return { index, text: "", problem: `line ${index + 1} is not valid JSON: ${(error as Error).message}` };
+  } catch {
+    const { column, atEnd } = jsonErrorPosition(line);
+    return problem(` is not valid JSON (${atEnd ? "it ends too early" : `column ${column}`})`);
   }
   if (typeof value !== "object" || value === null || typeof (value as { prompt?: unknown }).prompt !== "string") {
-    return { index, text: "", problem: `line ${index + 1} has no "prompt" string` };
+    return problem(` has no "prompt" string`);
   }
   const { prompt, model, stop, ...rest } = value as Record<string, unknown>;
   const item: BatchItem = { index, text: prompt as string };
-  try {
-    if (model !== undefined) {
-      if (typeof model !== "string" || model === "") throw new Error(`"model" must be a non-empty string`);
-      item.model = model;
+  if (model !== undefined) {
+    if (typeof model !== "string" || modelKeySetting.parse(model) === undefined) return problem(`: "model" must be ${modelKeySetting.accepts}`);
+    item.model = model;
+  }
+  if (stop !== undefined) {
+    const stops = typeof stop === "string" ? [stop] : stop;
+    if (!Array.isArray(stops) || !stops.every((s) => typeof s === "string" && s !== "")) {
+      return problem(`: "stop" must be a string or a list of non-empty strings`);
     }
-    if (stop !== undefined) {
-      const stops = typeof stop === "string" ? [stop] : stop;
-      if (!Array.isArray(stops) || !stops.every((s) => typeof s === "string" && s !== "")) {
-        throw new Error(`"stop" must be a string or a list of non-empty strings`);
-      }
-      item.stopStrings = stops;
-    }
-    for (const [name, setting] of Object.entries(rest)) {
-      const key = itemSettings[name];
-      if (!key) throw new Error(`unknown field "${name}"; known: prompt, model, stop, ${Object.keys(itemSettings).join(", ")}`);
-      (item.prediction ??= {})[key] = parseSetting(key, String(setting), `"${name}"`);
-    }
-  } catch (error) {
-    return { index, text: "", problem: `line ${index + 1}: ${(error as Error).message}` };
+    item.stopStrings = stops;
+  }
+  for (const [name, setting] of Object.entries(rest)) {
+    const key = itemSettings[name];
+    // A field name is the input's shape, not its content: it is named when it looks like one.
+    if (!key) return problem(`: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, model, stop, ${Object.keys(itemSettings).join(", ")}`);
+    const rule = predictionSettings[key]!;
+    const parsed = rule.parse(String(setting));
+    if (parsed === undefined) return problem(`: "${name}" must be ${rule.accepts}`);
+    (item.prediction ??= {})[key] = parsed;
   }
   return item;
 }

@@ -5,7 +5,10 @@
 import { LMStudioClient, type LLM, type LLMPredictionStats } from "@lmstudio/sdk";
 import { ConnectionLostError, ExitCode, LmcError } from "./errors.js";
 import type { LoadSettings } from "./options.js";
+import { errorLine, escapeControls, messageParagraphs, plainText } from "./terminal-text.js";
 import type { Credentials } from "./token.js";
+
+export { messageParagraphs, plainText } from "./terminal-text.js";
 
 export interface SessionOptions {
   host: string;
@@ -80,11 +83,12 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
   const client = new LMStudioClient({
     baseUrl: host,
     ...credentials,
+    // The SDK's log lines may quote the server: shown (with --verbose) with their control characters escaped.
     logger: {
-      debug: (...parts) => log("debug", parts.map(String).join(" ")),
-      info: (...parts) => log("info", parts.map(String).join(" ")),
-      warn: (...parts) => log("warn", parts.map(String).join(" ")),
-      error: (...parts) => log("error", parts.map(String).join(" ")),
+      debug: (...parts) => log("debug", escapeControls(parts.map(String).join(" "))),
+      info: (...parts) => log("info", escapeControls(parts.map(String).join(" "))),
+      warn: (...parts) => log("warn", escapeControls(parts.map(String).join(" "))),
+      error: (...parts) => log("error", escapeControls(parts.map(String).join(" "))),
     },
   });
 
@@ -121,7 +125,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
       try {
         model = await modelFor(request);
       } catch (error) {
-        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? lostConnection(error, host) ?? error;
+        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? lostConnection(error, host) ?? unexpectedError(error);
       }
       const { settings, raw } = splitRawSettings(request.prediction, request.load.seed);
       const ongoing = model.complete(request.prompt, {
@@ -151,7 +155,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
       try {
         [downloaded, loaded] = await Promise.all([client.system.listDownloadedModels("llm"), client.llm.listLoaded()]);
       } catch (error) {
-        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? error;
+        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? lostConnection(error, host) ?? unexpectedError(error);
       }
       return downloaded.map((model) => {
         const identifiers = loaded.filter((instance) => instance.modelKey === model.modelKey).map((i) => i.identifier);
@@ -230,7 +234,9 @@ export function modelProblem(error: unknown): ModelProblem | undefined {
 }
 
 export function modelErrorMessage(problem: ModelProblem, key: string | undefined, available?: string[]): string {
-  const list = available === undefined ? "" : available.length === 0 ? "; no models are downloaded" : `; downloaded models: ${available.join(", ")}`;
+  // The keys come from the server: shown, never obeyed, should one carry an escape sequence.
+  const keys = available?.map((modelKey) => escapeControls(modelKey));
+  const list = keys === undefined ? "" : keys.length === 0 ? "; no models are downloaded" : `; downloaded models: ${keys.join(", ")}`;
   return problem === "notFound"
     ? `model "${key}" not found${list}`
     : `no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL${list}`;
@@ -242,14 +248,24 @@ const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "
 export function connectionError(error: unknown, host: string): LmcError | undefined {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
+  const unreachable = (why: string, advice = `start its server (in the app, or with "lms server start") or point --host / LMC_HOST at it`) =>
+    new LmcError(`cannot reach LM Studio at ${host} (${why})${advice ? `: ${advice}` : ""}`, ExitCode.unreachable, { cause: error });
+  // wss:// to a plain ws:// server: OpenSSL reads the HTTP reply as a TLS record and gives up.
+  if (host.startsWith("wss:") && (code === "EPROTO" || /SSL routines|TLS connection/i.test(message))) {
+    return unreachable("TLS handshake failed: is the server plain ws://?", "");
+  }
+  if (typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+    return unreachable(`its TLS certificate is not trusted: ${code}`, "");
+  }
   const notLmStudio = /Unexpected server response|Invalid WebSocket frame|WebSocket was closed/i.test(message);
   if (!(typeof code === "string" && unreachableCodes.has(code)) && !notLmStudio) return undefined;
-  const why = typeof code === "string" ? code : plainText(message);
-  return new LmcError(
-    `cannot reach LM Studio at ${host} (${why}): start its server (in the app, or with "lms server start") or point --host / LMC_HOST at it`,
-    ExitCode.unreachable,
-    { cause: error },
-  );
+  return unreachable(typeof code === "string" ? code : plainText(message));
+}
+
+/** Any other error of the SDK, as one line without its frame or stack trace (that is for --verbose). */
+function unexpectedError(error: unknown): LmcError {
+  if (error instanceof LmcError) return error;
+  return new LmcError(errorLine(error instanceof Error ? error.message : String(error)), ExitCode.failed, { cause: error });
 }
 
 /** The server turned the handshake down: a wrong token, or none where one is required. */
@@ -282,28 +298,4 @@ function streamError(error: unknown, host: string): LmcError {
   const title = (error as { title?: unknown })?.title;
   const text = plainText(typeof title === "string" ? title : error instanceof Error ? error.message : String(error));
   return new LmcError(`the prediction failed: ${text}`, ExitCode.failed, { cause: error });
-}
-
-/**
- * The paragraphs of an SDK error message, each on one line, without ANSI colours
- * and without the frame the SDK draws around it (whose top edge carries a
- * generic "Error" title, and which wraps long lines).
- */
-export function messageParagraphs(text: string): string[] {
-  const lines = text
-    .replace(/\x1b\[[0-9;]*m/g, "")
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => !/^[\u250c\u2514\u256d\u2570]/.test(line)) // the frame's top and bottom edges
-    .map((line) => line.replace(/[\u2500-\u257f]/g, "").trim());
-  return lines
-    .join("\n")
-    .split(/\n{2,}/)
-    .map((paragraph) => paragraph.replace(/\s*\n\s*/g, " ").trim())
-    .filter((paragraph) => paragraph !== "");
-}
-
-/** The first paragraph of an SDK error message: what went wrong. */
-export function plainText(text: string): string {
-  return messageParagraphs(text)[0] ?? text.trim();
 }

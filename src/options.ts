@@ -5,15 +5,17 @@
 import type { ParsedArgs } from "./args.js";
 import { shells, type Shell } from "./completion.js";
 import { UsageError } from "./errors.js";
-import { normalizeHost } from "./host.js";
+import { localPorts, normalizeHost } from "./host.js";
 import { optionSpecs } from "./options-spec.js";
 import { parseApiToken, type Credentials } from "./token.js";
 import {
   checkValue,
+  modelKeySetting,
   numberSetting,
   overflowPolicies,
   parseOptionPairs,
   parseSetting,
+  secondsSetting,
   type Setting,
 } from "./prediction-config.js";
 
@@ -49,6 +51,8 @@ export interface RunOptions {
   schema?: string;
   /** Websocket URLs; none: look for the local server. Several only in batch mode. */
   hosts: string[];
+  /** The 127.0.0.1 ports where the local server is looked for when no host is given. */
+  localPorts: readonly number[];
   /** From LM_API_TOKEN, for servers that require a token. */
   credentials?: Credentials;
   timeoutSec?: number;
@@ -75,7 +79,6 @@ const DEFAULT_IDLE_TIMEOUT_SEC = 60;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-const positiveSeconds = numberSetting(0, Infinity, { exclusiveMin: true });
 const wholeNumber = (min: number) => numberSetting(min, Infinity, { integer: true });
 const gpuRatio: Setting = {
   accepts: "off, max or a ratio from 0 to 1",
@@ -130,6 +133,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
 
   const model = setting("model");
   if (model && model.value.trim() === "") throw new UsageError(`${model.source} is empty`);
+  if (model) checkValue(modelKeySetting, model.value, model.source);
   const hosts = resolveHosts(args, env);
   if (hosts.length > 1 && !batch) throw new UsageError("several LM Studio hosts need batch mode (--each, --each-jsonl or --each-file)");
   const output = args.values.get("output");
@@ -169,12 +173,14 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
       gpu: gpu === undefined ? undefined : { ratio: gpu },
       seed,
     },
-    ttlSec: checked("ttl", positiveSeconds) as number | undefined,
+    ttlSec: checked("ttl", secondsSetting({ whole: true })) as number | undefined,
     schema,
     hosts,
-    credentials: parseApiToken(env.LM_API_TOKEN),
-    timeoutSec: checked("timeout", positiveSeconds) as number | undefined,
-    idleTimeoutSec: (checked("idle-timeout", positiveSeconds) as number | undefined) ?? DEFAULT_IDLE_TIMEOUT_SEC,
+    localPorts: parseLocalPorts(env.LMC_LOCAL_PORTS),
+    // Only a run that talks to LM Studio needs the token: a bad one must not break --help.
+    credentials: talksToLmStudio.has(action) ? parseApiToken(env.LM_API_TOKEN) : undefined,
+    timeoutSec: checked("timeout", secondsSetting()) as number | undefined,
+    idleTimeoutSec: (checked("idle-timeout", secondsSetting()) as number | undefined) ?? DEFAULT_IDLE_TIMEOUT_SEC,
     outputFile: output,
     echo: args.flags.has("echo"),
     stream: !args.flags.has("no-stream"),
@@ -185,6 +191,18 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     rawStdin: args.flags.has("raw-stdin"),
     verbose: args.flags.has("verbose") || isTruthy(env.LMC_DEBUG),
   };
+}
+
+const talksToLmStudio = new Set<RunOptions["action"]>(["list", "batch", "complete"]);
+
+/** LMC_LOCAL_PORTS: where to look for the local server instead of the usual ports (tests use it). */
+function parseLocalPorts(text: string | undefined): readonly number[] {
+  if (!text) return localPorts;
+  const ports = text.split(",").map((port) => Number(port.trim()));
+  if (!ports.every((port) => Number.isInteger(port) && port >= 1 && port <= 65535)) {
+    throw new UsageError(`LMC_LOCAL_PORTS must be ports separated by commas, like 1234,41343, not ${JSON.stringify(text)}`);
+  }
+  return ports;
 }
 
 /** --delimiter's value with the escapes \0, \n, \t and \\ turned into the characters. */

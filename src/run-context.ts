@@ -3,7 +3,7 @@
 
 import { raceAbort, settleWithin } from "./abort.js";
 import { ExitCode, LmcError } from "./errors.js";
-import { findLocalServer, localPorts } from "./host.js";
+import { findLocalServer } from "./host.js";
 import type { Session } from "./lmstudio.js";
 import type { Environment, RunOptions } from "./options.js";
 import { isBrokenPipe, ReaderGoneError } from "./output.js";
@@ -121,7 +121,7 @@ export async function withSession<T>(
   stop: AbortController,
   work: (session: Session, host: string) => Promise<T>,
 ): Promise<T> {
-  const host = options.hosts[0] ?? (await raceAbort(findServer(), stop.signal));
+  const host = options.hosts[0] ?? (await raceAbort(findServer(options.localPorts), stop.signal));
   if (options.verbose) io.stderr.write(`lmc: using LM Studio at ${host}\n`);
   // Loaded only now, so --help, --version and usage errors never pay for the SDK.
   const { openSession } = await import("./lmstudio.js");
@@ -133,11 +133,11 @@ export async function withSession<T>(
   }
 }
 
-async function findServer(): Promise<string> {
-  const found = await findLocalServer();
+async function findServer(ports: readonly number[]): Promise<string> {
+  const found = await findLocalServer(ports);
   if (found) return found;
   throw new LmcError(
-    `cannot find LM Studio on this machine (tried 127.0.0.1 ports ${localPorts.join(", ")}): ` +
+    `cannot find LM Studio on this machine (tried 127.0.0.1 ports ${ports.join(", ")}): ` +
       `start its server (in the app, or with "lms server start") or give its address with --host / LMC_HOST`,
     ExitCode.unreachable,
   );

@@ -27,6 +27,7 @@ import {
 import { loadSchema } from "./schema.js";
 import { formatStats } from "./stats.js";
 import { readStdin } from "./stdin.js";
+import { errorLine, escapeControls } from "./terminal-text.js";
 
 export type { Io } from "./run-context.js";
 
@@ -49,21 +50,26 @@ export async function main(io: Io): Promise<ExitCode> {
   }
 }
 
+/**
+ * The one line a failed run leaves on stderr. Messages may quote a server or the
+ * SDK: they are put on one line with control characters escaped, and an SDK error
+ * box loses its frame and stack trace (--verbose shows the underlying error).
+ */
 function report(error: unknown, stderr: NodeJS.WriteStream, verbose: boolean): ExitCode {
   if (error instanceof ReaderGoneError) return ExitCode.brokenPipe;
   if (error instanceof LmcError) {
     const suffix = error.exitCode === ExitCode.usage ? " (see lmc --help)" : "";
-    stderr.write(`lmc: ${error.message}${suffix}\n`);
+    stderr.write(`lmc: ${errorLine(error.message)}${suffix}\n`);
     if (verbose && error.cause) stderr.write(`${describe(error.cause)}\n`);
     return error.exitCode;
   }
-  stderr.write(`lmc: ${error instanceof Error ? error.message : String(error)}\n`);
+  stderr.write(`lmc: ${errorLine(error instanceof Error ? error.message : String(error))}\n`);
   if (verbose) stderr.write(`${describe(error)}\n`);
   return ExitCode.failed;
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return escapeControls(error instanceof Error ? (error.stack ?? error.message) : String(error));
 }
 
 async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
@@ -122,7 +128,10 @@ async function list(options: RunOptions, io: Io): Promise<ExitCode> {
   });
 }
 
-/** Writes reasoning to stderr, and ends its last line so the stats line stands alone. */
+/**
+ * Writes reasoning to stderr, with control characters escaped (it is the server's
+ * text, bound for a terminal), and ends its last line so the stats line stands alone.
+ */
 function reasoningWriter(stderr: NodeJS.WriteStream) {
   const writer = streamWriter(stderr);
   let last = "\n";
@@ -130,7 +139,7 @@ function reasoningWriter(stderr: NodeJS.WriteStream) {
     async write(text: string) {
       if (text === "") return;
       last = text;
-      await writer.write(text);
+      await writer.write(escapeControls(text));
     },
     async endLine() {
       if (!last.endsWith("\n")) await writer.write("\n");

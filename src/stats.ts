@@ -29,7 +29,12 @@ export function statsRecord({ stats, model }: CompletionOutcome): StatsRecord {
   };
 }
 
-/** One line of JSON; fields LM Studio did not report are left out. */
+/**
+ * One line of JSON; fields LM Studio did not report are left out. JSON escapes the
+ * C0 controls but not DEL and the C1 controls, which a server's model name might
+ * carry to the terminal: those are escaped too (the same JSON value).
+ */
 export function formatStats(outcome: CompletionOutcome): string {
-  return JSON.stringify(statsRecord(outcome)) + "\n";
+  const json = JSON.stringify(statsRecord(outcome)).replace(/[\x7f-\x9f]/g, (char) => `\\u00${char.charCodeAt(0).toString(16)}`);
+  return json + "\n";
 }

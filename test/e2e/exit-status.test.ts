@@ -1,7 +1,7 @@
 // Every documented exit status, each with its one clear line on stderr.
 
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { closedPort } from "../closed-port.js";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { runLmc, type LmcResult } from "./lmc-process.js";
 
@@ -19,14 +19,6 @@ function expectOneErrorLine(result: LmcResult, pattern: RegExp) {
   expect(lines[0]).toMatch(/^lmc: /);
   expect(lines[0]).toMatch(pattern);
   expect(result.stderr).not.toMatch(/^\s+at /m);
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 describe("exit 2: usage errors, with nothing sent and nothing on stdout", () => {
@@ -65,11 +57,30 @@ describe("exit 3: LM Studio unreachable", () => {
     expectOneErrorLine(result, new RegExp(`cannot reach LM Studio at ws://127.0.0.1:${port} .*lms server start`));
   });
 
+  // LMC_LOCAL_PORTS points the search at ports known to be closed: an LM Studio running
+  // on this machine (on 1234) must not change the outcome.
   it("says how to start LM Studio when none is found on this machine", async () => {
-    const result = await runLmc(["hi"]);
+    const ports = [await closedPort(), await closedPort()];
+    const result = await runLmc(["hi"], { env: { LMC_LOCAL_PORTS: ports.join(",") } });
     expect(result.code).toBe(3);
     expect(result.elapsedMs).toBeLessThan(3000);
-    expectOneErrorLine(result, /cannot find LM Studio on this machine \(tried 127.0.0.1 ports 1234, .*lms server start.*--host \/ LMC_HOST/);
+    expectOneErrorLine(result, new RegExp(`cannot find LM Studio on this machine \\(tried 127.0.0.1 ports ${ports.join(", ")}\\): .*lms server start.*--host / LMC_HOST`));
+  });
+
+  it("finds the local server on the ports it looks at", async () => {
+    const port = new URL(server.url).port;
+    const result = await runLmc(["-n", "2", "-v", "hi"], { env: { LMC_LOCAL_PORTS: `${await closedPort()},${port}` } });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`lmc: using LM Studio at ws://127.0.0.1:${port}\n`);
+  });
+
+  it.each(["wss", "https"])("names a TLS mismatch: %s:// to a plain ws:// server", async (scheme) => {
+    const host = server.url.replace(/^ws/, scheme);
+    const result = await runLmc(["--host", host, "hi"]);
+    expect(result.code).toBe(3);
+    expect(result.stdout.length).toBe(0);
+    const wss = server.url.replace(/^ws/, "wss").replace(/[.]/g, "\\.");
+    expectOneErrorLine(result, new RegExp(`^lmc: cannot reach LM Studio at ${wss} \\(TLS handshake failed: is the server plain ws://\\?\\)$`));
   });
 
   it("when the server drops every connection", async () => {

@@ -2,6 +2,7 @@
 
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { closedPort } from "../closed-port.js";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { cleanEnv, lmcBin } from "./lmc-process.js";
 
@@ -42,7 +43,7 @@ it("keeps the session's history and asks lmc to continue it up to the next $", a
 });
 
 it("stops with lmc's status when lmc fails", async () => {
-  const { code, stderr } = await terminalSim("ls\n", ["--host", "ws://127.0.0.1:9"]);
+  const { code, stderr } = await terminalSim("ls\n", ["--host", `ws://127.0.0.1:${await closedPort()}`]);
   expect(code).toBe(3);
   expect(stderr).toMatch(/terminal-sim: lmc failed with status 3/);
 });

@@ -57,9 +57,10 @@ export type Fault =
   /**
    * Predictions skip the model: `fragments` fragments of `text` (default "word "), one token
    * each, as fast as the client reads them, then success with maxPredictedTokensReached.
-   * For measuring a client's relay throughput; a cancel ends it with userStopped.
+   * For measuring a client's relay throughput; a cancel ends it with userStopped. With
+   * `reasoning`, the fragments are labelled as a reasoning model's reasoning.
    */
-  | { type: "flood"; fragments: number; text?: string }
+  | { type: "flood"; fragments: number; text?: string; reasoning?: boolean }
   /**
    * No model appears loaded: getModelInfo fails with generic.noModelMatchingQuery and
    * listLoaded is empty; getOrLoad of a key goes through the JIT-loading sequence.
@@ -101,6 +102,8 @@ export interface ReceivedRequest {
   loadConfig?: Record<string, unknown>;
   /** Predictions: whether the client sent a cancel. */
   cancelled?: boolean;
+  /** getOrLoad: the idle time after which the client asked for the model to be unloaded. */
+  loadTtlMs?: unknown;
 }
 
 export interface TestServer {
@@ -713,6 +716,7 @@ class TestServerImpl implements TestServer {
       prompt: "",
       config: {},
       loadConfig,
+      ...(p.loadTtlMs === undefined ? {} : { loadTtlMs: p.loadTtlMs }),
     });
     if (loaded !== undefined) {
       this.channelSend(conn, channelId, ch, { type: "alreadyLoaded", info: this.instanceInfo(loaded) });
@@ -987,7 +991,7 @@ class TestServerImpl implements TestServer {
     const started = performance.now();
     const promptTokensCount = instance.model.tokenize(prompt).length;
     this.channelSend(conn, channelId, ch, promptProgressPacket(promptTokensCount, promptTokensCount));
-    const frame = JSON.stringify({ type: "channelSend", channelId, message: fragmentPacket(fault.text ?? "word ", 1) });
+    const frame = JSON.stringify({ type: "channelSend", channelId, message: fragmentPacket(fault.text ?? "word ", 1, fault.reasoning ? "reasoning" : undefined) });
     let sent = 0;
     while (sent < fault.fragments && !signal.aborted && !ch.ended && conn.ws.readyState === WebSocket.OPEN) {
       const batch = Math.min(256, fault.fragments - sent);

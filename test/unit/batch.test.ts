@@ -54,7 +54,14 @@ describe("jsonItem", () => {
     expect(jsonItem(1, '{"prompt":"hi","stop":"\\n"}').stopStrings).toEqual(["\n"]);
   });
   it.each([
-    ["nope", /line 1 is not valid JSON/],
+    ["nope", /^line 1 is not valid JSON \(column 1\)$/],
+    ['{"prompt": secret-value}', /^line 1 is not valid JSON \(column 12\)$/],
+    ['{"prompt": "secret', /^line 1 is not valid JSON \(it ends too early\)$/],
+    ['{"prompt":"hi","maxTokens":"secret"}', /^line 1: "maxTokens" must be a whole number >= 1, or off$/],
+    ['{"prompt":"hi","model":"lmc\\ntiny"}', /^line 1: "model" must be a model key: 1 to 1024 characters, with no control characters$/],
+    ['{"prompt":"hi","model":"lmc\\ttiny"}', /"model" must be a model key/],
+    ['{"prompt":"hi","model":7}', /"model" must be a model key/],
+    ['{"prompt":"hi","secret value!":1}', /^line 1: unknown field; known: prompt, model/],
     ['{"text":"hi"}', /line 1 has no "prompt" string/],
     ['{"prompt":"hi","maxTokens":0}', /line 1: "maxTokens" must be a whole number >= 1/],
     ['{"prompt":"hi","colour":"red"}', /line 1: unknown field "colour"; known: prompt, model, stop, maxTokens/],
