@@ -104,7 +104,9 @@ const paths: ErrorPath[] = [
   { name: "batch 3: nothing listens there", args: async () => ["--host", `127.0.0.1:${await closedPort()}`, "-o", "OUT", "--each"], input: "a\nb\n", status: 3, messages: 1 },
   { name: "batch 4: no such model", args: batch("--each", "-m", "gpt-17"), input: "a\n", status: 1, messages: 0, jsonLines: 1, writesOutput: true },
   { name: "batch 6: the token is refused", args: batch("--each"), input: "a\nb\n", guarded: true, status: 6, messages: 1 },
-  { name: "batch 124: --timeout runs out", args: batch("--each", "--timeout", "1"), input: "a\n", fault: { type: "hang" }, status: 124, messages: 1 },
+  // --timeout is per item in batch mode: the item's record says 124, and the batch goes on.
+  { name: "batch 1: --timeout runs out for an item", args: batch("--each", "--timeout", "1"), input: "a\n", fault: { type: "hang" }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
+  { name: "batch 3: the only host falls silent", args: batch("--each", "--idle-timeout", "1"), input: "a\nb\n", fault: { type: "hang" }, status: 3, messages: 1 },
 ];
 
 describe("every documented error path: its status, one line of message, and nothing it should not show or leave", () => {
