@@ -8,14 +8,14 @@ import { unlinkSync, type Stats } from "node:fs";
 import { lstat, open, readlink, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { ExitCode, LmcError } from "./errors.js";
-import type { CompletionSink } from "./output.js";
+import { streamingSink, type CompletionSink } from "./output.js";
 
 /** How `-o PATH` is written. */
 export type OutputTarget =
   /** A regular file, new (no `existing`) or replaced; `path` is where a symlink chain ends. */
   | { kind: "replace"; path: string; existing?: Stats }
-  /** A device, FIFO, socket or descriptor: opened and written as it is. */
-  | { kind: "inPlace"; path: string };
+  /** A device, FIFO, socket or descriptor: opened and written as it is; `fd` for /dev/fd/N and the like. */
+  | { kind: "inPlace"; path: string; fd?: number };
 
 /** The limit of symlinks followed, as the kernel's (ELOOP). */
 const MAX_LINKS = 40;
@@ -29,7 +29,10 @@ const MAX_LINKS = 40;
 export async function outputTarget(path: string): Promise<OutputTarget> {
   let current = resolve(path);
   for (let links = 0; ; links++) {
-    if (/^\/(proc|dev\/fd)\//.test(current)) return { kind: "inPlace", path: current };
+    if (/^\/(proc|dev\/fd)\//.test(current)) {
+      const fd = /^\/(?:dev\/fd|proc\/(?:self|thread-self)\/fd)\/(\d+)$/.exec(current)?.[1];
+      return { kind: "inPlace", path: current, ...(fd === undefined ? {} : { fd: Number(fd) }) };
+    }
     let stats: Stats;
     try {
       stats = await lstat(current);
@@ -50,10 +53,19 @@ export async function outputTarget(path: string): Promise<OutputTarget> {
  * device or FIFO gets the text as it comes, like stdout. `newFileMode` is the
  * mode a new file gets (0666 less the umask).
  */
-export async function fileSink(path: string, newFileMode: number, target?: OutputTarget): Promise<CompletionSink> {
+export async function fileSink(
+  path: string,
+  { newFileMode, stdout }: { newFileMode: number; stdout: NodeJS.WriteStream },
+  target?: OutputTarget,
+): Promise<CompletionSink> {
   target ??= await outputTarget(path);
-  return target.kind === "inPlace" ? inPlaceSink(path, target.path) : replacingSink(path, target, newFileMode);
+  if (target.kind === "replace") return replacingSink(path, target, newFileMode);
+  // -o /dev/stdout: stdout itself, which may be a socket that cannot be opened by name.
+  if (target.fd === STDOUT_FD) return streamingSink(stdout);
+  return inPlaceSink(path, target.path);
 }
+
+const STDOUT_FD = 1;
 
 async function inPlaceSink(path: string, device: string): Promise<CompletionSink> {
   let handle: FileHandle;

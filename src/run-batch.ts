@@ -51,7 +51,7 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
     const items = options.batch === "files" ? itemsFromFiles(options.words) : itemsFromStream(io.stdin, options.batch as BatchFormat);
     const earlier = options.resumeFile === undefined ? undefined : await readEarlierOutput(options.resumeFile);
     const target = options.outputFile === undefined ? undefined : await outputTarget(options.outputFile);
-    const sink = target ? await fileSink(options.outputFile!, 0o666 & ~io.umask, target) : streamingSink(io.stdout);
+    const sink = target ? await fileSink(options.outputFile!, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout }, target) : streamingSink(io.stdout);
     // --resume FILE -o FILE: FILE is replaced, so the new one holds the earlier records too.
     const carried = earlier && target?.kind === "replace" && sameFile(earlier.stats, target.existing) ? carriedRecords(earlier) : undefined;
     // The >> recipe after a run killed mid-write: the new records start on a line of their own.

@@ -87,7 +87,7 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
     const showProgress = options.progress ?? io.stderr.isTTY === true;
     const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     const sink = options.outputFile
-      ? await fileSink(options.outputFile, 0o666 & ~io.umask)
+      ? await fileSink(options.outputFile, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout })
       : options.stream
         ? streamingSink(io.stdout)
         : bufferedSink(io.stdout);

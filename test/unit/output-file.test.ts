@@ -7,6 +7,7 @@ import { fileSink, outputTarget, removeTemporaryFiles } from "../../src/output-f
 import { tempDir } from "../temp-dir.js";
 
 const mode = (path: string) => statSync(path).mode & 0o7777;
+const options = (newFileMode: number) => ({ newFileMode, stdout: process.stdout });
 
 describe("fileSink", () => {
   it("shows the file only on commit, replacing what was there and keeping its mode", async () => {
@@ -14,7 +15,7 @@ describe("fileSink", () => {
     const path = join(dir, "out.txt");
     await writeFile(path, "old");
     await chmod(path, 0o640);
-    const sink = await fileSink(path, 0o644);
+    const sink = await fileSink(path, options(0o644));
     await sink.write("new ");
     await sink.write("text");
     expect(await readFile(path, "utf8")).toBe("old");
@@ -26,7 +27,7 @@ describe("fileSink", () => {
 
   it("gives a new file the mode it is told (0666 less the umask)", async () => {
     const dir = tempDir("sink");
-    const sink = await fileSink(join(dir, "new.txt"), 0o604);
+    const sink = await fileSink(join(dir, "new.txt"), options(0o604));
     await sink.commit();
     expect(mode(join(dir, "new.txt"))).toBe(0o604);
   });
@@ -34,7 +35,7 @@ describe("fileSink", () => {
   it("writes to a temporary file of its own: a new random name each time, owner-only until complete", async () => {
     const dir = tempDir("sink");
     const path = join(dir, "out.txt");
-    const [first, second] = [await fileSink(path, 0o644), await fileSink(path, 0o644)];
+    const [first, second] = [await fileSink(path, options(0o644)), await fileSink(path, options(0o644))];
     const temporaries = (await readdir(dir)).sort();
     expect(temporaries).toHaveLength(2);
     for (const name of temporaries) {
@@ -47,7 +48,7 @@ describe("fileSink", () => {
 
   it("leaves no trace on discard", async () => {
     const dir = tempDir("sink");
-    const sink = await fileSink(join(dir, "out.txt"), 0o644);
+    const sink = await fileSink(join(dir, "out.txt"), options(0o644));
     await sink.write("partial");
     await sink.discard();
     expect(await readdir(dir)).toEqual([]);
@@ -55,7 +56,7 @@ describe("fileSink", () => {
 
   it("removeTemporaryFiles removes what is still open (the process's exit hook)", async () => {
     const dir = tempDir("sink");
-    const sink = await fileSink(join(dir, "out.txt"), 0o644);
+    const sink = await fileSink(join(dir, "out.txt"), options(0o644));
     await sink.write("partial");
     removeTemporaryFiles();
     expect(await readdir(dir)).toEqual([]);
@@ -67,7 +68,7 @@ describe("fileSink", () => {
     await writeFile(join(dir, "target.txt"), "old");
     await chmod(join(dir, "target.txt"), 0o600);
     await symlink("target.txt", join(dir, "link"));
-    const sink = await fileSink(join(dir, "link"), 0o644);
+    const sink = await fileSink(join(dir, "link"), options(0o644));
     await sink.write("new");
     await sink.commit();
     expect(lstatSync(join(dir, "link")).isSymbolicLink()).toBe(true);
@@ -77,18 +78,18 @@ describe("fileSink", () => {
   });
 
   it("fails at once for a directory that does not exist", async () => {
-    await expect(fileSink("/nonexistent-dir/out.txt", 0o644)).rejects.toThrow(/^cannot write \/nonexistent-dir\/out.txt: /);
+    await expect(fileSink("/nonexistent-dir/out.txt", options(0o644))).rejects.toThrow(/^cannot write \/nonexistent-dir\/out.txt: /);
   });
 });
 
 describe("outputTarget", () => {
   it.each([
-    ["/dev/null", "inPlace"],
-    ["/dev/stdout", "inPlace"],
-    ["/dev/fd/1", "inPlace"],
-    ["/proc/self/fd/2", "inPlace"],
-  ])("%s is written in place", async (path, kind) => {
-    expect((await outputTarget(path)).kind).toBe(kind);
+    ["/dev/null", { kind: "inPlace", path: "/dev/null" }],
+    ["/dev/stdout", { kind: "inPlace", path: "/proc/self/fd/1", fd: 1 }],
+    ["/dev/fd/1", { kind: "inPlace", path: "/dev/fd/1", fd: 1 }],
+    ["/proc/self/fd/2", { kind: "inPlace", path: "/proc/self/fd/2", fd: 2 }],
+  ])("%s is written in place", async (path, target) => {
+    expect(await outputTarget(path)).toEqual(target);
   });
 
   it("follows symlinks to a file, a dangling one to the file it names, and writes a FIFO in place", async () => {
