@@ -140,39 +140,42 @@ describe("-o's temporary file", () => {
 });
 
 describe("no temporary file is left behind", () => {
-  /** Waits until lmc has made its temporary file in `dir`, then presses Ctrl-C twice. */
-  const twoCtrlCs = (dir: string) => ({
+  /** Waits until lmc has made its temporary file in `dir`, then sends `signal` twice. */
+  const twice = (dir: string, signal: NodeJS.Signals) => ({
     onSpawn(child: { kill(signal: NodeJS.Signals): boolean }) {
       const poll = setInterval(() => {
         if (!readdirSync(dir).some((name) => name.startsWith("."))) return;
         clearInterval(poll);
-        child.kill("SIGINT");
-        setTimeout(() => child.kill("SIGINT"), 100);
+        child.kill(signal);
+        setTimeout(() => child.kill(signal), 100);
       }, 20);
     },
   });
 
-  it.each([
-    ["a single run", ["My name is"]],
-    ["a batch", ["--each"]],
-  ])("on a second Ctrl-C (which exits at once), in %s", async (_, args) => {
-    // A server that never answers: after the first Ctrl-C lmc waits a moment for it
+  it.each<[NodeJS.Signals, string, string[], number]>([
+    ["SIGINT", "a single run", ["My name is"], 130],
+    ["SIGINT", "a batch", ["--each"], 130],
+    ["SIGTERM", "a single run", ["My name is"], 143],
+    ["SIGHUP", "a batch", ["--each"], 129],
+  ])("on a second %s (which exits at once), in %s", async (signal, _, args, code) => {
+    // A server that never answers: after the first signal lmc waits a moment for it
     // to close the session, and the second comes then.
     server.setFault({ type: "hang" });
-    const dir = tempDir("out-ctrl-c");
+    const dir = tempDir("out-signal");
     writeFileSync(join(dir, "out.txt"), "previous\n");
-    const result = await runLmc([...greedy(), "-o", join(dir, "out.txt"), ...args], { input: "My name is\n", ...twoCtrlCs(dir) });
-    expect(result.code).toBe(130);
+    const result = await runLmc([...greedy(), "-o", join(dir, "out.txt"), ...args], { input: "My name is\n", ...twice(dir, signal) });
+    expect(result.code).toBe(code);
     expect(readdirSync(dir)).toEqual(["out.txt"]);
     expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("previous\n");
   });
 
   it.each([
     ["--timeout, single", ["--timeout", "1", "My name is"], 124],
-    ["--timeout, batch", ["--timeout", "1", "--each"], 124],
     ["--fail-on-truncate, single", ["--fail-on-truncate", "My name is"], 5],
+    ["the server refusing, batch", ["--each"], 3],
   ])("on an error: %s", async (_, args, code) => {
     if (args[0] === "--timeout") server.setFault({ type: "slow", delayMs: 300 });
+    if (code === 3) server.setFault({ type: "refuse" });
     const dir = tempDir("out-error");
     const result = await runLmc([...greedy(), "-o", join(dir, "out.txt"), ...args], { input: "My name is\n" });
     expect(result.code).toBe(code);
