@@ -22,19 +22,26 @@ export interface BatchItem {
 
 export type BatchFormat = "lines" | "nul" | "jsonl";
 
-/** Splits a byte stream at `separator`, pulling chunks only as records are consumed. */
+/**
+ * Splits a byte stream at `separator`, pulling chunks only as records are consumed.
+ * The chunks of a record not yet ended are kept apart and joined once, when it
+ * ends, so a record of any length takes time in proportion to its length.
+ */
 export async function* splitRecords(source: AsyncIterable<Uint8Array>, separator: number): AsyncGenerator<Uint8Array> {
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of source) {
-    let buffer = rest.length === 0 ? Buffer.from(chunk) : Buffer.concat([rest, chunk]);
-    let at: number;
-    while ((at = buffer.indexOf(separator)) !== -1) {
-      yield buffer.subarray(0, at);
-      buffer = buffer.subarray(at + 1);
+  let unfinished: Buffer[] = [];
+  for await (const bytes of source) {
+    const chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let start = 0;
+    for (let at = chunk.indexOf(separator); at !== -1; at = chunk.indexOf(separator, start)) {
+      const end = chunk.subarray(start, at);
+      yield unfinished.length === 0 ? end : Buffer.concat([...unfinished, end]);
+      unfinished = [];
+      start = at + 1;
     }
-    rest = Buffer.from(buffer); // a copy, so the chunk it came from can be freed
+    // A copy of a chunk's tail, so the rest of the chunk can be freed.
+    if (start < chunk.length) unfinished.push(start === 0 ? chunk : Buffer.from(chunk.subarray(start)));
   }
-  if (rest.length > 0) yield rest;
+  if (unfinished.length > 0) yield Buffer.concat(unfinished);
 }
 
 /** How many records splitRecords would make of `source`, without keeping any. */

@@ -35,8 +35,10 @@ export interface BatchSummary {
 export interface BatchRun {
   items: AsyncIterable<BatchItem>;
   parallel: number;
-  /** Items already done in an earlier run (--resume): neither completed nor written again. */
+  /** Items already done in an earlier run (--resume): not completed again, and written only through `earlier`. */
   skip?: ReadonlySet<number>;
+  /** The output a skipped item had (--resume onto its own output), written again in its place. */
+  earlier?: (index: number) => Promise<string>;
   /** Told after each record, for a progress line. */
   onRecord?: (summary: Readonly<{ items: number; failures: number; skipped: number }>) => void;
   /** Completes one item. Per-item failures come back as error records; a throw ends the batch. */
@@ -50,7 +52,7 @@ export interface BatchRun {
 
 const jsonLine = (record: BatchRecord) => JSON.stringify(record) + "\n";
 
-export async function runBatch({ items, parallel, skip, onRecord, complete, write, render = jsonLine, signal }: BatchRun): Promise<BatchSummary> {
+export async function runBatch({ items, parallel, skip, earlier, onRecord, complete, write, render = jsonLine, signal }: BatchRun): Promise<BatchSummary> {
   const started = performance.now();
   const summary = { items: 0, failures: 0, skipped: 0, promptTokensCount: 0, predictedTokensCount: 0 };
   const window = parallel * 4;
@@ -68,6 +70,7 @@ export async function runBatch({ items, parallel, skip, onRecord, complete, writ
         const record = finished.get(nextToWrite);
         finished.delete(nextToWrite);
         if (record) await write(render(record));
+        else if (earlier) await write(await earlier(nextToWrite));
         nextToWrite++;
       }
     }));

@@ -1,10 +1,14 @@
 // The entry point of the bundle (run by src/launch.ts): the only file that touches `process`.
 
 import { constants } from "node:os";
+import { removeTemporaryFiles } from "./output-file.js";
 import { main } from "./run.js";
 
 // With stderr closed (2>&-) there is nowhere to report anything; that is no reason to crash.
 process.stderr.on("error", () => {});
+// However lmc ends (process.exit on a second Ctrl-C or a signal, an uncaught
+// error), no temporary file of -o is left behind.
+process.on("exit", removeTemporaryFiles);
 
 // Ctrl-C, the terminal hanging up and SIGTERM (timeout(1), make) all stop a run the same way.
 const stopSignals = ["SIGINT", "SIGHUP", "SIGTERM"] as const;
@@ -19,6 +23,7 @@ void main({
   stdout: process.stdout,
   stderr: process.stderr,
   nodeVersion: process.versions.node,
+  umask: process.umask(),
   onInterrupt(handler) {
     const onSignal = (signal: (typeof stopSignals)[number]) => {
       // A second signal does not wait for the server to confirm the cancel.

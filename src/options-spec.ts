@@ -79,7 +79,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { name: "idle-timeout", kind: "value", hint: "SECONDS", env: "LMC_IDLE_TIMEOUT",
     description: "batch: a host silent for SECONDS while items wait on it (no progress, no text) is taken out (default 60)" },
   { name: "resume", kind: "value", hint: "FILE",
-    description: "batch: skip the items that FILE, an earlier run's output, already holds" },
+    description: "batch: skip the items that FILE, an earlier run's output, already holds; with -o FILE, keep them there" },
   { name: "list", short: "l", kind: "flag",
     description: "list the models LM Studio has downloaded, and which are loaded, then exit" },
   { name: "json", kind: "flag", description: "with --list: one JSON array instead of lines" },

@@ -1,10 +1,7 @@
-// Where the completion goes: stdout, streamed or at the end, or a file that
-// appears only when the completion succeeded.
+// Where the completion goes on stdout: streamed, or at the end (a file given
+// with -o: output-file.ts).
 
 import { once } from "node:events";
-import { open, rename, rm, type FileHandle } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { ExitCode, LmcError } from "./errors.js";
 
 export interface CompletionSink {
   /** Resolves once the text has been handed on (backpressure included). */
@@ -58,40 +55,6 @@ export function bufferedSink(stdout: NodeJS.WriteStream): CompletionSink {
       await stream.commit();
     },
     async discard() {},
-  };
-}
-
-/**
- * Writes to a temporary file beside `path` and renames it over `path` on commit,
- * so readers (and make) never see a half-written file. Opened before the request
- * is sent, so an unwritable path fails before any work is done.
- */
-export async function fileSink(path: string): Promise<CompletionSink> {
-  const temporary = join(dirname(path), `.${basename(path)}.lmc-${process.pid}.tmp`);
-  let handle: FileHandle;
-  try {
-    handle = await open(temporary, "w");
-  } catch (error) {
-    throw new LmcError(`cannot write ${path}: ${(error as Error).message}`, ExitCode.failed, { cause: error });
-  }
-  return {
-    async write(text) {
-      await handle.write(text);
-    },
-    async commit() {
-      try {
-        await handle.sync();
-        await handle.close();
-        await rename(temporary, path);
-      } catch (error) {
-        await rm(temporary, { force: true });
-        throw new LmcError(`cannot write ${path}: ${(error as Error).message}`, ExitCode.failed, { cause: error });
-      }
-    },
-    async discard() {
-      await handle.close().catch(() => {});
-      await rm(temporary, { force: true });
-    },
   };
 }
 

@@ -2,6 +2,8 @@
 // or through a pool of hosts; records on stdout in input order, a summary on stderr.
 
 import { setMaxListeners } from "node:events";
+import { fstatSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { raceAbort, settleWithin, untilAborted } from "./abort.js";
 import { runBatch, type BatchRecord, type BatchSummary } from "./batch.js";
 import { countRecords, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
@@ -11,10 +13,11 @@ import { HostPool, type PooledHost } from "./host-pool.js";
 import { HostWatch } from "./host-watch.js";
 import type { Session } from "./lmstudio.js";
 import type { RunOptions } from "./options.js";
-import { fileSink, streamingSink } from "./output.js";
+import { streamingSink } from "./output.js";
+import { fileSink, outputTarget, type OutputTarget } from "./output-file.js";
 import { noProgress, progressBar } from "./progress.js";
 import { joinPrompt } from "./prompt.js";
-import { completedIndexes } from "./resume.js";
+import { carriedRecords, readEarlierOutput, sameFile, type EarlierOutput } from "./resume.js";
 import {
   CANCEL_GRACE_MS,
   interruptible,
@@ -30,6 +33,7 @@ import { statsRecord } from "./stats.js";
 import { stdinFileAhead } from "./stdin-file.js";
 
 const STDIN_FD = 0;
+const STDOUT_FD = 1;
 
 /**
  * Batch mode: every item of stdin (or every file) completed through one
@@ -45,8 +49,13 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
     // Before stdin is read from: counting it starts from where it stands.
     const total = showProgress ? itemCount(options) : () => undefined;
     const items = options.batch === "files" ? itemsFromFiles(options.words) : itemsFromStream(io.stdin, options.batch as BatchFormat);
-    const skip = options.resumeFile === undefined ? undefined : await completedIndexes(options.resumeFile);
-    const sink = options.outputFile ? await fileSink(options.outputFile) : streamingSink(io.stdout);
+    const earlier = options.resumeFile === undefined ? undefined : await readEarlierOutput(options.resumeFile);
+    const target = options.outputFile === undefined ? undefined : await outputTarget(options.outputFile);
+    const sink = target ? await fileSink(options.outputFile!, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout }, target) : streamingSink(io.stdout);
+    // --resume FILE -o FILE: FILE is replaced, so the new one holds the earlier records too.
+    const carried = earlier && target?.kind === "replace" && sameFile(earlier.stats, target.existing) ? carriedRecords(earlier) : undefined;
+    // The >> recipe after a run killed mid-write: the new records start on a line of their own.
+    if (earlier?.cutShort && (await appendsTo(earlier, target))) await sink.write("\n");
     // A reader of stdout that is gone ends the batch at once, not after the items in flight.
     const stopWatching = options.outputFile ? () => {} : stopWhenReaderGoes(io.stdout, stop);
     const started = performance.now();
@@ -54,7 +63,8 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
       runBatch({
         items,
         parallel,
-        skip,
+        skip: earlier && new Set(earlier.done.keys()),
+        earlier: carried?.record,
         onRecord: ({ items: done, failures, skipped }) => {
           const rate = done / ((performance.now() - started) / 1000);
           const known = total();
@@ -93,6 +103,7 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
               });
             });
       progress.clear();
+      if (carried) for await (const record of carried.rest()) await sink.write(record);
       await sink.commit();
       if (options.stats) io.stderr.write(JSON.stringify(summary) + "\n");
       return summary.failures > 0 ? ExitCode.failed : ExitCode.ok;
@@ -102,8 +113,19 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
       throw error;
     } finally {
       stopWatching();
+      await earlier?.close();
     }
   });
+}
+
+/** Whether the output goes to the end of the file --resume read: stdout (or -o /dev/stdout) appended to it. */
+async function appendsTo(earlier: EarlierOutput, target: OutputTarget | undefined): Promise<boolean> {
+  try {
+    if (target === undefined) return sameFile(earlier.stats, fstatSync(STDOUT_FD));
+    return target.kind === "inPlace" && sameFile(earlier.stats, await stat(target.path));
+  } catch {
+    return false;
+  }
 }
 
 /**

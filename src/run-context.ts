@@ -16,6 +16,8 @@ export interface Io {
   stderr: NodeJS.WriteStream;
   /** Node's version, as in process.versions.node. */
   nodeVersion: string;
+  /** The file mode creation mask: a new -o file gets 0666 less this. */
+  umask: number;
   /** Calls `handler` on Ctrl-C, SIGHUP or SIGTERM; returns the function that stops listening. */
   onInterrupt(handler: (signal: StopSignal) => void): () => void;
 }

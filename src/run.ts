@@ -10,7 +10,8 @@ import { renderHelp } from "./help.js";
 import { formatListing } from "./listing.js";
 import type { CompletionRequest, Session } from "./lmstudio.js";
 import { isTruthy, resolveOptions, type RunOptions } from "./options.js";
-import { bufferedSink, fileSink, ReaderGoneError, streamingSink, streamWriter, type CompletionSink } from "./output.js";
+import { bufferedSink, ReaderGoneError, streamingSink, streamWriter, type CompletionSink } from "./output.js";
+import { fileSink } from "./output-file.js";
 import { noProgress, progressBar } from "./progress.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
 import { batch } from "./run-batch.js";
@@ -86,7 +87,7 @@ async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
     const showProgress = options.progress ?? io.stderr.isTTY === true;
     const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     const sink = options.outputFile
-      ? await fileSink(options.outputFile)
+      ? await fileSink(options.outputFile, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout })
       : options.stream
         ? streamingSink(io.stdout)
         : bufferedSink(io.stdout);

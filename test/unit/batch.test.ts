@@ -22,6 +22,25 @@ describe("splitRecords", () => {
   ])("%j → %j", async (parts, expected) => {
     expect((await collect(splitRecords(chunks(...parts), 0x0a))).map(String)).toEqual(expected);
   });
+
+  it("joins a record spread over many chunks, and leaves what follows intact", async () => {
+    const parts = Array.from({ length: 5000 }, (_, i) => `${i % 10}`.repeat(7));
+    const records = await collect(splitRecords(chunks(...parts, "\nafter", "\n", "end"), 0x0a));
+    expect(records.map(String)).toEqual([parts.join(""), "after", "end"]);
+  });
+
+  it("keeps no view of a chunk it was given beyond the record in it", async () => {
+    const chunk = Buffer.from("a\nbc");
+    const records = splitRecords((async function* () {
+      yield chunk;
+      yield Buffer.from("d\n");
+    })(), 0x0a);
+    const first = await records.next();
+    expect(String(first.value)).toBe("a");
+    const second = await records.next();
+    chunk.fill(0x78); // the caller reuses its buffer
+    expect(String(second.value)).toBe("bcd");
+  });
 });
 
 describe("countRecords", () => {
@@ -187,5 +206,21 @@ describe("runBatch with skip", () => {
     expect(completed.sort()).toEqual([1, 2, 4]);
     expect(lines.map((line) => JSON.parse(line).index)).toEqual([1, 2, 4]);
     expect(summary).toMatchObject({ items: 3, skipped: 2 });
+  });
+
+  it("writes a skipped item's earlier output in its place when told it", async () => {
+    const lines: string[] = [];
+    await runBatch({
+      items: (async function* () {
+        for (let index = 0; index < 4; index++) yield { index, text: "" } as BatchItem;
+      })(),
+      parallel: 2,
+      skip: new Set([0, 2]),
+      earlier: async (index) => `earlier ${index}\n`,
+      signal: new AbortController().signal,
+      write: async (line) => void lines.push(line),
+      complete: async (item) => ({ index: item.index }),
+    });
+    expect(lines).toEqual(["earlier 0\n", '{"index":1}\n', "earlier 2\n", '{"index":3}\n']);
   });
 });

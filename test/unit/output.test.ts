@@ -1,9 +1,6 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { bufferedSink, fileSink, ReaderGoneError, streamingSink } from "../../src/output.js";
-import { tempDir } from "../temp-dir.js";
+import { bufferedSink, ReaderGoneError, streamingSink } from "../../src/output.js";
 
 /** A stdout stand-in whose reader takes `delayMs` per chunk and keeps a small buffer. */
 function slowStdout(delayMs: number, isTTY = false) {
@@ -74,32 +71,5 @@ describe("bufferedSink", () => {
     await discarded.write("a");
     await discarded.discard();
     expect(other.received).toEqual([]);
-  });
-});
-
-describe("fileSink", () => {
-  it("shows the file only on commit, replacing what was there", async () => {
-    const dir = tempDir("sink");
-    const path = join(dir, "out.txt");
-    await writeFile(path, "old");
-    const sink = await fileSink(path);
-    await sink.write("new ");
-    await sink.write("text");
-    expect(await readFile(path, "utf8")).toBe("old");
-    await sink.commit();
-    expect(await readFile(path, "utf8")).toBe("new text");
-    expect(await readdir(dir)).toEqual(["out.txt"]);
-  });
-
-  it("leaves no trace on discard", async () => {
-    const dir = tempDir("sink");
-    const sink = await fileSink(join(dir, "out.txt"));
-    await sink.write("partial");
-    await sink.discard();
-    expect(await readdir(dir)).toEqual([]);
-  });
-
-  it("fails at once for a directory that does not exist", async () => {
-    await expect(fileSink("/nonexistent-dir/out.txt")).rejects.toThrow(/^cannot write \/nonexistent-dir\/out.txt: /);
   });
 });
