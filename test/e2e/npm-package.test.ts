@@ -52,6 +52,17 @@ describe("the npm package", () => {
     expect(notices).toContain("Permission is hereby granted");
   });
 
+  it("approves exactly the install scripts it needs, so npm ci is quiet", async () => {
+    const { allowScripts } = JSON.parse(await readFile("package.json", "utf8"));
+    expect(allowScripts).toEqual({ esbuild: true, "node-llama-cpp": true });
+    // npm 11 lists here what `npm ci` would warn about; older npm has no such command.
+    const unreviewed = await run("npm", ["install-scripts", "ls", "--json"]).then(
+      ({ stdout }) => JSON.parse(stdout).allowScripts as unknown[],
+      () => [],
+    );
+    expect(unreviewed).toEqual([]);
+  });
+
   it("installs as lmc alone, with no dependencies, and the installed lmc completes", async () => {
     const dir = tempDir("npm-install");
     const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dir]);
