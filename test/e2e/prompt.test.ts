@@ -99,6 +99,21 @@ describe("the prompt", () => {
 });
 
 describe("a completion", () => {
+  it("reports its times to the microsecond and its rate to two decimals, in a single run and a batch", async () => {
+    const decimals = (value: number) => (String(value).split(".")[1] ?? "").length;
+    const single = statsOf(await runLmc(["--host", server.url, "-n", "5", "My name is"]));
+    const batch = await runLmc(["--host", server.url, "-n", "5", "--each"], { input: "My name is\nOnce\n" });
+    const summary = JSON.parse(batch.stderr);
+    const record = JSON.parse(batch.text.split("\n")[0]!).stats;
+    for (const stats of [single, record]) {
+      expect(decimals(stats.timeToFirstTokenSec)).toBeLessThanOrEqual(6);
+      expect(decimals(stats.totalTimeSec)).toBeLessThanOrEqual(6);
+      expect(decimals(stats.tokensPerSecond)).toBeLessThanOrEqual(2);
+    }
+    expect(decimals(summary.wallTimeSec)).toBeLessThanOrEqual(6);
+    expect(decimals(summary.tokensPerSecond)).toBeLessThanOrEqual(2);
+  });
+
   it("reaches stdout exactly, with the stats on stderr", async () => {
     const result = await runLmc(["--host", server.url, "--temperature", "0", "--max-tokens", "40", "--stop", "."], { input: "My name is\n" });
     expect(result.code).toBe(0);
