@@ -37,6 +37,8 @@ export interface RunOptions {
   shell?: Shell;
   /** --list --json */
   json: boolean;
+  /** --help --all */
+  helpAll: boolean;
   /** Prompt words; "-" stands for stdin. */
   words: string[];
   model?: string;
@@ -106,6 +108,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     throw new UsageError(`--completion takes ${shells.join(", ")}, not "${shell}"`);
   }
   if (args.flags.has("json") && action !== "list") throw new UsageError("--json goes with --list");
+  if (args.flags.has("all") && action !== "help") throw new UsageError("--all goes with --help");
   if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
   /** The flag's value, else its environment variable's; an empty variable counts as unset. */
   const setting = (name: string) => {
@@ -152,6 +155,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     delimiter: parseDelimiter(args.values.get("delimiter")),
     shell: shell as Shell | undefined,
     json: args.flags.has("json"),
+    helpAll: args.flags.has("all"),
     words: args.words,
     model: model?.value,
     stopStrings: checkStopStrings(args.lists.get("stop") ?? []),
