@@ -3,6 +3,7 @@
 import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
+import { withDefaultPort } from "./default-port.js";
 import { runLmc, type LmcResult } from "./lmc-process.js";
 
 let server: TestServer;
@@ -66,10 +67,11 @@ describe("exit 3: LM Studio unreachable", () => {
   });
 
   it("says how to start LM Studio when none is found on this machine", async () => {
-    const result = await runLmc(["hi"]);
+    // Not while the getting-started test serves on 1234.
+    const result = await withDefaultPort(() => runLmc(["hi"]));
     expect(result.code).toBe(3);
     expect(result.elapsedMs).toBeLessThan(3000);
-    expectOneErrorLine(result, /cannot find LM Studio on this machine \(tried 127.0.0.1 ports 1234, .*lms server start.*--host \/ LMC_HOST/);
+    expectOneErrorLine(result, /cannot find LM Studio on this machine \(tried 127.0.0.1 ports 1234, .*lms server start.*lms daemon up.*--host \/ LMC_HOST/);
   });
 
   it("when the server drops every connection", async () => {
