@@ -27,7 +27,7 @@ export interface LoadSettings {
 export interface RunOptions {
   action: "help" | "version" | "completion" | "list" | "batch" | "complete";
   /** Batch mode: where the items come from. */
-  batch?: "lines" | "nul" | "jsonl" | "files";
+  batch?: "lines" | "nul" | "jsonl" | "files" | "file-names" | "file-names-nul";
   parallel: number;
   /** Batch: the completions alone, each followed by this, instead of JSON Lines. */
   delimiter?: string;
@@ -201,7 +201,10 @@ function resolveHosts(args: ParsedArgs, env: Environment): string[] {
 function batchInput(args: ParsedArgs): RunOptions["batch"] {
   const modes = ["each", "each-jsonl", "each-file"].filter((flag) => args.flags.has(flag));
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot go together`);
-  if (args.flags.has("null") && modes[0] !== "each") throw new UsageError("--null goes with --each");
+  const namesOnStdin = modes[0] === "each-file" && args.words.length === 0;
+  if (args.flags.has("null") && modes[0] !== "each" && !namesOnStdin) {
+    throw new UsageError("--null goes with --each, or --each-file with the file names on stdin");
+  }
   if (args.values.has("resume") && args.values.has("delimiter")) {
     throw new UsageError("--resume reads JSON Lines output, so it cannot go with --delimiter");
   }
@@ -214,8 +217,8 @@ function batchInput(args: ParsedArgs): RunOptions["batch"] {
     case "each-jsonl":
       return "jsonl";
     case "each-file":
-      if (args.words.length === 0) throw new UsageError("--each-file needs the files to complete");
-      return "files";
+      if (!namesOnStdin) return "files";
+      return args.flags.has("null") ? "file-names-nul" : "file-names";
     default:
       return undefined;
   }
