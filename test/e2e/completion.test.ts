@@ -34,7 +34,17 @@ it("refuses another shell with exit 2", async () => {
   expect(result.stderr).toMatch(/^lmc: --completion takes bash, zsh, fish, not "tcsh"/);
 });
 
-describe("lmc -m <TAB> in bash", () => {
+/** Whether running the command fails (a missing shell). */
+function execFileSyncSafe(command: string, args: string[]): boolean {
+  try {
+    execFileSync(command, args, { stdio: "ignore" });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+describe("lmc -m <TAB>, in a real shell", () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ quiet: true });
@@ -70,6 +80,27 @@ describe("lmc -m <TAB> in bash", () => {
     expect(stderr).toBe("");
     expect(offered).toEqual(["lmc-tiny", "lmc-tiny-unloaded"]);
     expect((await complete(["lmc", "--draft-model", "lmc-tiny-u"], { LMC_HOST: server.url })).offered).toEqual(["lmc-tiny-unloaded"]);
+  });
+
+  // .ci/run installs fish; elsewhere a missing fish skips this.
+  const hasFish = !execFileSyncSafe("fish", ["--version"]);
+  it.skipIf(!hasFish && !process.env.CI)("in fish too: the model keys, and file names for prompt words", async () => {
+    const dir = tempDir("completion-fish");
+    writeFileSync(join(dir, "report.txt"), "");
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    const run = lmcBin.endsWith(".cjs") ? `"${process.execPath}" "${lmcBin}"` : `"${lmcBin}"`;
+    writeFileSync(join(bin, "lmc"), `#!/bin/sh\nexec ${run} "$@"\n`, { mode: 0o755 });
+    const script = 'lmc --completion fish | source; complete -C "lmc -m "; echo ---; complete -C "lmc rep"';
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile("fish", ["--no-config", "-c", script], {
+        cwd: dir,
+        env: { ...cleanEnv(), PATH: `${bin}:${process.env.PATH}`, LMC_HOST: server.url },
+      }, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    const [models, files] = stdout.split("---\n");
+    expect(models!.split("\n").filter(Boolean).map((line) => line.split("\t")[0])).toEqual(["lmc-tiny", "lmc-tiny-unloaded"]);
+    expect(files!.trim()).toBe("report.txt");
   });
 
   it("asks the server given with --host on the line", async () => {
