@@ -68,13 +68,27 @@ export async function* itemsFromStream(source: AsyncIterable<Uint8Array>, format
   }
 }
 
+/**
+ * The file names of `--each-file` with no file words, from stdin: one per line, or
+ * NUL-separated (`find … -print0`). Empty names are skipped.
+ */
+export async function* fileNamesFromStream(source: AsyncIterable<Uint8Array>, nul: boolean): AsyncGenerator<string> {
+  for await (const record of splitRecords(source, nul ? 0x00 : 0x0a)) {
+    const name = decoder.decode(record);
+    const trimmed = nul ? name : name.replace(/\r$/, "");
+    if (trimmed !== "") yield trimmed;
+  }
+}
+
 /** One item a file, its contents as the prompt (one trailing newline dropped, as for stdin). */
-export async function* itemsFromFiles(files: readonly string[]): AsyncGenerator<BatchItem> {
-  for (const [index, file] of files.entries()) {
+export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<string>): AsyncGenerator<BatchItem> {
+  let index = 0;
+  for await (const file of files) {
+    index++;
     try {
-      yield { index, file, text: (await readFile(file, "utf8")).replace(/\r?\n$/, "") };
+      yield { index: index - 1, file, text: (await readFile(file, "utf8")).replace(/\r?\n$/, "") };
     } catch (error) {
-      yield { index, file, text: "", problem: `cannot read ${file}: ${(error as Error).message}` };
+      yield { index: index - 1, file, text: "", problem: `cannot read ${file}: ${(error as Error).message}` };
     }
   }
 }

@@ -4,7 +4,7 @@
 // and items run at most `window` ahead of the last record written.
 
 import type { BatchItem } from "./batch-input.js";
-import type { StatsRecord } from "./stats.js";
+import { rate, seconds, type StatsRecord } from "./stats.js";
 
 /** One line of batch output. */
 export interface BatchRecord {
@@ -111,5 +111,6 @@ export async function runBatch({ items, parallel, skip, earlier, onRecord, compl
   if (signal.aborted) throw signal.reason;
 
   const wallTimeSec = (performance.now() - started) / 1000;
-  return { ...summary, wallTimeSec, tokensPerSecond: wallTimeSec > 0 ? summary.predictedTokensCount / wallTimeSec : 0 };
+  const tokensPerSecond = wallTimeSec > 0 ? summary.predictedTokensCount / wallTimeSec : 0;
+  return { ...summary, wallTimeSec: seconds(wallTimeSec), tokensPerSecond: rate(tokensPerSecond) };
 }

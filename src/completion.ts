@@ -7,8 +7,8 @@ import { overflowPolicies } from "./prediction-config.js";
 export type Shell = "bash" | "zsh" | "fish";
 export const shells: readonly Shell[] = ["bash", "zsh", "fish"];
 
-/** What an option's value completes to: file names, one of some words, or nothing. */
-type ValueCompletion = { files: true } | { words: readonly string[] } | undefined;
+/** What an option's value completes to: file names, one of some words, the model keys, or nothing. */
+type ValueCompletion = { files: true } | { words: readonly string[] } | { models: true } | undefined;
 
 const valueWords: Readonly<Record<string, readonly string[]>> = {
   completion: shells,
@@ -16,11 +16,19 @@ const valueWords: Readonly<Record<string, readonly string[]>> = {
   gpu: ["off", "max"],
 };
 const fileOptions = new Set(["output", "schema", "resume"]);
+const modelOptions = new Set(["model", "draft-model"]);
+
+/**
+ * The model keys, from `lmc --list` (keys only, one a line, in a pipe): a short
+ * timeout, and nothing at all when LM Studio is not running.
+ */
+const LIST_MODELS = "lmc --list --timeout 2 2>/dev/null";
 
 function valueCompletion(spec: OptionSpec): ValueCompletion {
   if (spec.kind === "flag") return undefined;
   const words = valueWords[spec.name];
   if (words) return { words };
+  if (modelOptions.has(spec.name)) return { models: true };
   return fileOptions.has(spec.name) ? { files: true } : undefined;
 }
 
@@ -54,13 +62,35 @@ function bash(specs: readonly OptionSpec[]): string {
     const pattern = spellings(spec).join("|");
     if (completion === undefined) plain.push(pattern);
     else if ("files" in completion) {
-      cases.push(`    ${pattern})\n      compopt -o filenames 2>/dev/null\n      local IFS=$'\\n'\n      COMPREPLY=($(compgen -f -- "$cur"))\n      return 0 ;;`);
+      cases.push(`    ${pattern})\n      _lmc_files\n      return 0 ;;`);
+    } else if ("models" in completion) {
+      cases.push(`    ${pattern})\n      _lmc_models\n      return 0 ;;`);
     } else {
       cases.push(`    ${pattern})\n      COMPREPLY=($(compgen -W "${completion.words.join(" ")}" -- "$cur"))\n      return 0 ;;`);
     }
   }
   if (plain.length > 0) cases.push(`    ${plain.join("|")})\n      return 0 ;;`);
   return `# bash completion for lmc: eval "$(lmc --completion bash)"
+_lmc_files() {
+  compopt -o filenames 2>/dev/null
+  local IFS=$'\\n'
+  COMPREPLY=($(compgen -f -- "$cur"))
+}
+# The model keys LM Studio has, asked of the server named on the command line, if any.
+_lmc_models() {
+  # From the line as typed: bash splits COMP_WORDS at the ":" of an address.
+  local -a words host=()
+  local i
+  read -ra words <<< "$COMP_LINE"
+  for (( i = 1; i < \${#words[@]}; i++ )); do
+    case \${words[i]} in
+      -H|--host) host=(--host "\${words[i+1]}") ;;
+      --host=*) host=("\${words[i]}") ;;
+    esac
+  done
+  local IFS=$'\\n'
+  COMPREPLY=($(compgen -W "$(${LIST_MODELS.replace("2>", '"${host[@]}" 2>')})" -- "$cur"))
+}
 _lmc() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev= i
   (( COMP_CWORD > 0 )) && prev=\${COMP_WORDS[COMP_CWORD-1]}
@@ -71,15 +101,18 @@ _lmc() {
     prev=\${COMP_WORDS[COMP_CWORD-2]}
   fi
   COMPREPLY=()
-  # After "--" every word is prompt text.
+  # After "--" every word is prompt text, or a file with --each-file.
   for (( i = 1; i < COMP_CWORD; i++ )); do
-    [[ \${COMP_WORDS[i]} == -- ]] && return 0
+    [[ \${COMP_WORDS[i]} == -- ]] && { _lmc_files; return 0; }
   done
   case $prev in
 ${cases.join("\n")}
   esac
+  # An option, or else a file: a prompt word, --each-file's files, or after "<".
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "${all}" -- "$cur"))
+  else
+    _lmc_files
   fi
   return 0
 }
@@ -100,7 +133,13 @@ function zsh(specs: readonly OptionSpec[]): string {
       spec.kind === "flag"
         ? ""
         : `:${(spec.hint ?? "value").replace(/:/g, "\\:")}:${
-            completion === undefined ? " " : "files" in completion ? "_files" : `(${completion.words.join(" ")})`
+            completion === undefined
+              ? " "
+              : "files" in completion
+                ? "_files"
+                : "models" in completion
+                  ? "_lmc_models"
+                  : `(${completion.words.join(" ")})`
           }`;
     // "-m+" and "--model=" take the value in the same word or the next one.
     const suffix = spec.kind === "flag" ? "" : spec.short ? "+" : "=";
@@ -113,10 +152,16 @@ function zsh(specs: readonly OptionSpec[]): string {
   });
   return `#compdef lmc
 # zsh completion for lmc: put this in a directory of $fpath as _lmc, or: source <(lmc --completion zsh)
+# The model keys LM Studio has (nothing when it is not running).
+_lmc_models() {
+  local -a models
+  models=(\${(f)"$(${LIST_MODELS})"})
+  compadd -a models
+}
 _lmc() {
   _arguments -s -S \\
 ${lines.join(" \\\n")} \\
-    '*:prompt words: '
+    '*:prompt words or files:_files'
 }
 if [[ $funcstack[1] == _lmc ]]; then
   _lmc "$@"
@@ -135,14 +180,15 @@ function fish(specs: readonly OptionSpec[]): string {
     if (spec.kind !== "flag") {
       if (completion === undefined) parts.push("-x");
       else if ("files" in completion) parts.push("-r -F");
+      else if ("models" in completion) parts.push(`-x -a ${singleQuoted(`(${LIST_MODELS})`, "fish")}`);
       else parts.push(`-x -a ${singleQuoted(completion.words.join(" "), "fish")}`);
     }
     parts.push(`-d ${singleQuoted(summary(spec), "fish")}`);
     return parts.join(" ");
   });
   return `# fish completion for lmc: lmc --completion fish > ~/.config/fish/completions/lmc.fish
-# Prompt words are free text: no file names unless an option asks for one.
-complete -c lmc -f
+# Prompt words complete to file names (fish's default), as do --output, --schema
+# and --resume; -m and --draft-model to the model keys LM Studio has.
 ${lines.join("\n")}
 `;
 }

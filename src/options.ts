@@ -29,7 +29,7 @@ export interface LoadSettings {
 export interface RunOptions {
   action: "help" | "version" | "completion" | "list" | "batch" | "complete";
   /** Batch mode: where the items come from. */
-  batch?: "lines" | "nul" | "jsonl" | "files";
+  batch?: "lines" | "nul" | "jsonl" | "files" | "file-names" | "file-names-nul";
   parallel: number;
   /** Batch: the completions alone, each followed by this, instead of JSON Lines. */
   delimiter?: string;
@@ -39,6 +39,8 @@ export interface RunOptions {
   shell?: Shell;
   /** --list --json */
   json: boolean;
+  /** --help --all */
+  helpAll: boolean;
   /** Prompt words; "-" stands for stdin. */
   words: string[];
   model?: string;
@@ -117,6 +119,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     throw new UsageError(`--completion takes ${shells.join(", ")}, not "${shell}"`);
   }
   if (args.flags.has("json") && action !== "list") throw new UsageError("--json goes with --list");
+  if (args.flags.has("all") && action !== "help") throw new UsageError("--all goes with --help");
   if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
   /** The flag's value, else its environment variable's; an empty variable counts as unset. */
   const setting = (name: string) => {
@@ -164,6 +167,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     delimiter: parseDelimiter(args.values.get("delimiter")),
     shell: shell as Shell | undefined,
     json: args.flags.has("json"),
+    helpAll: args.flags.has("all"),
     words: args.words,
     model: model?.value,
     stopStrings: checkStopStrings(args.lists.get("stop") ?? []),
@@ -229,7 +233,10 @@ const unique = (values: string[]) => [...new Set(values)];
 function batchInput(args: ParsedArgs): RunOptions["batch"] {
   const modes = ["each", "each-jsonl", "each-file"].filter((flag) => args.flags.has(flag));
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot go together`);
-  if (args.flags.has("null") && modes[0] !== "each") throw new UsageError("--null goes with --each");
+  const namesOnStdin = modes[0] === "each-file" && args.words.length === 0;
+  if (args.flags.has("null") && modes[0] !== "each" && !namesOnStdin) {
+    throw new UsageError("--null goes with --each, or --each-file with the file names on stdin");
+  }
   if (args.values.has("resume") && args.values.has("delimiter")) {
     throw new UsageError("--resume reads JSON Lines output, so it cannot go with --delimiter");
   }
@@ -242,8 +249,8 @@ function batchInput(args: ParsedArgs): RunOptions["batch"] {
     case "each-jsonl":
       return "jsonl";
     case "each-file":
-      if (args.words.length === 0) throw new UsageError("--each-file needs the files to complete");
-      return "files";
+      if (!namesOnStdin) return "files";
+      return args.flags.has("null") ? "file-names-nul" : "file-names";
     default:
       return undefined;
   }

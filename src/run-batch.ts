@@ -6,7 +6,7 @@ import { fstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { raceAbort, settleWithin, untilAborted } from "./abort.js";
 import { runBatch, type BatchRecord, type BatchSummary } from "./batch.js";
-import { countRecords, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
+import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
 import { ConnectionLostError, ExitCode, HostSilentError, isHostFailure, LmcError } from "./errors.js";
 import { keepHeapNearLiveData } from "./heap.js";
 import { HostPool, type PooledHost } from "./host-pool.js";
@@ -48,7 +48,7 @@ export async function batch(options: RunOptions, io: Io): Promise<ExitCode> {
     const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     // Before stdin is read from: counting it starts from where it stands.
     const total = showProgress ? itemCount(options) : () => undefined;
-    const items = options.batch === "files" ? itemsFromFiles(options.words) : itemsFromStream(io.stdin, options.batch as BatchFormat);
+    const items = batchItems(options, io);
     const earlier = options.resumeFile === undefined ? undefined : await readEarlierOutput(options.resumeFile);
     const target = options.outputFile === undefined ? undefined : await outputTarget(options.outputFile);
     const sink = target ? await fileSink(options.outputFile!, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout }, target) : streamingSink(io.stdout);
@@ -136,6 +136,15 @@ export function batchListenerLimit(parallel: number, hostCount: number): number 
   return parallel * Math.max(1, hostCount) + 10;
 }
 
+/** The items: files named by the words or on stdin, or records of stdin. */
+function batchItems(options: RunOptions, io: Io): AsyncGenerator<BatchItem> {
+  if (options.batch === "files") return itemsFromFiles(options.words);
+  if (options.batch === "file-names" || options.batch === "file-names-nul") {
+    return itemsFromFiles(fileNamesFromStream(io.stdin, options.batch === "file-names-nul"));
+  }
+  return itemsFromStream(io.stdin, options.batch as BatchFormat);
+}
+
 /**
  * The number of items, for the progress line, once it is known: the files, or the
  * records of stdin when stdin is a regular file (counted in the background).
@@ -145,7 +154,7 @@ function itemCount(options: RunOptions): () => number | undefined {
   let count: number | undefined;
   const ahead = stdinFileAhead(STDIN_FD);
   if (ahead !== undefined) {
-    void countRecords(ahead, options.batch === "nul" ? 0x00 : 0x0a).then(
+    void countRecords(ahead, options.batch === "nul" || options.batch === "file-names-nul" ? 0x00 : 0x0a).then(
       (counted) => (count = counted),
       () => {},
     );

@@ -140,7 +140,8 @@ async function findServer(ports: readonly number[]): Promise<string> {
   if (found) return found;
   throw new LmcError(
     `cannot find LM Studio on this machine (tried 127.0.0.1 ports ${ports.join(", ")}): ` +
-      `start its server (in the app, or with "lms server start") or give its address with --host / LMC_HOST`,
+      `start its server (in the app, with "lms server start", or headless with "lms daemon up") ` +
+      `or give its address with --host / LMC_HOST`,
     ExitCode.unreachable,
   );
 }

@@ -39,7 +39,7 @@ export async function main(io: Io): Promise<ExitCode> {
   try {
     const options = resolveOptions(parseArgs(io.argv), io.env);
     verbose = options.verbose;
-    if (options.action === "help") io.stdout.write(renderHelp(version));
+    if (options.action === "help") io.stdout.write(renderHelp(version, { all: options.helpAll }));
     else if (options.action === "version") io.stdout.write(`lmc ${version}\n`);
     else if (options.action === "completion") io.stdout.write(renderCompletion(options.shell!));
     else if (options.action === "list") return await list(options, io);

@@ -23,10 +23,27 @@ export function statsRecord({ stats, model }: CompletionOutcome): StatsRecord {
     predictedTokensCount: stats.predictedTokensCount,
     promptTokensCount: stats.promptTokensCount,
     totalTokensCount: stats.totalTokensCount,
-    timeToFirstTokenSec: stats.timeToFirstTokenSec,
-    tokensPerSecond: stats.tokensPerSecond,
-    totalTimeSec: stats.totalTimeSec,
+    timeToFirstTokenSec: seconds(stats.timeToFirstTokenSec),
+    tokensPerSecond: rate(stats.tokensPerSecond),
+    totalTimeSec: seconds(stats.totalTimeSec),
   };
+}
+
+// Floats rounded to what they can mean: 0.009810187000000041 s is noise past the
+// microsecond, and a rate past two decimals. An absent field stays absent.
+
+/** Seconds, to the microsecond. */
+export function seconds(value: number): number;
+export function seconds(value: number | undefined): number | undefined;
+export function seconds(value: number | undefined): number | undefined {
+  return value === undefined ? undefined : Math.round(value * 1e6) / 1e6;
+}
+
+/** A rate (tokens or items per second), to two decimals. */
+export function rate(value: number): number;
+export function rate(value: number | undefined): number | undefined;
+export function rate(value: number | undefined): number | undefined {
+  return value === undefined ? undefined : Math.round(value * 100) / 100;
 }
 
 /**

@@ -114,15 +114,35 @@ describe("--each-file", () => {
     expect(out[1]).toMatchObject({ index: 1, file: b, completion: await single("I like") });
     expect(out[2]).toMatchObject({ index: 2, status: 2, error: expect.stringMatching(/^cannot read .*missing.txt/) });
   });
+
+  it.each<[string, string[], (files: string[]) => string]>([
+    ["one per line", [], (files) => files.join("\n") + "\n"],
+    ["NUL-separated, with -0, as find -print0 writes them", ["-0"], (files) => files.map((f) => `${f}\0`).join("")],
+  ])("with no file words, completes the files named on stdin: %s", async (_, flags, list) => {
+    const dir = tempDir("each-file-stdin");
+    const a = join(dir, "a.txt");
+    const b = join(dir, "b with\nnewline.txt");
+    await writeFile(a, "My name is\n");
+    await writeFile(b, "I like\n");
+    const files = flags.length > 0 ? [a, b] : [a, join(dir, "c.txt")];
+    if (flags.length === 0) await writeFile(files[1]!, "I like\n");
+    const result = await runLmc([...greedy(), "--each-file", ...flags], { input: list(files) });
+    expect(result.stderr).not.toMatch(/^lmc:/m);
+    expect(result.code).toBe(0);
+    const out = records(result);
+    expect(out).toHaveLength(2);
+    expect(out[0]).toMatchObject({ index: 0, file: a, completion: await single("My name is") });
+    expect(out[1]).toMatchObject({ index: 1, file: files[1], completion: await single("I like") });
+  });
 });
 
 describe("usage", () => {
   it.each<[string[], RegExp]>([
     [["--each", "--each-jsonl"], /--each and --each-jsonl cannot go together/],
     [["--null", "x"], /--null goes with --each/],
+    [["--each-file", "-0", "a.txt"], /--null goes with --each, or --each-file with the file names on stdin/],
     [["-P", "2", "x"], /--parallel goes with --each/],
     [["--each", "-P", "0"], /--parallel must be a whole number >= 1/],
-    [["--each-file"], /--each-file needs the files/],
   ])("%j", async (args, message) => {
     const result = await runLmc(["--host", server.url, ...args], { input: "" });
     expect(result.code).toBe(2);

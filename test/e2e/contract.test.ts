@@ -197,7 +197,16 @@ describe("help and version", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
     expect(result.text).toMatch(/^lmc \S+: complete text with LM Studio/);
+    expect(result.text).toContain("lmc --help --all");
+    expect(result.text).not.toContain("Exit status:");
+  });
+
+  it("--help --all shows every option and the exit statuses", async () => {
+    const result = await runLmc(["--help", "--all"]);
+    expect(result.code).toBe(0);
+    expect(result.text).toContain("--top-k");
     expect(result.text).toContain("Exit status:");
+    expect((await runLmc(["--all"])).stderr).toMatch(/^lmc: --all goes with --help/);
   });
 
   it("--version prints the package's version", async () => {

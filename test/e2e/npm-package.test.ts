@@ -1,12 +1,17 @@
 // What `npm pack` would ship: the bin, the bundle, its code cache, the licences of
-// what the bundle holds, and the man page; nothing else of the repository.
+// what the bundle holds, and the man page; nothing else of the repository. And what
+// installing that tarball brings along: nothing, since the bundle holds all lmc runs.
 
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { bundledPackages } from "../../scripts/third-party-notices.js";
+import { startTestServer } from "../server/server.js";
+import { tempDir } from "../temp-dir.js";
+import { cleanEnv } from "./lmc-process.js";
 
 const run = promisify(execFile);
 
@@ -46,4 +51,38 @@ describe("the npm package", () => {
     expect(notices).toContain("Apache License");
     expect(notices).toContain("Permission is hereby granted");
   });
+
+  it("approves exactly the install scripts it needs, so npm ci is quiet", async () => {
+    const { allowScripts } = JSON.parse(await readFile("package.json", "utf8"));
+    expect(allowScripts).toEqual({ esbuild: true, "node-llama-cpp": true });
+    // npm 11 lists here what `npm ci` would warn about; older npm has no such command.
+    const unreviewed = await run("npm", ["install-scripts", "ls", "--json"]).then(
+      ({ stdout }) => JSON.parse(stdout).allowScripts as unknown[],
+      () => [],
+    );
+    expect(unreviewed).toEqual([]);
+  });
+
+  it("installs as lmc alone, with no dependencies, and the installed lmc completes", async () => {
+    const dir = tempDir("npm-install");
+    const { stdout } = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", dir]);
+    const tarball = join(dir, JSON.parse(stdout)[0].filename as string);
+    const prefix = join(dir, "prefix");
+    // --offline: a package that depends on nothing needs nothing from a registry.
+    await run("npm", ["install", "--global", "--prefix", prefix, "--offline", "--no-audit", "--no-fund", tarball]);
+    const installed = join(prefix, "lib", "node_modules");
+    expect(await readdir(installed)).toEqual(["lmc"]);
+    expect(await readdir(join(installed, "lmc"))).not.toContain("node_modules");
+
+    const server = await startTestServer({ quiet: true });
+    try {
+      const lmc = await run(join(prefix, "bin", "lmc"), ["--host", server.url, "-t", "0", "-n", "3", "--no-stats", "My name is"], {
+        env: cleanEnv() as NodeJS.ProcessEnv,
+      });
+      expect(lmc.stderr).toBe("");
+      expect(lmc.stdout).toBe(" Anna. I");
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 });

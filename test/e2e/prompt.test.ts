@@ -1,7 +1,10 @@
 // How lmc builds the prompt, as seen by the server.
 
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
+import { tempDir } from "../temp-dir.js";
 import { runLmc, statsOf } from "./lmc-process.js";
 
 let server: TestServer;
@@ -37,6 +40,26 @@ describe("the prompt", () => {
     const result = await lmc(["My", "name", "is"], undefined, "open");
     expect(result.code).toBe(0);
     expect(lastPrompt()).toBe("My name is");
+  });
+
+  it("does not even create process.stdin when it does not read it", async () => {
+    // A preload that reports the first access to process.stdin: creating it costs
+    // start-up time, and a library that reads it at load time would do so on every run.
+    const dir = tempDir("stdin-trap");
+    const trap = join(dir, "trap.cjs");
+    writeFileSync(
+      trap,
+      `const own = Object.getOwnPropertyDescriptor(process, "stdin");
+      Object.defineProperty(process, "stdin", { configurable: true, get() { process.stderr.write("stdin touched\\n"); return own.get.call(process); } });`,
+    );
+    const env = { NODE_OPTIONS: `--require ${trap}` };
+    for (const args of [["--version"], ["--help"], ["--host", server.url, "-n", "1", "--no-stats", "My"]]) {
+      const result = await runLmc(args, { input: "unread\n", env });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe("");
+    }
+    const reading = await runLmc(["--host", server.url, "-n", "1", "--no-stats"], { input: "My name is\n", env });
+    expect(reading.stderr).toBe("stdin touched\n");
   });
 
   it("turns invalid UTF-8 into U+FFFD instead of failing", async () => {
@@ -76,6 +99,21 @@ describe("the prompt", () => {
 });
 
 describe("a completion", () => {
+  it("reports its times to the microsecond and its rate to two decimals, in a single run and a batch", async () => {
+    const decimals = (value: number) => (String(value).split(".")[1] ?? "").length;
+    const single = statsOf(await runLmc(["--host", server.url, "-n", "5", "My name is"]));
+    const batch = await runLmc(["--host", server.url, "-n", "5", "--each"], { input: "My name is\nOnce\n" });
+    const summary = JSON.parse(batch.stderr);
+    const record = JSON.parse(batch.text.split("\n")[0]!).stats;
+    for (const stats of [single, record]) {
+      expect(decimals(stats.timeToFirstTokenSec)).toBeLessThanOrEqual(6);
+      expect(decimals(stats.totalTimeSec)).toBeLessThanOrEqual(6);
+      expect(decimals(stats.tokensPerSecond)).toBeLessThanOrEqual(2);
+    }
+    expect(decimals(summary.wallTimeSec)).toBeLessThanOrEqual(6);
+    expect(decimals(summary.tokensPerSecond)).toBeLessThanOrEqual(2);
+  });
+
   it("reaches stdout exactly, with the stats on stderr", async () => {
     const result = await runLmc(["--host", server.url, "--temperature", "0", "--max-tokens", "40", "--stop", "."], { input: "My name is\n" });
     expect(result.code).toBe(0);

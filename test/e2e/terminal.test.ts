@@ -73,3 +73,11 @@ it("shows no progress on a terminal with --no-progress", async () => {
   expect(code).toBe(0);
   expect(screen).not.toContain("processing the prompt");
 });
+
+it("starts the stats line on a line of its own when the completion does not end with a newline", async () => {
+  for (const extra of [[], ["--no-stream"], ["--echo"]]) {
+    const { code, screen } = await onTerminal(["--host", server.url, "-t", "0", "-n", "3", "--no-progress", ...extra, "My name is"], []);
+    expect(code).toBe(0);
+    expect(screen).toMatch(/ Anna\. I\r\n\{"model":/);
+  }
+});

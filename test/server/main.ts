@@ -5,9 +5,16 @@
 //
 // SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | flood:N | predictionError[:TITLE]
 //
+// Without --port it listens on LM Studio's default port, 1234, so that plain `lmc` finds
+// it; when 1234 is taken it says so on stderr, with the `export LMC_HOST=…` line to use,
+// and listens on a free port. --port 0 asks for a free port at once.
+//
 // Prints one line to stdout, the address for `lmc --host`, then serves until SIGINT/SIGTERM.
 
-import { closeSharedEngine, startTestServer, type Fault, type TestServerOptions } from "./server.js";
+import { closeSharedEngine, startTestServer, type Fault, type TestServer, type TestServerOptions } from "./server.js";
+
+/** The port LM Studio's server listens on by default, the first that lmc looks at. */
+const LM_STUDIO_PORT = 1234;
 
 function usage(message: string): never {
   process.stderr.write(
@@ -97,7 +104,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const server = await startTestServer(options);
+  const server = await start(options);
   process.stdout.write(`${server.url}\n`);
 
   let stopping = false;
@@ -114,6 +121,24 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/** On the port asked for; with none, on LM Studio's default port when it is free, else on a free one. */
+async function start(options: TestServerOptions): Promise<TestServer> {
+  if (options.port !== undefined) return startTestServer(options);
+  try {
+    const server = await startTestServer({ ...options, port: LM_STUDIO_PORT });
+    if (!options.quiet) process.stderr.write(`[lmc-test-server] on LM Studio's default port: plain lmc finds it\n`);
+    return server;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+  }
+  const server = await startTestServer({ ...options, port: 0 });
+  process.stderr.write(
+    `[lmc-test-server] port ${LM_STUDIO_PORT} is taken (by LM Studio?), so plain lmc will not find this server; ` +
+      `point lmc at it with:\n  export LMC_HOST=${server.url}\n`,
+  );
+  return server;
 }
 
 main().catch((error: unknown) => {

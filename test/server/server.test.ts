@@ -487,7 +487,7 @@ describe("faults", () => {
 
 describe("main.ts", () => {
   it("prints the address, serves, and stops cleanly on SIGTERM", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/server/main.ts", "--quiet"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/server/main.ts", "--quiet", "--port", "0"], {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -29,7 +29,8 @@ function has(command: string): boolean {
 
 /** What bash's completion offers when the command line is `words` and the cursor ends the last one. */
 function bashComplete(words: string[], cwd?: string): string[] {
-  const driver = 'eval "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _lmc; printf "%s\\n" "${COMPREPLY[@]}"';
+  const driver =
+    'eval "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMP_LINE="$*"; _lmc; printf "%s\\n" "${COMPREPLY[@]}"';
   const result = spawnSync("bash", ["--norc", "--noprofile", "-c", driver, "bash", renderCompletion("bash", specs), ...words], {
     encoding: "utf8",
     cwd,
@@ -64,6 +65,11 @@ describe("bash", () => {
     [["lmc", "-n", ""], []],
     [["lmc", "--model", "--"], []],
     [["lmc", "--", "--ma"], []],
+    // Wherever a file can stand: a prompt word, --each-file's files, after "<" and after "--".
+    [["lmc", "rep"], ["report.txt"]],
+    [["lmc", "--each-file", "r"], ["readme.md", "report.txt"]],
+    [["lmc", "-n", "5", "<", "oth"], ["other.txt"]],
+    [["lmc", "--", "rep"], ["report.txt"]],
     [["lmc", "hel"], []],
   ])("%j offers %j", (words, expected) => {
     expect(bashComplete(words, folderWithFiles())).toEqual(expected);
@@ -92,13 +98,18 @@ describe.each<[Shell, (spec: OptionSpec) => RegExp[]]>([
     for (const pattern of spelled(spec)) expect(script).toMatch(pattern);
   });
 
-  it("offers files for --output, the shells for --completion", () => {
+  it("offers files for --output and prompt words, the shells for --completion, the models for -m", () => {
     if (shell === "zsh") {
       expect(script).toMatch(/--output=\}'\[[^\]]*\]:FILE:_files'/);
       expect(script).toContain(":(bash zsh fish)'");
+      expect(script).toContain("'*:prompt words or files:_files'");
+      expect(script).toMatch(/--model=\}'\[[^\]]*\]:KEY:_lmc_models'/);
     } else {
       expect(script).toContain("-l output -r -F ");
       expect(script).toContain("-l completion -x -a 'bash zsh fish' ");
+      // "complete -c lmc -f" would take file names away from prompt words.
+      expect(script).not.toMatch(/^complete -c lmc -f$/m);
+      expect(script).toContain("-l model -x -a '(lmc --list --timeout 2 2>/dev/null)' ");
     }
   });
 

@@ -7,7 +7,7 @@ import { ExitCode } from "../../src/errors.js";
 import { renderHelp } from "../../src/help.js";
 import { optionSpecs } from "../../src/options-spec.js";
 
-const help = renderHelp("0.0.0");
+const help = renderHelp("0.0.0", { all: true });
 const man = readFileSync("man/lmc.1", "utf8");
 const readme = readFileSync("README.md", "utf8");
 // The man page's source with roff's escapes and quoting undone: `.BR \-m ", " \-\-model` reads "-m, --model".
@@ -24,7 +24,7 @@ function exitStatusSection(text: string): string {
 const variables = optionSpecs.flatMap((spec) => (spec.env ? [spec.env] : []));
 
 describe.each([
-  ["--help", help],
+  ["--help --all", help],
   ["man/lmc.1", manText],
   ["README.md", readme],
 ])("%s", (_, text) => {
@@ -56,7 +56,21 @@ describe("man/lmc.1", () => {
 });
 
 describe("README.md", () => {
-  it("shows the real --help text", () => {
-    expect(readme).toContain(renderHelp(JSON.parse(readFileSync("package.json", "utf8")).version).trimEnd());
+  it("shows the real --help --all text", () => {
+    expect(readme).toContain(renderHelp(JSON.parse(readFileSync("package.json", "utf8")).version, { all: true }).trimEnd());
+  });
+});
+
+describe("--help", () => {
+  const short = renderHelp("0.1.0");
+  it.each([["--help", short], ["--help --all", help]])("%s fits an 80-column terminal", (_, text) => {
+    const tooWide = text.split("\n").filter((line) => line.length > 80);
+    expect(tooWide).toEqual([]);
+  });
+  it("shows the common options on one screen, and says where the rest are", () => {
+    expect(short.split("\n").length).toBeLessThan(40);
+    for (const spec of optionSpecs.filter((spec) => spec.common)) expect(short).toContain(`--${spec.name}`);
+    expect(short).not.toContain("--top-k");
+    expect(short).toContain("lmc --help --all");
   });
 });

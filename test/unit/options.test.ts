@@ -8,7 +8,7 @@ const resolve = (argv: string[], env: Environment = {}) => resolveOptions(parseA
 describe("resolveOptions", () => {
   it("has quiet defaults", () => {
     expect(resolve(["hi"])).toEqual({
-      action: "complete", batch: undefined, parallel: 4, resumeFile: undefined, delimiter: undefined, shell: undefined, json: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
+      action: "complete", batch: undefined, parallel: 4, resumeFile: undefined, delimiter: undefined, shell: undefined, json: false, helpAll: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
       load: { contextLength: undefined, gpu: undefined, seed: undefined }, ttlSec: undefined, schema: undefined,
       hosts: [], localPorts: [1234, 41343, 52993, 16141, 39414, 22931], credentials: undefined, timeoutSec: undefined, idleTimeoutSec: 60, outputFile: undefined,
       echo: false, stream: true, stats: true, failOnTruncate: false, progress: undefined, reasoning: false,
@@ -91,6 +91,7 @@ describe("resolveOptions", () => {
     [["--ttl", "1.0001"], {}, /--ttl must be a whole number > 0/],
     [["--schema", " "], {}, /--schema needs a file name or JSON/],
     [["--json", "hi"], {}, /--json goes with --list/],
+    [["--all", "hi"], {}, /--all goes with --help/],
     [["-H", "h:1", "-H", "h:2", "hi"], {}, /several LM Studio hosts need batch mode/],
     [["--completion", "tcsh"], {}, /--completion takes bash, zsh, fish, not "tcsh"/],
     [["--draft-model", ""], {}, /--draft-model must be a model key/],

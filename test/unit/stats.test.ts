@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatStats } from "../../src/stats.js";
+import { formatStats, rate, seconds } from "../../src/stats.js";
 
 const model = { key: "k", displayName: "K", identifier: "k:1" };
 
@@ -21,5 +21,22 @@ describe("formatStats", () => {
   });
   it("leaves out what LM Studio did not report", () => {
     expect(JSON.parse(formatStats({ model, stats: { stopReason: "eosFound" } }))).toEqual({ model, stopReason: "eosFound" });
+  });
+});
+
+describe("the stats' floats", () => {
+  it("are rounded: times to the microsecond, tokens per second to two decimals", () => {
+    const stats = JSON.parse(
+      formatStats({
+        model,
+        stats: { stopReason: "eosFound", timeToFirstTokenSec: 0.009810187000000041, tokensPerSecond: 751.0966950618729, totalTimeSec: 0.021259619999998904 },
+      }),
+    );
+    expect(stats).toMatchObject({ timeToFirstTokenSec: 0.00981, tokensPerSecond: 751.1, totalTimeSec: 0.02126 });
+  });
+  it("keep their value when already short", () => {
+    expect(seconds(1.5)).toBe(1.5);
+    expect(rate(1500)).toBe(1500);
+    expect(seconds(0.0000004)).toBe(0);
   });
 });
