@@ -140,21 +140,45 @@ async function canStrip(): Promise<boolean> {
 }
 
 /** The Node binary of this version for `target`, from the npm package node-<target> (cached in build/). */
-async function nodeFromNpm(target: Target, log: (message: string) => void): Promise<string> {
-  const version = process.version.slice(1);
-  const dir = resolve(WORK, `node-${target}-${version}`);
-  const binary = join(dir, target.startsWith("win-") ? "package/bin/node.exe" : "package/bin/node");
-  if (await exists(binary)) return binary;
+function nodeFromNpm(target: Target, log: (message: string) => void): Promise<string> {
+  return nodeBinaryFromNpm(target, process.version.slice(1), log);
+}
+
+/**
+ * The official Node binary for `target` from the npm package node-<target>, at `version`:
+ * an exact version ("22.23.5") or a range npm resolves ("22" for the newest 22.x).
+ * Cached in build/sea/node-<target>-<version>/; an exact version is looked up there first.
+ */
+export async function nodeBinaryFromNpm(target: Target, version: string, log: (message: string) => void = () => {}): Promise<string> {
+  const bin = target.startsWith("win-") ? "package/bin/node.exe" : "package/bin/node";
+  const cached = (v: string) => join(resolve(WORK, `node-${target}-${v}`), bin);
+  if (/^\d+\.\d+\.\d+$/.test(version) && (await exists(cached(version)))) return cached(version);
   log(`fetching node-${target}@${version} from npm`);
-  await mkdir(dir, { recursive: true });
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const { stdout } = await run(npm, ["pack", `node-${target}@${version}`, "--pack-destination", dir, "--silent"], {
-    shell: process.platform === "win32",
-  });
-  const tarball = join(dir, stdout.trim().split("\n").at(-1)!);
-  await run("tar", ["-xzf", tarball, "-C", dir, binary.slice(dir.length + 1).replaceAll("\\", "/")]);
-  await rm(tarball);
-  return binary;
+  const download = resolve(WORK, `download.${process.pid}`);
+  await mkdir(download, { recursive: true });
+  try {
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    const { stdout } = await run(npm, ["pack", `node-${target}@${version}`, "--pack-destination", download, "--silent"], {
+      shell: process.platform === "win32",
+    });
+    const tarballName = stdout.trim().split("\n").at(-1)!;
+    const exact = /-(\d+\.\d+\.\d+)\.tgz$/.exec(tarballName)?.[1];
+    if (exact === undefined) throw new Error(`unexpected tarball name from npm pack: ${tarballName}`);
+    const binary = cached(exact);
+    if (await exists(binary)) return binary;
+    const dir = resolve(WORK, `node-${target}-${exact}`);
+    // Extracted beside its place and renamed there, so a half-extracted binary is never found.
+    const partial = `${dir}.${process.pid}.partial`;
+    await mkdir(partial, { recursive: true });
+    await run("tar", ["-xzf", join(download, tarballName), "-C", partial, bin]);
+    await rename(partial, dir).catch(async (error) => {
+      await rm(partial, { recursive: true, force: true });
+      if (!(await exists(binary))) throw error;
+    });
+    return binary;
+  } finally {
+    await rm(download, { recursive: true, force: true });
+  }
 }
 
 function exists(path: string): Promise<boolean> {

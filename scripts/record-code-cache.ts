@@ -6,7 +6,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { cacheKeyOf, compileBundle, packCache } from "../src/code-cache.js";
+import { cacheKeyOf, compileBundle, packCache, runtimeIdentity } from "../src/code-cache.js";
 
 const [bundleFile, ...lmcArgs] = process.argv.slice(2);
 if (bundleFile === undefined) throw new Error("usage: record-code-cache BUNDLE LMC_ARGS...");
@@ -16,5 +16,7 @@ if (key === undefined) throw new Error(`${bundleFile} has no code cache key`);
 
 process.argv = [process.argv[0]!, bundleFile, ...lmcArgs];
 const script = compileBundle(source, bundleFile);
-process.on("exit", () => writeFileSync(`${bundleFile}.cache`, packCache(key, script.createCachedData())));
+// The flags are those of a plain `node`, which build.ts makes sure of.
+const identity = runtimeIdentity(key);
+process.on("exit", () => writeFileSync(`${bundleFile}.cache`, packCache(identity, "sdk", script.createCachedData())));
 script.runInThisContext()(exports, require, module, bundleFile, dirname(bundleFile));

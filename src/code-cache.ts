@@ -4,9 +4,15 @@
 //
 // V8 rejects a cache made by another V8 version or with other flags, but of the source
 // it checks only the length; a cache made for an older bundle of the same length would
-// be taken. So the bundle ends with a key (a hash of its content) and the cache file
-// starts with the key it was made for: a cache whose key differs is not used.
+// be taken. So the bundle ends with a key (a hash of its content) and every cache file
+// starts with a header line naming the bundle key, V8 version, architecture and flags
+// it was made with: a cache whose header does not fit is not even handed to V8.
+//
+// Two kinds of cache files: the one the package ships (recorded at build time, by this
+// machine's Node) and, when that one does not fit the user's V8, one that lmc records
+// itself after a successful run, in the user's cache directory (src/launch.ts).
 
+import { join } from "node:path";
 import { Script } from "node:vm";
 
 /** File names in dist/, and asset names in the single executable. */
@@ -14,6 +20,7 @@ export const BUNDLE = "lmc-bundle.cjs";
 export const CODE_CACHE = `${BUNDLE}.cache`;
 
 const KEY_MARK = "//# lmcCodeCacheKey=";
+const MAGIC = "lmc-code-cache/2";
 
 export function withCacheKey(bundleSource: string, key: string): string {
   return `${bundleSource}\n${KEY_MARK}${key}\n`;
@@ -24,15 +31,108 @@ export function cacheKeyOf(bundleSource: string): string | undefined {
   return at < 0 ? undefined : bundleSource.slice(at + KEY_MARK.length).trim();
 }
 
-export function packCache(key: string, data: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${key}\n`), data]);
+/** What a cache is valid for. V8 checks the last three itself, but only once it has the data. */
+export interface CacheIdentity {
+  bundle: string;
+  v8: string;
+  arch: string;
+  /** A hash of the flags Node and V8 were started with (see flagsKey). */
+  flags: string;
 }
 
-/** The cache data in `file`, if it was made for the bundle with this key. */
-export function unpackCache(key: string | undefined, file: Buffer | undefined): Buffer | undefined {
-  if (key === undefined || file === undefined) return undefined;
-  const header = Buffer.from(`${key}\n`);
-  return file.subarray(0, header.length).equals(header) ? file.subarray(header.length) : undefined;
+/**
+ * How much the recorded run compiled: only lmc's start-up (--version, --help, a usage
+ * error), or the SDK as well. A start-up cache is recorded again after a run that
+ * loads the SDK, so the first run after an upgrade decides nothing for good.
+ */
+export type CacheScope = "startup" | "sdk";
+
+export interface CacheFile {
+  identity: CacheIdentity;
+  scope: CacheScope;
+  data: Buffer;
+}
+
+/** The running V8's identity, for the bundle with this key. */
+export function runtimeIdentity(bundle: string, env: NodeJS.ProcessEnv = process.env): CacheIdentity {
+  return { bundle, v8: process.versions.v8, arch: process.arch, flags: flagsKey(process.execArgv, env.NODE_OPTIONS) };
+}
+
+/**
+ * The flags part of a cache's identity. V8 refuses a cache made under other V8 flags;
+ * keying the user's cache file by the flags keeps two ways of running lmc (say, with and
+ * without a NODE_OPTIONS) from overwriting each other's cache on every run.
+ */
+export function flagsKey(execArgv: readonly string[], nodeOptions: string | undefined): string {
+  if (execArgv.length === 0 && !nodeOptions) return "noflags";
+  return fnv1a(JSON.stringify([execArgv, nodeOptions ?? ""]));
+}
+
+/** A short hash without loading node:crypto, which would cost every run a few milliseconds. */
+function fnv1a(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    a = Math.imul(a ^ text.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ text.charCodeAt(i), 0x5bd1e995);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+}
+
+export function packCache(identity: CacheIdentity, scope: CacheScope, data: Buffer): Buffer {
+  const { bundle, v8, arch, flags } = identity;
+  return Buffer.concat([Buffer.from(`${MAGIC} ${bundle} ${v8} ${arch} ${flags} ${scope}\n`), data]);
+}
+
+/** A cache file's header and data; undefined when it is not one (or of an older format). */
+export function unpackCache(file: Buffer | undefined): CacheFile | undefined {
+  if (file === undefined) return undefined;
+  const end = file.indexOf(10); // "\n"
+  if (end < 0 || end > 400) return undefined;
+  const [magic, bundle, v8, arch, flags, scope, ...rest] = file.subarray(0, end).toString("latin1").split(" ");
+  if (magic !== MAGIC || rest.length > 0 || (scope !== "startup" && scope !== "sdk")) return undefined;
+  if (!bundle || !v8 || !arch || !flags) return undefined;
+  return { identity: { bundle, v8, arch, flags }, scope, data: file.subarray(end + 1) };
+}
+
+/**
+ * Whether a cache may be handed to this V8. The shipped cache is recorded without flags;
+ * whether the user's flags matter is left to V8 (`ignoreFlags`), since most do not.
+ */
+export function fits(cache: CacheFile | undefined, running: CacheIdentity, ignoreFlags = false): cache is CacheFile {
+  if (cache === undefined) return false;
+  const made = cache.identity;
+  return made.bundle === running.bundle && made.v8 === running.v8 && made.arch === running.arch && (ignoreFlags || made.flags === running.flags);
+}
+
+/** The user's cache file for this bundle on this V8 with these flags. */
+export function userCacheFileName(identity: CacheIdentity): string {
+  const v8 = identity.v8.replace(/[^\w.-]/g, "_");
+  return `lmc-${identity.bundle.slice(0, 16)}-v8-${v8}-${identity.arch}-${identity.flags}.cache`;
+}
+
+/** Whether a file in the cache directory is one of lmc's code caches (or a temporary one). */
+export const USER_CACHE_FILE = /^lmc-[\w.-]+\.cache(\.[\w.-]+\.tmp)?$/;
+
+/**
+ * The user's cache directory for lmc: $XDG_CACHE_HOME/lmc where that is set (to an
+ * absolute path, as the XDG spec asks), else the platform's place for caches.
+ */
+export function userCacheDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform, home: string): string | undefined {
+  const xdg = env.XDG_CACHE_HOME;
+  if (platform === "win32") {
+    const local = env.LOCALAPPDATA || (home ? join(home, "AppData", "Local") : undefined);
+    return local ? join(local, "lmc", "Cache") : undefined;
+  }
+  if (xdg && xdg.startsWith("/")) return join(xdg, "lmc");
+  if (!home) return undefined;
+  return platform === "darwin" ? join(home, "Library", "Caches", "lmc") : join(home, ".cache", "lmc");
+}
+
+/** LMC_NO_CACHE turns the user's cache off, when set to anything but empty or 0. */
+export function userCacheDisabled(env: NodeJS.ProcessEnv): boolean {
+  const value = env.LMC_NO_CACHE;
+  return value !== undefined && value !== "" && value !== "0";
 }
 
 /** The bundle as a CommonJS module function, compiled with `cachedData` when given. */

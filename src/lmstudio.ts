@@ -6,6 +6,10 @@ import { LMStudioClient, type LLM, type LLMPredictionStats } from "@lmstudio/sdk
 import { ConnectionLostError, ExitCode, LmcError } from "./errors.js";
 import type { LoadSettings } from "./options.js";
 import type { Credentials } from "./token.js";
+import { mark } from "./timeline.js";
+
+// This module is imported lazily, so its first statement runs once the SDK is initialised.
+mark("SDK loaded");
 
 export interface SessionOptions {
   host: string;

@@ -34,8 +34,9 @@ async function installWith(name: string, cache: Buffer | undefined): Promise<str
 }
 
 async function complete(bin: string) {
+  // Without the user's cache, which would stand in for a shipped cache that does not fit.
   return run(process.execPath, [bin, "--host", server.url, "-n", "5", "-t", "0", "My name is"], {
-    env: { ...cleanEnv(), NODE_DEBUG: "lmc" },
+    env: { ...cleanEnv(), NODE_DEBUG: "lmc", LMC_NO_CACHE: "1" },
   });
 }
 
@@ -55,21 +56,27 @@ describe("the launcher", () => {
     expect(stderr).toMatch(/code cache used/);
   });
 
-  it("completes the same without a cache, with a corrupt one and with one for another bundle", async () => {
+  it("completes the same without a cache, with a corrupt one and with one for another bundle or V8", async () => {
     const key = cacheKeyOf(await readFile(`dist/${BUNDLE}`, "utf8"))!;
     const good = await readFile(`dist/${CODE_CACHE}`);
-    const corrupt = Buffer.concat([Buffer.from(`${key}\n`), Buffer.alloc(good.length, 7)]);
-    const stale = Buffer.concat([Buffer.from(`${"0".repeat(key.length)}\n`), good.subarray(key.length + 1)]);
-    const [reference, none, rejected, other] = await Promise.all([
+    const header = good.subarray(0, good.indexOf(10) + 1).toString("latin1");
+    expect(header).toContain(` ${key} ${process.versions.v8} `);
+    const corrupt = Buffer.concat([Buffer.from(header), Buffer.alloc(good.length, 7)]);
+    const withHeader = (text: string) => Buffer.concat([Buffer.from(text), good.subarray(header.length)]);
+    const stale = withHeader(header.replace(key, "0".repeat(key.length)));
+    const otherV8 = withHeader(header.replace(process.versions.v8, "1.2.3.4-node.5"));
+    const [reference, none, rejected, other, v8] = await Promise.all([
       complete(resolve("dist/lmc.cjs")),
       installWith("none", undefined).then(complete),
       installWith("corrupt", corrupt).then(complete),
       installWith("stale", stale).then(complete),
+      installWith("other-v8", otherV8).then(complete),
     ]);
     expect(reference.stderr).toMatch(/code cache used/);
     expect(none.stderr).toMatch(/no code cache for this bundle/);
     expect(rejected.stderr).toMatch(/code cache rejected by V8/);
     expect(other.stderr).toMatch(/no code cache for this bundle/);
-    for (const result of [none, rejected, other]) expect(result.stdout).toBe(reference.stdout);
+    expect(v8.stderr).toMatch(/no code cache for this bundle and V8/);
+    for (const result of [none, rejected, other, v8]) expect(result.stdout).toBe(reference.stdout);
   });
 });

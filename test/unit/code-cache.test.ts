@@ -1,13 +1,34 @@
 import { describe, expect, it } from "vitest";
-import { cacheKeyOf, compileBundle, packCache, unpackCache, withCacheKey } from "../../src/code-cache.js";
+import {
+  USER_CACHE_FILE,
+  cacheKeyOf,
+  compileBundle,
+  fits,
+  flagsKey,
+  packCache,
+  runtimeIdentity,
+  unpackCache,
+  userCacheDir,
+  userCacheDisabled,
+  userCacheFileName,
+  withCacheKey,
+  type CacheIdentity,
+} from "../../src/code-cache.js";
 
 const bundleA = withCacheKey("module.exports = () => 'a';", "key-a");
 const bundleB = withCacheKey("module.exports = () => 'b';", "key-b");
+const here: CacheIdentity = runtimeIdentity("key-a", {});
 
 function run(script: ReturnType<typeof compileBundle>): unknown {
   const module = { exports: {} as unknown };
   script.runInThisContext()(module.exports, require, module, "bundle.cjs", ".");
   return (module.exports as () => unknown)();
+}
+
+function recorded(source: string): Buffer {
+  const script = compileBundle(source, "bundle.cjs");
+  run(script);
+  return script.createCachedData();
 }
 
 describe("code cache", () => {
@@ -16,29 +37,93 @@ describe("code cache", () => {
     expect(cacheKeyOf("no key here")).toBeUndefined();
   });
 
-  it("gives the cache only to the bundle it was made for", () => {
-    const recorded = compileBundle(bundleA, "bundle.cjs");
-    run(recorded);
-    const file = packCache("key-a", recorded.createCachedData());
-    expect(unpackCache(cacheKeyOf(bundleA), file)).toBeDefined();
-    expect(unpackCache(cacheKeyOf(bundleB), file)).toBeUndefined();
-    expect(unpackCache(undefined, file)).toBeUndefined();
-    expect(unpackCache("key-a", undefined)).toBeUndefined();
+  it("reads back the identity and scope a cache file was packed with", () => {
+    const data = recorded(bundleA);
+    const file = unpackCache(packCache(here, "startup", data));
+    expect(file?.identity).toEqual(here);
+    expect(file?.scope).toBe("startup");
+    expect(file?.data.equals(data)).toBe(true);
+  });
+
+  it("takes no file that is not a cache of this format", () => {
+    expect(unpackCache(undefined)).toBeUndefined();
+    expect(unpackCache(Buffer.from("garbage without a header line"))).toBeUndefined();
+    // The previous format: the bundle key alone on the first line.
+    expect(unpackCache(Buffer.from("key-a\n\x01\x02"))).toBeUndefined();
+    const packed = packCache(here, "sdk", Buffer.from("data"));
+    expect(unpackCache(Buffer.from(packed.toString("latin1").replace(" sdk\n", " everything\n"), "latin1"))).toBeUndefined();
+  });
+
+  it("gives a cache only to the bundle, V8, architecture and flags it was made for", () => {
+    const file = unpackCache(packCache(here, "sdk", recorded(bundleA)));
+    expect(fits(file, here)).toBe(true);
+    expect(fits(file, { ...here, bundle: "key-b" })).toBe(false);
+    expect(fits(file, { ...here, v8: "12.4.254.21-node.33" })).toBe(false);
+    expect(fits(file, { ...here, arch: "arm64" })).toBe(false);
+    expect(fits(file, { ...here, flags: flagsKey(["--jitless"], undefined) })).toBe(false);
+    // The shipped cache is recorded without flags; whether the user's matter is V8's call.
+    expect(fits(file, { ...here, flags: flagsKey(["--jitless"], undefined) }, true)).toBe(true);
+    expect(fits(undefined, here)).toBe(false);
+  });
+
+  it("keys the flags by Node's own and NODE_OPTIONS", () => {
+    expect(flagsKey([], undefined)).toBe(flagsKey([], ""));
+    const keys = [flagsKey([], undefined), flagsKey(["--max-old-space-size=100"], undefined), flagsKey([], "--max-old-space-size=100")];
+    expect(new Set(keys).size).toBe(3);
+  });
+
+  it("names one file per bundle, V8, architecture and flags", () => {
+    const name = userCacheFileName(here);
+    expect(name).toMatch(USER_CACHE_FILE);
+    expect(name).not.toMatch(/[/\\]/);
+    const others = [{ bundle: "key-b" }, { v8: "99.1" }, { arch: "arm64" }, { flags: "0123456789abcdef" }].map((change) =>
+      userCacheFileName({ ...here, ...change }),
+    );
+    expect(new Set([name, ...others]).size).toBe(5);
+    expect(userCacheFileName({ ...here, v8: "12.4/../../x" })).not.toMatch(/[/\\]/);
+    expect(`${name}.1234.abc.tmp`).toMatch(USER_CACHE_FILE);
+    expect("notes.txt").not.toMatch(USER_CACHE_FILE);
   });
 
   it("runs the bundle with its cache, which V8 accepts", () => {
-    const recorded = compileBundle(bundleA, "bundle.cjs");
-    run(recorded);
-    const cached = compileBundle(bundleA, "bundle.cjs", unpackCache("key-a", packCache("key-a", recorded.createCachedData())));
+    const file = unpackCache(packCache(here, "sdk", recorded(bundleA)))!;
+    const cached = compileBundle(bundleA, "bundle.cjs", file.data);
     expect(cached.cachedDataRejected).toBe(false);
     expect(run(cached)).toBe("a");
   });
 
   it("needs the key: V8 itself would take a cache made for another source of the same length", () => {
     expect(bundleA.length).toBe(bundleB.length);
-    const recorded = compileBundle(bundleA, "bundle.cjs");
-    run(recorded);
-    const wrong = compileBundle(bundleB, "bundle.cjs", recorded.createCachedData());
+    const wrong = compileBundle(bundleB, "bundle.cjs", recorded(bundleA));
     expect(wrong.cachedDataRejected).toBe(false);
+  });
+});
+
+describe("the user's cache directory", () => {
+  it("is $XDG_CACHE_HOME/lmc when that is an absolute path", () => {
+    expect(userCacheDir({ XDG_CACHE_HOME: "/var/cache/me" }, "linux", "/home/me")).toBe("/var/cache/me/lmc");
+    expect(userCacheDir({ XDG_CACHE_HOME: "/var/cache/me" }, "darwin", "/Users/me")).toBe("/var/cache/me/lmc");
+    expect(userCacheDir({ XDG_CACHE_HOME: "relative" }, "linux", "/home/me")).toBe("/home/me/.cache/lmc");
+    expect(userCacheDir({ XDG_CACHE_HOME: "" }, "linux", "/home/me")).toBe("/home/me/.cache/lmc");
+  });
+
+  it("is the platform's place for caches otherwise", () => {
+    expect(userCacheDir({}, "linux", "/home/me")).toBe("/home/me/.cache/lmc");
+    expect(userCacheDir({}, "freebsd", "/home/me")).toBe("/home/me/.cache/lmc");
+    expect(userCacheDir({}, "darwin", "/Users/me")).toBe("/Users/me/Library/Caches/lmc");
+    const windows = userCacheDir({ LOCALAPPDATA: "C:\\Users\\me\\AppData\\Local" }, "win32", "C:\\Users\\me");
+    expect(windows?.replaceAll("\\", "/")).toBe("C:/Users/me/AppData/Local/lmc/Cache");
+  });
+
+  it("is none without a home", () => {
+    expect(userCacheDir({}, "linux", "")).toBeUndefined();
+  });
+
+  it("is turned off by LMC_NO_CACHE set to anything but empty or 0", () => {
+    expect(userCacheDisabled({ LMC_NO_CACHE: "1" })).toBe(true);
+    expect(userCacheDisabled({ LMC_NO_CACHE: "yes" })).toBe(true);
+    expect(userCacheDisabled({ LMC_NO_CACHE: "0" })).toBe(false);
+    expect(userCacheDisabled({ LMC_NO_CACHE: "" })).toBe(false);
+    expect(userCacheDisabled({})).toBe(false);
   });
 });
