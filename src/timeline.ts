@@ -9,8 +9,7 @@ export type Step =
   | "bundle compiled"
   | "SDK loaded"
   | "client constructed"
-  | "connected"
-  | "model looked up"
+  | "model found"
   | "first fragment"
   | "done"
   | "exit";
