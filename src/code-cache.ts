@@ -9,10 +9,14 @@
 // it was made with: a cache whose header does not fit is not even handed to V8.
 //
 // Two kinds of cache files: the one the package ships (recorded at build time, by this
-// machine's Node) and, when that one does not fit the user's V8, one that lmc records
+// machine's Node) and, when that one does not fit the user's V8, those that lmc records
 // itself after a successful run, in the user's cache directory (src/launch.ts).
+//
+// The bundle is one file of two parts, each compiled as a script of its own: lmc itself,
+// then the SDK, which lmc requires lazily. So --version, --help and usage errors
+// compile (and deserialise the cache of) lmc's own code only, a tenth of the bundle.
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Script } from "node:vm";
 
 /** File names in dist/, and asset names in the single executable. */
@@ -20,7 +24,37 @@ export const BUNDLE = "lmc-bundle.cjs";
 export const CODE_CACHE = `${BUNDLE}.cache`;
 
 const KEY_MARK = "//# lmcCodeCacheKey=";
-const MAGIC = "lmc-code-cache/2";
+const PART_MARK = "//# lmcPart=";
+const MAGIC = "lmc-code-cache/3";
+
+/** A part of the bundle: lmc's own code ("lmc"), or a module it requires lazily, by its name. */
+export interface Part {
+  name: string;
+  source: string;
+  /** Lines in the bundle file before the part, so that stack traces name the right line. */
+  lineOffset: number;
+}
+
+/** The bundle file made of parts: lmc's own first, then each lazily required module. */
+export function joinParts(lmc: string, lazy: Record<string, string>): string {
+  let text = lmc;
+  for (const [name, source] of Object.entries(lazy)) {
+    const lineOffset = text.split("\n").length + 1; // its own lines, then the mark's
+    text += `\n${PART_MARK}${name} ${lineOffset}\n${source}`;
+  }
+  return text;
+}
+
+export function partsOf(bundleSource: string): Part[] {
+  const chunks = bundleSource.split(`\n${PART_MARK}`);
+  const parts: Part[] = [{ name: "lmc", source: chunks[0]!, lineOffset: 0 }];
+  for (const chunk of chunks.slice(1)) {
+    const end = chunk.indexOf("\n");
+    const [name, lineOffset] = chunk.slice(0, end).split(" ");
+    parts.push({ name: name!, source: chunk.slice(end + 1), lineOffset: Number(lineOffset) });
+  }
+  return parts;
+}
 
 export function withCacheKey(bundleSource: string, key: string): string {
   return `${bundleSource}\n${KEY_MARK}${key}\n`;
@@ -50,6 +84,8 @@ export type CacheScope = "startup" | "sdk";
 export interface CacheFile {
   identity: CacheIdentity;
   scope: CacheScope;
+  /** The part of the bundle it was made for. */
+  part: string;
   data: Buffer;
 }
 
@@ -79,20 +115,31 @@ function fnv1a(text: string): string {
   return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
-export function packCache(identity: CacheIdentity, scope: CacheScope, data: Buffer): Buffer {
+/** A cache file: one record (header line and data) per part, back to back. */
+export function packCache(records: Array<Omit<CacheFile, "identity">>, identity: CacheIdentity): Buffer {
   const { bundle, v8, arch, flags } = identity;
-  return Buffer.concat([Buffer.from(`${MAGIC} ${bundle} ${v8} ${arch} ${flags} ${scope}\n`), data]);
+  return Buffer.concat(
+    records.flatMap(({ scope, part, data }) => [
+      Buffer.from(`${MAGIC} ${bundle} ${v8} ${arch} ${flags} ${scope} ${part} ${data.length}\n`),
+      data,
+    ]),
+  );
 }
 
-/** A cache file's header and data; undefined when it is not one (or of an older format). */
-export function unpackCache(file: Buffer | undefined): CacheFile | undefined {
-  if (file === undefined) return undefined;
-  const end = file.indexOf(10); // "\n"
-  if (end < 0 || end > 400) return undefined;
-  const [magic, bundle, v8, arch, flags, scope, ...rest] = file.subarray(0, end).toString("latin1").split(" ");
-  if (magic !== MAGIC || rest.length > 0 || (scope !== "startup" && scope !== "sdk")) return undefined;
-  if (!bundle || !v8 || !arch || !flags) return undefined;
-  return { identity: { bundle, v8, arch, flags }, scope, data: file.subarray(end + 1) };
+/** A cache file's records; none when it is not a cache file (or of an older format), or is cut short. */
+export function unpackCache(file: Buffer | undefined): CacheFile[] {
+  const records: CacheFile[] = [];
+  for (let at = 0; file !== undefined && at < file.length; ) {
+    const end = file.indexOf(10, at); // "\n"
+    if (end < 0 || end - at > 400) return [];
+    const [magic, bundle, v8, arch, flags, scope, part, bytes, ...rest] = file.subarray(at, end).toString("latin1").split(" ");
+    const length = Number(bytes);
+    if (magic !== MAGIC || rest.length > 0 || (scope !== "startup" && scope !== "sdk")) return [];
+    if (!bundle || !v8 || !arch || !flags || !part || !/^\d+$/.test(bytes ?? "") || end + 1 + length > file.length) return [];
+    records.push({ identity: { bundle, v8, arch, flags }, scope, part, data: file.subarray(end + 1, end + 1 + length) });
+    at = end + 1 + length;
+  }
+  return records;
 }
 
 /**
@@ -105,10 +152,10 @@ export function fits(cache: CacheFile | undefined, running: CacheIdentity, ignor
   return made.bundle === running.bundle && made.v8 === running.v8 && made.arch === running.arch && (ignoreFlags || made.flags === running.flags);
 }
 
-/** The user's cache file for this bundle on this V8 with these flags. */
-export function userCacheFileName(identity: CacheIdentity): string {
-  const v8 = identity.v8.replace(/[^\w.-]/g, "_");
-  return `lmc-${identity.bundle.slice(0, 16)}-v8-${v8}-${identity.arch}-${identity.flags}.cache`;
+/** The user's cache file for this part of this bundle on this V8 with these flags. */
+export function userCacheFileName(identity: CacheIdentity, part: string): string {
+  const safe = (text: string) => text.replace(/[^\w.-]/g, "_");
+  return `lmc-${identity.bundle.slice(0, 16)}-${safe(part)}-v8-${safe(identity.v8)}-${identity.arch}-${identity.flags}.cache`;
 }
 
 /** Whether a file in the cache directory is one of lmc's code caches (or a temporary one). */
@@ -135,11 +182,33 @@ export function userCacheDisabled(env: NodeJS.ProcessEnv): boolean {
   return value !== undefined && value !== "" && value !== "0";
 }
 
-/** The bundle as a CommonJS module function, compiled with `cachedData` when given. */
-export function compileBundle(source: string, filename: string, cachedData?: Buffer): Script {
+/** A part of the bundle as a CommonJS module function, compiled with `cachedData` when given. */
+export function compilePart(part: Part, filename: string, cachedData?: Buffer): Script {
   // Node's own module wrapper, on the first line so that line numbers stay right.
-  return new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  return new Script(`(function (exports, require, module, __filename, __dirname) {${part.source}\n})`, {
     filename,
+    lineOffset: part.lineOffset,
     cachedData,
   });
+}
+
+/**
+ * Runs the bundle as the CommonJS module `module`: lmc's part now, each other part
+ * when lmc first requires it by its name. `compile` gives each part's script.
+ */
+export function runBundle(parts: Part[], compile: (part: Part) => Script, filename: string, module: NodeJS.Module, require: NodeJS.Require): void {
+  const folder = dirname(filename);
+  const lazy = new Map(parts.slice(1).map((part) => [part.name, part]));
+  const loaded = new Map<string, unknown>();
+  const bundleRequire = Object.assign((id: string): unknown => {
+    const part = lazy.get(id);
+    if (part === undefined) return require(id);
+    if (!loaded.has(id)) {
+      const partModule = { exports: {} };
+      compile(part).runInThisContext()(partModule.exports, bundleRequire, partModule, filename, folder);
+      loaded.set(id, partModule.exports);
+    }
+    return loaded.get(id);
+  }, require);
+  compile(parts[0]!).runInThisContext()(module.exports, bundleRequire, module, filename, folder);
 }

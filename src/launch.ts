@@ -10,7 +10,7 @@
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { debuglog } from "node:util";
 import type { Script } from "node:vm";
 import {
@@ -18,9 +18,11 @@ import {
   CODE_CACHE,
   USER_CACHE_FILE,
   cacheKeyOf,
-  compileBundle,
+  compilePart,
   fits,
   packCache,
+  partsOf,
+  runBundle,
   runtimeIdentity,
   unpackCache,
   userCacheDir,
@@ -28,6 +30,7 @@ import {
   userCacheFileName,
   type CacheFile,
   type CacheIdentity,
+  type Part,
 } from "./code-cache.js";
 import { mark, reached } from "./timeline.js";
 
@@ -37,12 +40,21 @@ interface Bundle {
   filename: string;
 }
 
-/** Cache files kept in the user's directory: a few bundles and Node versions in use at once. */
-const KEEP_FILES = 4;
+/** Cache files kept in the user's directory: both parts of a bundle, for a few bundles and Node versions in use at once. */
+const KEEP_FILES = 8;
 /** A temporary file older than this was left by a killed run. */
 const STALE_TEMP_MS = 10 * 60_000;
 
 const debug = debuglog("lmc");
+
+/** A part whose cache in the user's directory is to be recorded at exit. */
+interface ToRecord {
+  part: Part;
+  script: Script;
+  path: string;
+  /** It had one, of start-up only: recorded again once a run has loaded the SDK. */
+  hadStartupCache: boolean;
+}
 
 function fromExecutable(): Bundle | undefined {
   let sea: typeof import("node:sea") | undefined;
@@ -74,50 +86,62 @@ function readIfThere(path: string): Buffer | undefined {
   }
 }
 
-/** Compiles the bundle with the shipped cache when it fits this V8, else with the user's own. */
-function compile(bundle: Bundle): Script {
+/**
+ * Compiles each part of the bundle, when it is needed, with the shipped cache when that
+ * fits this V8, else with the user's own, and records the user's own at exit when it
+ * was missing or refused.
+ */
+function compiler(bundle: Bundle): (part: Part) => Script {
   const key = cacheKeyOf(bundle.source);
   const running = key === undefined ? undefined : runtimeIdentity(key);
   const shipped = unpackCache(bundle.cache);
-  let script: Script | undefined;
-  if (running !== undefined && fits(shipped, running, true)) {
-    script = compileBundle(bundle.source, bundle.filename, shipped.data);
-    if (!script.cachedDataRejected) {
-      debug("code cache used");
-      return script;
+  const userDir = running === undefined || userCacheDisabled(process.env) ? undefined : userCacheDir(process.env, process.platform, homedir());
+  const toRecord: ToRecord[] = [];
+  return (part) => {
+    const scriptWith = (cache?: Buffer) => compilePart(part, bundle.filename, cache);
+    const about = part.name === "lmc" ? "" : ` (${part.name})`;
+    const fromShipped = shipped.find((record) => record.part === part.name);
+    let script: Script | undefined;
+    if (running !== undefined && fits(fromShipped, running, true)) {
+      script = scriptWith(fromShipped.data);
+      if (!script.cachedDataRejected) {
+        debug(`code cache used${about}`);
+        return script;
+      }
+      debug(`code cache rejected by V8${about}`);
+    } else {
+      debug(`no code cache for this bundle and V8${about}`);
     }
-    debug("code cache rejected by V8");
-  } else {
-    debug("no code cache for this bundle and V8");
-  }
-  if (running === undefined || userCacheDisabled(process.env)) return script ?? compileBundle(bundle.source, bundle.filename);
-  const dir = userCacheDir(process.env, process.platform, homedir());
-  if (dir === undefined) return script ?? compileBundle(bundle.source, bundle.filename);
+    if (running === undefined || userDir === undefined) return script ?? scriptWith();
 
-  const path = join(dir, userCacheFileName(running));
-  const own = unpackCache(readIfThere(path));
-  let used: CacheFile | undefined;
-  if (fits(own, running)) {
-    script = compileBundle(bundle.source, bundle.filename, own.data);
-    if (script.cachedDataRejected) debug(`code cache in ${path} rejected by V8`);
-    else {
-      debug(`code cache in ${path} used`);
-      used = own;
+    const path = join(userDir, userCacheFileName(running, part.name));
+    const [own] = unpackCache(readIfThere(path));
+    let used: CacheFile | undefined;
+    if (fits(own, running) && own.part === part.name) {
+      script = scriptWith(own.data);
+      if (script.cachedDataRejected) debug(`code cache in ${path} rejected by V8`);
+      else {
+        debug(`code cache in ${path} used`);
+        used = own;
+      }
+    } else {
+      debug(`no code cache in ${path}`);
     }
-  } else {
-    debug(`no code cache in ${path}`);
-  }
-  script ??= compileBundle(bundle.source, bundle.filename);
-  if (used?.scope !== "sdk") recordAtExit(script, running, used, dir, path);
-  return script;
+    script ??= scriptWith();
+    if (used?.scope !== "sdk") {
+      if (toRecord.length === 0) recordAtExit(running, userDir, toRecord);
+      toRecord.push({ part, script, path, hadStartupCache: used !== undefined });
+    }
+    return script;
+  };
 }
 
 /**
- * Records the cache when the run ends well: at exit, when the output is written and
+ * Records the caches when the run ends well: at exit, when the output is written and
  * flushed (src/cli.ts exits only then), so that recording never delays it. Skipped when
  * the run changed V8's flags (batch mode does): V8 would refuse that cache next time.
  */
-function recordAtExit(script: Script, running: CacheIdentity, used: CacheFile | undefined, dir: string, path: string): void {
+function recordAtExit(running: CacheIdentity, dir: string, toRecord: ToRecord[]): void {
   let flagsChanged = false;
   const v8 = require("node:v8") as typeof import("node:v8");
   const setFlagsFromString = v8.setFlagsFromString;
@@ -126,17 +150,21 @@ function recordAtExit(script: Script, running: CacheIdentity, used: CacheFile | 
     setFlagsFromString(flags);
   };
   process.on("exit", (code) => {
-    const scope = reached("SDK loaded") ? "sdk" : "startup";
     if (code !== 0) return debug(`code cache not recorded: exit status ${code}`);
     if (flagsChanged) return debug("code cache not recorded: the run changed V8's flags");
-    if (used !== undefined && scope === "startup") return; // it would hold nothing new
-    try {
-      writeAtomically(dir, path, packCache(running, scope, script.createCachedData()));
-      debug(`code cache recorded in ${path}`);
-    } catch (error) {
-      debug(`code cache not recorded: ${(error as Error).message}`);
+    const scope = reached("SDK loaded") ? "sdk" : "startup";
+    const written: string[] = [];
+    for (const { part, script, path, hadStartupCache } of toRecord) {
+      if (hadStartupCache && scope === "startup") continue; // it would hold nothing new
+      try {
+        writeAtomically(dir, path, packCache([{ scope, part: part.name, data: script.createCachedData() }], running));
+        debug(`code cache recorded in ${path}`);
+        written.push(path);
+      } catch (error) {
+        debug(`code cache not recorded: ${(error as Error).message}`);
+      }
     }
-    prune(dir, path);
+    if (written.length > 0) prune(dir, written);
   });
 }
 
@@ -161,7 +189,7 @@ function writeAtomically(dir: string, path: string, data: Buffer): void {
 }
 
 /** Keeps the directory bounded: the newest few caches, and no temporary file left by a killed run. */
-function prune(dir: string, keep: string): void {
+function prune(dir: string, keep: string[]): void {
   try {
     const now = Date.now();
     const caches: Array<{ path: string; mtimeMs: number }> = [];
@@ -171,10 +199,10 @@ function prune(dir: string, keep: string): void {
       const { mtimeMs } = statSync(path, { throwIfNoEntry: false }) ?? { mtimeMs: now };
       if (name.endsWith(".tmp")) {
         if (now - mtimeMs > STALE_TEMP_MS) remove(path);
-      } else if (path !== keep) caches.push({ path, mtimeMs });
+      } else if (!keep.includes(path)) caches.push({ path, mtimeMs });
     }
     caches.sort((a, b) => b.mtimeMs - a.mtimeMs);
-    for (const { path } of caches.slice(KEEP_FILES - 1)) {
+    for (const { path } of caches.slice(Math.max(0, KEEP_FILES - keep.length))) {
       if (remove(path)) debug(`old code cache ${path} removed`);
     }
   } catch {
@@ -193,6 +221,15 @@ function remove(path: string): boolean {
 
 process.on("exit", () => mark("exit"));
 const bundle = fromExecutable() ?? fromFiles();
-const script = compile(bundle);
-mark("bundle compiled");
-script.runInThisContext()(exports, require, module, bundle.filename, dirname(bundle.filename));
+const compile = compiler(bundle);
+runBundle(
+  partsOf(bundle.source),
+  (part) => {
+    const script = compile(part);
+    if (part.name === "lmc") mark("bundle compiled");
+    return script;
+  },
+  bundle.filename,
+  module,
+  require,
+);

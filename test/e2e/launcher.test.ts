@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLE, CODE_CACHE, cacheKeyOf } from "../../src/code-cache.js";
+import { BUNDLE, CODE_CACHE, cacheKeyOf, packCache, unpackCache } from "../../src/code-cache.js";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { cleanEnv, runLmc } from "./lmc-process.js";
 
@@ -58,13 +58,13 @@ describe("the launcher", () => {
 
   it("completes the same without a cache, with a corrupt one and with one for another bundle or V8", async () => {
     const key = cacheKeyOf(await readFile(`dist/${BUNDLE}`, "utf8"))!;
-    const good = await readFile(`dist/${CODE_CACHE}`);
-    const header = good.subarray(0, good.indexOf(10) + 1).toString("latin1");
-    expect(header).toContain(` ${key} ${process.versions.v8} `);
-    const corrupt = Buffer.concat([Buffer.from(header), Buffer.alloc(good.length, 7)]);
-    const withHeader = (text: string) => Buffer.concat([Buffer.from(text), good.subarray(header.length)]);
-    const stale = withHeader(header.replace(key, "0".repeat(key.length)));
-    const otherV8 = withHeader(header.replace(process.versions.v8, "1.2.3.4-node.5"));
+    const records = unpackCache(await readFile(`dist/${CODE_CACHE}`));
+    expect(records.map((record) => record.part)).toEqual(["lmc", "@lmstudio/sdk"]);
+    const identity = records[0]!.identity;
+    expect(identity).toMatchObject({ bundle: key, v8: process.versions.v8 });
+    const corrupt = packCache(records.map((record) => ({ ...record, data: Buffer.alloc(record.data.length, 7) })), identity);
+    const stale = packCache(records, { ...identity, bundle: "0".repeat(key.length) });
+    const otherV8 = packCache(records, { ...identity, v8: "1.2.3.4-node.5" });
     const [reference, none, rejected, other, v8] = await Promise.all([
       complete(resolve("dist/lmc.cjs")),
       installWith("none", undefined).then(complete),

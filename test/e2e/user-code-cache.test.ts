@@ -49,8 +49,19 @@ function runBin(bin: string, args: string[], env: Record<string, string | undefi
 const completion = () => ["--host", server.url, "-m", "lmc-tiny", "-n", "5", "-t", "0", "My name is"];
 /** What a cache recorded by the lmc these tests spawn is for: this V8, no Node flags. */
 const spawned = (): CacheIdentity => ({ ...runtimeIdentity(bundleKey), flags: flagsKey([], cleanEnv().NODE_OPTIONS) });
-/** The cache file the lmc these tests spawn uses, under the cache home `home`. */
-const cacheFile = (home: string) => join(home, "lmc", userCacheFileName(spawned()));
+const SDK = "@lmstudio/sdk";
+/** The cache file of a part of the bundle that the lmc these tests spawn uses, under the cache home `home`. */
+const cacheFile = (home: string, part = "lmc") => join(home, "lmc", userCacheFileName(spawned(), part));
+/** The one record in that file; undefined when there is none. */
+const recordIn = async (home: string, part = "lmc") => {
+  const records = unpackCache(await readFile(cacheFile(home, part)).catch(() => undefined));
+  expect(records.length).toBeLessThanOrEqual(1);
+  return records[0];
+};
+/** Each of the files, edited by `edit`. */
+const editEach = async (files: string[], edit: (file: Buffer) => Buffer) => {
+  for (const file of files) await writeFile(file, edit(await readFile(file)));
+};
 const debugLines = (run: Run) => run.stderr.split("\n").filter((line) => /^LMC \d+: /.test(line));
 const withoutDebug = (run: Run) => run.stderr.split("\n").filter((line) => !/^LMC \d+: /.test(line));
 /** stderr's stats line without its timings, which differ from run to run. */
@@ -69,17 +80,21 @@ describe("the user's code cache", () => {
     const first = await runBin(bin, completion(), env);
     expect(first.code).toBe(0);
     expect(debugLines(first).join("\n")).toMatch(/no code cache in .*\n[^]*code cache recorded in /);
-    const file = unpackCache(await readFile(cacheFile(home)));
-    expect(file?.identity).toEqual(spawned());
-    expect(file?.scope).toBe("sdk");
-    expect(await readdir(join(home, "lmc"))).toHaveLength(1);
+    for (const part of ["lmc", SDK]) {
+      const record = await recordIn(home, part);
+      expect(record?.identity).toEqual(spawned());
+      expect([record?.part, record?.scope]).toEqual([part, "sdk"]);
+    }
+    expect(await readdir(join(home, "lmc"))).toHaveLength(2);
 
-    const written = await stat(cacheFile(home));
+    const written = await Promise.all([cacheFile(home), cacheFile(home, SDK)].map((file) => stat(file)));
     const second = await runBin(bin, completion(), env);
     expect(second.code).toBe(0);
     expect(second.stderr).toContain(`code cache in ${cacheFile(home)} used`);
+    expect(second.stderr).toContain(`code cache in ${cacheFile(home, SDK)} used`);
     expect(second.stderr).not.toMatch(/code cache recorded/);
-    expect((await stat(cacheFile(home))).mtimeMs).toBe(written.mtimeMs);
+    expect((await stat(cacheFile(home))).mtimeMs).toBe(written[0]!.mtimeMs);
+    expect((await stat(cacheFile(home, SDK))).mtimeMs).toBe(written[1]!.mtimeMs);
     expect(second.stdout).toBe(first.stdout);
     expect(statsOf(second)).toEqual(statsOf(first));
   });
@@ -103,35 +118,40 @@ describe("the user's code cache", () => {
     const home = tempDir("cache-home");
     const env = { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" };
     expect((await runBin(bin, ["--version"], env)).code).toBe(0);
-    expect(unpackCache(await readFile(cacheFile(home)))?.scope).toBe("startup");
+    expect((await recordIn(home))?.scope).toBe("startup");
+    expect(existsSync(cacheFile(home, SDK))).toBe(false); // --version never compiles the SDK
     const upgrade = await runBin(bin, completion(), env);
-    expect(upgrade.stderr).toContain("used");
-    expect(upgrade.stderr).toContain("code cache recorded");
-    expect(unpackCache(await readFile(cacheFile(home)))?.scope).toBe("sdk");
+    expect(upgrade.stderr).toContain(`code cache in ${cacheFile(home)} used`);
+    expect(upgrade.stderr).toContain(`code cache recorded in ${cacheFile(home)}`);
+    expect((await recordIn(home))?.scope).toBe("sdk");
+    expect((await recordIn(home, SDK))?.scope).toBe("sdk");
     const version = await runBin(bin, ["--version"], env);
     expect(version.stderr).toContain("used");
     expect(version.stderr).not.toContain("code cache recorded");
   });
 
   it.each([
-    ["corrupt", (file: Buffer) => Buffer.concat([file.subarray(0, file.indexOf(10) + 1), Buffer.alloc(file.length, 7)]), /code cache in .* rejected by V8/],
+    ["corrupt", (file: Buffer) => Buffer.concat([file.subarray(0, file.indexOf(10) + 1), Buffer.alloc(file.length - file.indexOf(10) - 1, 7)]), /code cache in .* rejected by V8/],
     ["for another bundle", (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^(\S+) \S+/, `$1 ${"0".repeat(32)}`), "latin1"), /no code cache in /],
     ["for another V8", (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^(\S+ \S+) \S+/, "$1 1.2.3.4-node.5"), "latin1"), /no code cache in /],
     ["for other flags", (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^((?:\S+ ){4})\S+/, "$10123456789abcdef"), "latin1"), /no code cache in /],
     ["of an older format", (file: Buffer) => Buffer.concat([Buffer.from(`${bundleKey}\n`), file.subarray(file.indexOf(10) + 1)]), /no code cache in /],
+    ["cut short", (file: Buffer) => file.subarray(0, file.length - 100), /no code cache in /],
   ])("is refused when %s, and recorded again", async (_, edit, message) => {
     const bin = await installWithoutShippedCache();
     const home = tempDir("cache-home");
     const env = { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" };
     const reference = await runBin(bin, completion(), env);
-    await writeFile(cacheFile(home), edit(await readFile(cacheFile(home))));
+    await editEach([cacheFile(home), cacheFile(home, SDK)], edit);
     const refused = await runBin(bin, completion(), env);
     expect(refused.code).toBe(0);
     expect(refused.stderr).toMatch(message);
     expect(refused.stderr).not.toMatch(/code cache in .* used/);
-    expect(refused.stderr).toContain("code cache recorded");
+    expect(refused.stderr).toContain(`code cache recorded in ${cacheFile(home)}`);
+    expect(refused.stderr).toContain(`code cache recorded in ${cacheFile(home, SDK)}`);
     expect(refused.stdout).toBe(reference.stdout);
-    expect(unpackCache(await readFile(cacheFile(home)))?.identity).toEqual(spawned());
+    expect((await recordIn(home))?.identity).toEqual(spawned());
+    expect((await recordIn(home, SDK))?.identity).toEqual(spawned());
     expect((await runBin(bin, completion(), env)).stderr).toMatch(/code cache in .* used/);
   });
 
@@ -144,8 +164,9 @@ describe("the user's code cache", () => {
       expect(run.stdout).toBe(runs[0]!.stdout);
     }
     expect(runs.some((run) => run.stderr.includes("code cache recorded"))).toBe(true);
-    expect(await readdir(join(home, "lmc"))).toEqual([userCacheFileName(spawned())]);
-    expect(unpackCache(await readFile(cacheFile(home)))?.scope).toBe("sdk");
+    expect((await readdir(join(home, "lmc"))).sort()).toEqual([userCacheFileName(spawned(), "lmc"), userCacheFileName(spawned(), SDK)].sort());
+    expect((await recordIn(home))?.scope).toBe("sdk");
+    expect((await recordIn(home, SDK))?.scope).toBe("sdk");
     expect((await runBin(bin, completion(), { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" })).stderr).toMatch(/code cache in .* used/);
   });
 
@@ -199,14 +220,14 @@ describe("the user's code cache", () => {
     const batch = await runBin(bin, [...completion().slice(0, -1), "--each"], env, "My name is\nI like\n");
     expect(batch.code).toBe(0);
     expect(batch.stderr).toContain("code cache not recorded: the run changed V8's flags");
-    expect(existsSync(cacheFile(home))).toBe(false);
+    expect(existsSync(join(home, "lmc")) ? await readdir(join(home, "lmc")) : []).toEqual([]);
   });
 
   it("keeps the directory bounded: the newest few caches, no temporary file left by a killed run", async () => {
     const bin = await installWithoutShippedCache();
     const home = tempDir("cache-home");
     await mkdir(join(home, "lmc"));
-    const old = Array.from({ length: 5 }, (_, i) => `lmc-${String(i).repeat(16)}-v8-1.2.3-x64-noflags.cache`);
+    const old = Array.from({ length: 10 }, (_, i) => `lmc-${String(i).repeat(16)}-lmc-v8-1.2.3-x64-noflags.cache`);
     const killed = `${old[0]}.123.abc.tmp`;
     for (const [i, name] of [...old, killed].entries()) {
       await writeFile(join(home, "lmc", name), "old");
@@ -215,9 +236,9 @@ describe("the user's code cache", () => {
     }
     await writeFile(join(home, "lmc", "notes.txt"), "not lmc's");
     expect((await runBin(bin, completion(), { XDG_CACHE_HOME: home })).code).toBe(0);
-    // The newest 3 of the old ones, this run's own, and the file that is not lmc's.
+    // Eight caches: this run's two, the newest 6 of the old ones; and the file that is not lmc's.
     expect((await readdir(join(home, "lmc"))).sort()).toEqual(
-      [old[0], old[1], old[2], userCacheFileName(spawned()), "notes.txt"].sort(),
+      [...old.slice(0, 6), userCacheFileName(spawned(), "lmc"), userCacheFileName(spawned(), SDK), "notes.txt"].sort(),
     );
   });
 });
@@ -250,16 +271,18 @@ describe.runIf(other !== undefined)(`the user's code cache under Node ${other?.v
     expect(first.code).toBe(0);
     expect(first.stderr).toContain("no code cache for this bundle and V8");
     expect(first.stderr).toContain("code cache recorded");
-    const [file] = await readdir(join(home, "lmc"));
-    const recorded = unpackCache(await readFile(join(home, "lmc", file!)))!;
-    expect(recorded.identity.v8).not.toBe(process.versions.v8);
+    const files = await readdir(join(home, "lmc"));
+    expect(files).toHaveLength(2);
+    const file = files.find((name) => name.includes("-lmc-"))!;
+    const [recorded] = unpackCache(await readFile(join(home, "lmc", file)));
+    expect(recorded!.identity.v8).not.toBe(process.versions.v8);
     const second = await runBin("dist/lmc.cjs", completion(), env, undefined, node);
     expect(second.stderr).toMatch(/code cache in .* used/);
     expect(second.stdout).toBe(first.stdout);
 
     // Data this Node recorded, under a header that claims the other V8: its V8 refuses it.
-    const ours = unpackCache(await readFile(`dist/${BUNDLE}.cache`))!;
-    await writeFile(join(home, "lmc", file!), packCache(recorded.identity, "sdk", ours.data));
+    const ours = unpackCache(await readFile(`dist/${BUNDLE}.cache`)).find((record) => record.part === "lmc")!;
+    await writeFile(join(home, "lmc", file), packCache([{ scope: "sdk", part: "lmc", data: ours.data }], recorded!.identity));
     const refused = await runBin("dist/lmc.cjs", completion(), env, undefined, node);
     expect(refused.code).toBe(0);
     expect(refused.stderr).toMatch(/code cache in .* rejected by V8/);

@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   USER_CACHE_FILE,
   cacheKeyOf,
-  compileBundle,
+  compilePart,
   fits,
   flagsKey,
+  joinParts,
   packCache,
+  partsOf,
+  runBundle,
   runtimeIdentity,
   unpackCache,
   userCacheDir,
@@ -19,14 +22,16 @@ const bundleA = withCacheKey("module.exports = () => 'a';", "key-a");
 const bundleB = withCacheKey("module.exports = () => 'b';", "key-b");
 const here: CacheIdentity = runtimeIdentity("key-a", {});
 
-function run(script: ReturnType<typeof compileBundle>): unknown {
+const part = (source: string) => ({ name: "lmc", source, lineOffset: 0 });
+
+function run(script: ReturnType<typeof compilePart>): unknown {
   const module = { exports: {} as unknown };
   script.runInThisContext()(module.exports, require, module, "bundle.cjs", ".");
   return (module.exports as () => unknown)();
 }
 
 function recorded(source: string): Buffer {
-  const script = compileBundle(source, "bundle.cjs");
+  const script = compilePart(part(source), "bundle.cjs");
   run(script);
   return script.createCachedData();
 }
@@ -37,25 +42,51 @@ describe("code cache", () => {
     expect(cacheKeyOf("no key here")).toBeUndefined();
   });
 
-  it("reads back the identity and scope a cache file was packed with", () => {
-    const data = recorded(bundleA);
-    const file = unpackCache(packCache(here, "startup", data));
-    expect(file?.identity).toEqual(here);
-    expect(file?.scope).toBe("startup");
-    expect(file?.data.equals(data)).toBe(true);
+  it("reads back the records a cache file was packed with: identity, scope, part and data", () => {
+    const [lmc, sdk] = [recorded(bundleA), recorded(bundleB)];
+    const records = unpackCache(packCache([{ scope: "startup", part: "lmc", data: lmc }, { scope: "sdk", part: "@lmstudio/sdk", data: sdk }], here));
+    expect(records.map((r) => [r.identity, r.scope, r.part])).toEqual([
+      [here, "startup", "lmc"],
+      [here, "sdk", "@lmstudio/sdk"],
+    ]);
+    expect(records[0]!.data.equals(lmc)).toBe(true);
+    expect(records[1]!.data.equals(sdk)).toBe(true);
   });
 
-  it("takes no file that is not a cache of this format", () => {
-    expect(unpackCache(undefined)).toBeUndefined();
-    expect(unpackCache(Buffer.from("garbage without a header line"))).toBeUndefined();
-    // The previous format: the bundle key alone on the first line.
-    expect(unpackCache(Buffer.from("key-a\n\x01\x02"))).toBeUndefined();
-    const packed = packCache(here, "sdk", Buffer.from("data"));
-    expect(unpackCache(Buffer.from(packed.toString("latin1").replace(" sdk\n", " everything\n"), "latin1"))).toBeUndefined();
+  it("takes no file that is not a cache of this format, or is cut short", () => {
+    expect(unpackCache(undefined)).toEqual([]);
+    expect(unpackCache(Buffer.from("garbage without a header line"))).toEqual([]);
+    // The first format: the bundle key alone on the first line.
+    expect(unpackCache(Buffer.from("key-a\n\x01\x02"))).toEqual([]);
+    const packed = packCache([{ scope: "sdk", part: "lmc", data: Buffer.from("data") }], here);
+    expect(unpackCache(packed)).toHaveLength(1);
+    expect(unpackCache(Buffer.from(packed.toString("latin1").replace(" sdk ", " everything "), "latin1"))).toEqual([]);
+    expect(unpackCache(Buffer.from(packed.toString("latin1").replace("/3 ", "/2 "), "latin1"))).toEqual([]);
+    expect(unpackCache(packed.subarray(0, packed.length - 1))).toEqual([]);
+  });
+
+  it("splits the bundle into its parts, each knowing its first line in the file", () => {
+    const bundle = withCacheKey(joinParts("lmc line 1\nlmc line 2", { "@lmstudio/sdk": "sdk line 1\nsdk line 2" }), "key");
+    const lines = bundle.split("\n");
+    const [lmc, sdk] = partsOf(bundle);
+    expect(lmc).toEqual({ name: "lmc", source: "lmc line 1\nlmc line 2", lineOffset: 0 });
+    expect(sdk?.name).toBe("@lmstudio/sdk");
+    expect(lines[sdk!.lineOffset]).toBe("sdk line 1");
+    expect(partsOf("one part only")).toEqual([{ name: "lmc", source: "one part only", lineOffset: 0 }]);
+  });
+
+  it("runs the bundle's lazy parts only when lmc requires them, once", () => {
+    const bundle = joinParts("module.exports = () => require('lazy').value + require('lazy').value;", { lazy: "module.exports = { value: 21 };" });
+    const compiled: string[] = [];
+    const module = { exports: {} as unknown } as NodeJS.Module;
+    runBundle(partsOf(bundle), (p) => (compiled.push(p.name), compilePart(p, "/x/bundle.cjs")), "/x/bundle.cjs", module, require);
+    expect(compiled).toEqual(["lmc"]);
+    expect((module.exports as () => number)()).toBe(42);
+    expect(compiled).toEqual(["lmc", "lazy"]);
   });
 
   it("gives a cache only to the bundle, V8, architecture and flags it was made for", () => {
-    const file = unpackCache(packCache(here, "sdk", recorded(bundleA)));
+    const [file] = unpackCache(packCache([{ scope: "sdk", part: "lmc", data: recorded(bundleA) }], here));
     expect(fits(file, here)).toBe(true);
     expect(fits(file, { ...here, bundle: "key-b" })).toBe(false);
     expect(fits(file, { ...here, v8: "12.4.254.21-node.33" })).toBe(false);
@@ -72,29 +103,31 @@ describe("code cache", () => {
     expect(new Set(keys).size).toBe(3);
   });
 
-  it("names one file per bundle, V8, architecture and flags", () => {
-    const name = userCacheFileName(here);
+  it("names one file per part, bundle, V8, architecture and flags", () => {
+    const name = userCacheFileName(here, "lmc");
     expect(name).toMatch(USER_CACHE_FILE);
     expect(name).not.toMatch(/[/\\]/);
     const others = [{ bundle: "key-b" }, { v8: "99.1" }, { arch: "arm64" }, { flags: "0123456789abcdef" }].map((change) =>
-      userCacheFileName({ ...here, ...change }),
+      userCacheFileName({ ...here, ...change }, "lmc"),
     );
-    expect(new Set([name, ...others]).size).toBe(5);
-    expect(userCacheFileName({ ...here, v8: "12.4/../../x" })).not.toMatch(/[/\\]/);
+    const sdk = userCacheFileName(here, "@lmstudio/sdk");
+    expect(sdk).toMatch(USER_CACHE_FILE);
+    expect(new Set([name, sdk, ...others]).size).toBe(6);
+    expect(userCacheFileName({ ...here, v8: "12.4/../../x" }, "../x")).not.toMatch(/[/\\]/);
     expect(`${name}.1234.abc.tmp`).toMatch(USER_CACHE_FILE);
     expect("notes.txt").not.toMatch(USER_CACHE_FILE);
   });
 
   it("runs the bundle with its cache, which V8 accepts", () => {
-    const file = unpackCache(packCache(here, "sdk", recorded(bundleA)))!;
-    const cached = compileBundle(bundleA, "bundle.cjs", file.data);
+    const [file] = unpackCache(packCache([{ scope: "sdk", part: "lmc", data: recorded(bundleA) }], here));
+    const cached = compilePart(part(bundleA), "bundle.cjs", file!.data);
     expect(cached.cachedDataRejected).toBe(false);
     expect(run(cached)).toBe("a");
   });
 
   it("needs the key: V8 itself would take a cache made for another source of the same length", () => {
     expect(bundleA.length).toBe(bundleB.length);
-    const wrong = compileBundle(bundleB, "bundle.cjs", recorded(bundleA));
+    const wrong = compilePart(part(bundleB), "bundle.cjs", recorded(bundleA));
     expect(wrong.cachedDataRejected).toBe(false);
   });
 });
