@@ -13,7 +13,7 @@ import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { build, type BuildOptions, type Plugin } from "esbuild";
-import { BUNDLE, CODE_CACHE, joinParts, withCacheKey } from "../src/code-cache.js";
+import { BUNDLE, CODE_CACHE, packBundle } from "../src/code-cache.js";
 import { thirdPartyNotices } from "./third-party-notices.js";
 
 const common: BuildOptions = { bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "warning" };
@@ -72,14 +72,14 @@ const parts = await Promise.all([
   build({ ...bundleOptions, stdin: { contents: `module.exports = require(${JSON.stringify(SDK)});`, resolveDir: ".", loader: "js" } }),
 ]);
 const [lmcSource, sdkSource] = parts.map((result) => result.outputFiles![0]!.text);
-const bundle = joinParts(lmcSource!, { [SDK]: sdkSource! });
-const key = createHash("sha256").update(bundle).digest("hex").slice(0, 32);
+const key = createHash("sha256").update(lmcSource!).update(sdkSource!).digest("hex").slice(0, 32);
 await mkdir("dist", { recursive: true });
-await writeFile(bundleFile, withCacheKey(bundle, key));
+await writeFile(bundleFile, packBundle(key, { lmc: lmcSource!, [SDK]: sdkSource! }));
 const metafile = { inputs: { ...parts[0].metafile.inputs, ...parts[1].metafile.inputs }, outputs: {} };
 await writeFile("dist/THIRD-PARTY-NOTICES.txt", await thirdPartyNotices(metafile));
 
-await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", banner: { js: "#!/usr/bin/env node" } });
+// Minified too: Node compiles the launcher itself without a cache.
+await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", minify: true, banner: { js: "#!/usr/bin/env node" } });
 await chmod("dist/lmc.cjs", 0o755);
 
 await recordCodeCache();

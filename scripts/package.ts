@@ -5,6 +5,7 @@
 //   npm run package                          # dist/lmc, for this machine (Linux)
 //   npm run package -- --target linux-arm64  # dist/lmc-linux-arm64
 //   npm run package -- --target win-x64      # dist/lmc-win-x64.exe
+//   npm run package -- --node 22             # dist/lmc on the newest Node 22 (see README)
 //
 // The native build carries V8's code cache, recorded by this Node, so start-up skips
 // compiling the bundle and the SDK, and is stripped of Node's symbols when binutils'
@@ -19,7 +20,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { BUNDLE, CODE_CACHE } from "../src/code-cache.js";
@@ -199,8 +200,31 @@ function parseTarget(argv: string[]): Target | undefined {
   return value as Target;
 }
 
+/** --node VERSION: build (bundle, code cache, executable) under that Node, fetched from npm. */
+async function rerunUnderNode(argv: string[]): Promise<boolean> {
+  const i = argv.indexOf("--node");
+  if (i < 0) return false;
+  const version = argv[i + 1] ?? "";
+  const host = hostTarget();
+  if (!/^\d+(\.\d+\.\d+)?$/.test(version)) throw new Error("--node takes a version: 22, or 22.23.5");
+  if (host !== "linux-x64" && host !== "linux-arm64") throw new Error("--node works on Linux only");
+  const node = await nodeBinaryFromNpm(host, version, (m) => process.stderr.write(`${m}\n`));
+  const rest = [...argv.slice(0, i), ...argv.slice(i + 2)];
+  const script = fileURLToPath(import.meta.url);
+  // The npm that fetched it stays this one; the child finds node first on PATH for anything it spawns.
+  const env = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ""}` };
+  await run(node, ["--import", "tsx", script, ...rest], { env }).then(
+    ({ stderr }) => process.stderr.write(stderr),
+    (error: { stderr?: string }) => {
+      throw new Error(`under ${node}:\n${error.stderr ?? String(error)}`);
+    },
+  );
+  return true;
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
+    if (await rerunUnderNode(process.argv.slice(2))) process.exit();
     const target = parseTarget(process.argv.slice(2));
     await import("./build.js");
     const started = Date.now();

@@ -10,14 +10,14 @@ import { cacheKeyOf, compilePart, packCache, partsOf, runBundle, runtimeIdentity
 
 const [bundleFile, ...lmcArgs] = process.argv.slice(2);
 if (bundleFile === undefined) throw new Error("usage: record-code-cache BUNDLE LMC_ARGS...");
-const source = readFileSync(bundleFile, "utf8");
+const source = readFileSync(bundleFile);
 const key = cacheKeyOf(source);
-if (key === undefined) throw new Error(`${bundleFile} has no code cache key`);
+const parts = partsOf(source);
+if (key === undefined || parts === undefined) throw new Error(`${bundleFile} has no header`);
 
 process.argv = [process.argv[0]!, bundleFile, ...lmcArgs];
 // The flags are those of a plain `node`, which build.ts makes sure of.
 const identity = runtimeIdentity(key);
-const parts = partsOf(source);
 const compiled: Array<{ part: Part; script: Script }> = [];
 process.on("exit", () => {
   if (compiled.length !== parts.length) {

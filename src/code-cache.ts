@@ -4,7 +4,7 @@
 //
 // V8 rejects a cache made by another V8 version or with other flags, but of the source
 // it checks only the length; a cache made for an older bundle of the same length would
-// be taken. So the bundle ends with a key (a hash of its content) and every cache file
+// be taken. So the bundle starts with a key (a hash of its content) and every cache file
 // starts with a header line naming the bundle key, V8 version, architecture and flags
 // it was made with: a cache whose header does not fit is not even handed to V8.
 //
@@ -14,7 +14,7 @@
 //
 // The bundle is one file of two parts, each compiled as a script of its own: lmc itself,
 // then the SDK, which lmc requires lazily. So --version, --help and usage errors
-// compile (and deserialise the cache of) lmc's own code only, a tenth of the bundle.
+// read, compile and deserialise the cache of lmc's own code only, a tenth of the bundle.
 
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
@@ -23,46 +23,73 @@ import { Script } from "node:vm";
 export const BUNDLE = "lmc-bundle.cjs";
 export const CODE_CACHE = `${BUNDLE}.cache`;
 
-const KEY_MARK = "//# lmcCodeCacheKey=";
-const PART_MARK = "//# lmcPart=";
+const HEADER_MARK = "//# lmcBundle";
+/** The header line's length: fixed, so that reading it takes one small read. */
+const HEADER_BYTES = 400;
 const MAGIC = "lmc-code-cache/3";
 
 /** A part of the bundle: lmc's own code ("lmc"), or a module it requires lazily, by its name. */
 export interface Part {
-  name: string;
-  source: string;
+  readonly name: string;
+  /** Decoded when first asked for: only the parts a run compiles are. */
+  readonly source: string;
   /** Lines in the bundle file before the part, so that stack traces name the right line. */
-  lineOffset: number;
+  readonly lineOffset: number;
 }
 
-/** The bundle file made of parts: lmc's own first, then each lazily required module. */
-export function joinParts(lmc: string, lazy: Record<string, string>): string {
-  let text = lmc;
-  for (const [name, source] of Object.entries(lazy)) {
-    const lineOffset = text.split("\n").length + 1; // its own lines, then the mark's
-    text += `\n${PART_MARK}${name} ${lineOffset}\n${source}`;
+/**
+ * The bundle file: a header line, then each part. The header names the bundle's key (a
+ * hash of its content: V8 checks only a source's length, and would take a cache made
+ * for another bundle of the same length) and where each part is, in bytes and lines,
+ * so that a run reads the parts it compiles and no more.
+ */
+export function packBundle(key: string, parts: Record<string, string>): string {
+  let body = "";
+  let bytes = HEADER_BYTES + 1;
+  let lines = 1;
+  const places: string[] = [];
+  for (const [name, source] of Object.entries(parts)) {
+    const length = Buffer.byteLength(source);
+    places.push(`${name}:${bytes}:${length}:${lines}`);
+    body += `${source}\n`;
+    bytes += length + 1;
+    lines += source.split("\n").length;
   }
-  return text;
+  const header = `${HEADER_MARK} ${key} ${places.join(" ")}`;
+  if (header.length > HEADER_BYTES) throw new Error("the bundle's header is too long");
+  return `${header.padEnd(HEADER_BYTES)}\n${body}`;
 }
 
-export function partsOf(bundleSource: string): Part[] {
-  const chunks = bundleSource.split(`\n${PART_MARK}`);
-  const parts: Part[] = [{ name: "lmc", source: chunks[0]!, lineOffset: 0 }];
-  for (const chunk of chunks.slice(1)) {
-    const end = chunk.indexOf("\n");
-    const [name, lineOffset] = chunk.slice(0, end).split(" ");
-    parts.push({ name: name!, source: chunk.slice(end + 1), lineOffset: Number(lineOffset) });
-  }
-  return parts;
+/** The bundle's key; undefined when the file has no header. */
+export function cacheKeyOf(bundle: Buffer): string | undefined {
+  return headerOf(bundle)?.key;
 }
 
-export function withCacheKey(bundleSource: string, key: string): string {
-  return `${bundleSource}\n${KEY_MARK}${key}\n`;
+/** The bundle's parts, lmc's own first; undefined when the file has no header. */
+export function partsOf(bundle: Buffer): Part[] | undefined {
+  return headerOf(bundle)?.parts.map(({ name, start, length, lineOffset }) => {
+    let source: string | undefined;
+    return {
+      name,
+      lineOffset,
+      get source() {
+        return (source ??= bundle.toString("utf8", start, start + length));
+      },
+    };
+  });
 }
 
-export function cacheKeyOf(bundleSource: string): string | undefined {
-  const at = bundleSource.lastIndexOf(KEY_MARK);
-  return at < 0 ? undefined : bundleSource.slice(at + KEY_MARK.length).trim();
+function headerOf(bundle: Buffer) {
+  const header = bundle.toString("latin1", 0, HEADER_BYTES);
+  if (!header.startsWith(`${HEADER_MARK} `)) return undefined;
+  const [key, ...places] = header.slice(HEADER_MARK.length + 1).trimEnd().split(" ");
+  if (!key || places.length === 0) return undefined;
+  const parts = places.map((place) => {
+    const [name, start, length, lineOffset] = place.split(":");
+    return { name: name!, start: Number(start), length: Number(length), lineOffset: Number(lineOffset) };
+  });
+  const fits = parts.every((part) => part.name && part.start >= HEADER_BYTES && part.start + part.length <= bundle.length);
+  return fits ? { key, parts } : undefined;
 }
 
 /** What a cache is valid for. V8 checks the last three itself, but only once it has the data. */

@@ -35,7 +35,7 @@ import {
 import { mark, reached } from "./timeline.js";
 
 interface Bundle {
-  source: string;
+  source: Buffer;
   cache: Buffer | undefined;
   filename: string;
 }
@@ -70,12 +70,12 @@ function fromExecutable(): Bundle | undefined {
   } catch {
     cache = undefined; // cross-built executables carry no cache
   }
-  return { source: sea.getAsset(BUNDLE, "utf8"), cache, filename: process.execPath };
+  return { source: Buffer.from(sea.getAsset(BUNDLE)), cache, filename: process.execPath };
 }
 
 function fromFiles(): Bundle {
   const filename = join(__dirname, BUNDLE);
-  return { source: readFileSync(filename, "utf8"), cache: readIfThere(join(__dirname, CODE_CACHE)), filename };
+  return { source: readFileSync(filename), cache: readIfThere(join(__dirname, CODE_CACHE)), filename };
 }
 
 function readIfThere(path: string): Buffer | undefined {
@@ -222,8 +222,13 @@ function remove(path: string): boolean {
 process.on("exit", () => mark("exit"));
 const bundle = fromExecutable() ?? fromFiles();
 const compile = compiler(bundle);
+const parts = partsOf(bundle.source);
+if (parts === undefined) {
+  process.stderr.write(`lmc: ${bundle.filename} is damaged (no header): install lmc again\n`);
+  process.exit(1);
+}
 runBundle(
-  partsOf(bundle.source),
+  parts,
   (part) => {
     const script = compile(part);
     if (part.name === "lmc") mark("bundle compiled");

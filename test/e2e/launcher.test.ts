@@ -57,7 +57,7 @@ describe("the launcher", () => {
   });
 
   it("completes the same without a cache, with a corrupt one and with one for another bundle or V8", async () => {
-    const key = cacheKeyOf(await readFile(`dist/${BUNDLE}`, "utf8"))!;
+    const key = cacheKeyOf(await readFile(`dist/${BUNDLE}`))!;
     const records = unpackCache(await readFile(`dist/${CODE_CACHE}`));
     expect(records.map((record) => record.part)).toEqual(["lmc", "@lmstudio/sdk"]);
     const identity = records[0]!.identity;

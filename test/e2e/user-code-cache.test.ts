@@ -17,7 +17,7 @@ let server: TestServer;
 let bundleKey: string;
 beforeAll(async () => {
   server = await startTestServer({ quiet: true });
-  bundleKey = cacheKeyOf(await readFile(`dist/${BUNDLE}`, "utf8"))!;
+  bundleKey = cacheKeyOf(await readFile(`dist/${BUNDLE}`))!;
 });
 afterAll(() => server?.close());
 

@@ -5,7 +5,7 @@ import {
   compilePart,
   fits,
   flagsKey,
-  joinParts,
+  packBundle,
   packCache,
   partsOf,
   runBundle,
@@ -14,12 +14,11 @@ import {
   userCacheDir,
   userCacheDisabled,
   userCacheFileName,
-  withCacheKey,
   type CacheIdentity,
 } from "../../src/code-cache.js";
 
-const bundleA = withCacheKey("module.exports = () => 'a';", "key-a");
-const bundleB = withCacheKey("module.exports = () => 'b';", "key-b");
+const bundleA = "module.exports = () => 'a';";
+const bundleB = "module.exports = () => 'b';";
 const here: CacheIdentity = runtimeIdentity("key-a", {});
 
 const part = (source: string) => ({ name: "lmc", source, lineOffset: 0 });
@@ -37,9 +36,10 @@ function recorded(source: string): Buffer {
 }
 
 describe("code cache", () => {
-  it("reads the key back from the bundle's last line", () => {
-    expect(cacheKeyOf(bundleA)).toBe("key-a");
-    expect(cacheKeyOf("no key here")).toBeUndefined();
+  it("reads the key back from the bundle's header", () => {
+    expect(cacheKeyOf(Buffer.from(packBundle("key-a", { lmc: bundleA })))).toBe("key-a");
+    expect(cacheKeyOf(Buffer.from("no header here"))).toBeUndefined();
+    expect(cacheKeyOf(Buffer.from(""))).toBeUndefined();
   });
 
   it("reads back the records a cache file was packed with: identity, scope, part and data", () => {
@@ -66,20 +66,25 @@ describe("code cache", () => {
   });
 
   it("splits the bundle into its parts, each knowing its first line in the file", () => {
-    const bundle = withCacheKey(joinParts("lmc line 1\nlmc line 2", { "@lmstudio/sdk": "sdk line 1\nsdk line 2" }), "key");
+    const bundle = packBundle("key", { lmc: "lmc line 1\nlmc line 2 ü", "@lmstudio/sdk": "sdk line 1 ✓\nsdk line 2" });
     const lines = bundle.split("\n");
-    const [lmc, sdk] = partsOf(bundle);
-    expect(lmc).toEqual({ name: "lmc", source: "lmc line 1\nlmc line 2", lineOffset: 0 });
-    expect(sdk?.name).toBe("@lmstudio/sdk");
-    expect(lines[sdk!.lineOffset]).toBe("sdk line 1");
-    expect(partsOf("one part only")).toEqual([{ name: "lmc", source: "one part only", lineOffset: 0 }]);
+    const parts = partsOf(Buffer.from(bundle))!;
+    expect(parts.map((part) => [part.name, part.source])).toEqual([
+      ["lmc", "lmc line 1\nlmc line 2 ü"],
+      ["@lmstudio/sdk", "sdk line 1 ✓\nsdk line 2"],
+    ]);
+    expect(lines[parts[0]!.lineOffset]).toBe("lmc line 1");
+    expect(lines[parts[1]!.lineOffset]).toBe("sdk line 1 ✓");
+    expect(partsOf(Buffer.from("no header"))).toBeUndefined();
+    // A header that points past the end of the file: cut short.
+    expect(partsOf(Buffer.from(bundle).subarray(0, bundle.length - 5))).toBeUndefined();
   });
 
   it("runs the bundle's lazy parts only when lmc requires them, once", () => {
-    const bundle = joinParts("module.exports = () => require('lazy').value + require('lazy').value;", { lazy: "module.exports = { value: 21 };" });
+    const bundle = packBundle("key", { lmc: "module.exports = () => require('lazy').value + require('lazy').value;", lazy: "module.exports = { value: 21 };" });
     const compiled: string[] = [];
     const module = { exports: {} as unknown } as NodeJS.Module;
-    runBundle(partsOf(bundle), (p) => (compiled.push(p.name), compilePart(p, "/x/bundle.cjs")), "/x/bundle.cjs", module, require);
+    runBundle(partsOf(Buffer.from(bundle))!, (p) => (compiled.push(p.name), compilePart(p, "/x/bundle.cjs")), "/x/bundle.cjs", module, require);
     expect(compiled).toEqual(["lmc"]);
     expect((module.exports as () => number)()).toBe(42);
     expect(compiled).toEqual(["lmc", "lazy"]);
