@@ -48,6 +48,18 @@ describe("the launcher", () => {
     expect(result.stderr).toMatch(/^LMC \d+: code cache used$/m);
   });
 
+  it("prints the timeline of a completion with NODE_DEBUG=lmc, step by step, in order", async () => {
+    const result = await runLmc(["--host", server.url, "-n", "5", "-t", "0", "My name is"], { env: { NODE_DEBUG: "lmc" } });
+    expect(result.code).toBe(0);
+    const steps = [...result.stderr.matchAll(/^LMC \d+: \+([\d.]+) ms (.+)$/gm)].map((m) => ({ at: Number(m[1]), step: m[2] }));
+    expect(steps.map((s) => s.step)).toEqual(["bundle compiled", "SDK loaded", "client constructed", "model found", "first fragment", "done", "exit"]);
+    const times = steps.map((s) => s.at);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // Without NODE_DEBUG, none of it.
+    const quiet = await runLmc(["--host", server.url, "-n", "5", "-t", "0", "My name is"]);
+    expect(quiet.stderr).not.toMatch(/^LMC /m);
+  });
+
   it("finds the bundle and its cache through a symlink, as npm link and npm install -g make", async () => {
     const link = join(dir, "lmc");
     await symlink(resolve("dist/lmc.cjs"), link);
