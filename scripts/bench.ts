@@ -2,6 +2,8 @@
 // side with a baseline run in the same loop, against the targets in BENCHMARKS.md.
 // The LM Studio-compatible test server runs in this process. Prints Markdown tables of
 // medians and ratios; exits 1 when a target is missed.
+// npm run bench -- --node 20,22,24,26: the npm package on those Node versions instead
+// (scripts/bench-versions.ts).
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -185,27 +187,32 @@ function groups(server: TestServer, flood: TestServer): Group[] {
   return list;
 }
 
-await import("./build.js");
-await packageExecutable({ reuseIfFresh: true });
-const [server, flood] = await Promise.all([
-  startTestServer({ quiet: true }),
-  startTestServer({ quiet: true, fault: { type: "flood", fragments: FLOOD_FRAGMENTS } }),
-]);
-try {
-  const cpu = cpus()[0]?.model ?? "unknown CPU";
-  const out = [
-    `Machine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}, ${process.platform}-${process.arch}; ` +
-      `NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? "set" : "unset"}.`,
-    `Medians of ${RUNS} runs (after ${WARMUP} warm-up runs) for time, of ${MEMORY_RUNS} for peak RSS ` +
-      `(${existsSync(GNU_TIME) ? "GNU time" : "polled from /proc"}); × is the ratio to the group's baseline.`,
-  ];
-  for (const group of groups(server, flood)) {
-    process.stderr.write(`${group.title} `);
-    out.push("", report(group, await measure(group)));
+if (process.argv.includes("--node")) await import("./bench-versions.js");
+else await benchThisNode();
+
+async function benchThisNode(): Promise<void> {
+  await import("./build.js");
+  await packageExecutable({ reuseIfFresh: true });
+  const [server, flood] = await Promise.all([
+    startTestServer({ quiet: true }),
+    startTestServer({ quiet: true, fault: { type: "flood", fragments: FLOOD_FRAGMENTS } }),
+  ]);
+  try {
+    const cpu = cpus()[0]?.model ?? "unknown CPU";
+    const out = [
+      `Machine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}, ${process.platform}-${process.arch}; ` +
+        `NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? "set" : "unset"}.`,
+      `Medians of ${RUNS} runs (after ${WARMUP} warm-up runs) for time, of ${MEMORY_RUNS} for peak RSS ` +
+        `(${existsSync(GNU_TIME) ? "GNU time" : "polled from /proc"}); × is the ratio to the group's baseline.`,
+    ];
+    for (const group of groups(server, flood)) {
+      process.stderr.write(`${group.title} `);
+      out.push("", report(group, await measure(group)));
+    }
+    out.push("", missed === 0 ? "All targets met." : `${missed} target(s) missed.`);
+    process.stdout.write(`${out.join("\n")}\n`);
+    if (missed > 0) process.exitCode = 1;
+  } finally {
+    await Promise.all([server.close(), flood.close()]);
   }
-  out.push("", missed === 0 ? "All targets met." : `${missed} target(s) missed.`);
-  process.stdout.write(`${out.join("\n")}\n`);
-  if (missed > 0) process.exitCode = 1;
-} finally {
-  await Promise.all([server.close(), flood.close()]);
 }

@@ -1,6 +1,7 @@
 // Builds what the npm package ships, in dist/:
-//   lmc-bundle.cjs        all of lmc in one CommonJS file, from src/cli.ts; the SDK sits in
-//                         it behind a lazy import, so --help and usage errors never load it
+//   lmc-bundle.cjs        all of lmc in one file of two CommonJS parts: lmc's own code, from
+//                         src/cli.ts, and the SDK, which lmc requires lazily, so --help and
+//                         usage errors never compile or load it (src/code-cache.ts)
 //   lmc-bundle.cjs.cache  V8's code cache for it, recorded by running it once
 //   lmc.cjs               the bin: runs the bundle with the cache (src/launch.ts)
 //   THIRD-PARTY-NOTICES.txt  the licences of the packages in the bundle
@@ -8,35 +9,77 @@
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { promisify } from "node:util";
-import { build, type BuildOptions } from "esbuild";
-import { BUNDLE, CODE_CACHE, withCacheKey } from "../src/code-cache.js";
+import { build, type BuildOptions, type Plugin } from "esbuild";
+import { BUNDLE, CODE_CACHE, packBundle } from "../src/code-cache.js";
 import { thirdPartyNotices } from "./third-party-notices.js";
 
 const common: BuildOptions = { bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "warning" };
-
-const bundleFile = `dist/${BUNDLE}`;
-const { metafile } = await build({
+const bundleOptions = {
   ...common,
-  entryPoints: ["src/cli.ts"],
-  outfile: bundleFile,
   minify: true,
-  legalComments: "linked",
+  legalComments: "none", // the licences go to THIRD-PARTY-NOTICES.txt, whole
   metafile: true,
+  write: false,
+  outfile: "unused.cjs",
   define: {
     // ws otherwise probes for optional native add-ons that lmc does not ship.
     "process.env.WS_NO_BUFFER_UTIL": '"1"',
     "process.env.WS_NO_UTF_8_VALIDATE": '"1"',
   },
-});
-const bundle = await readFile(bundleFile, "utf8");
-const key = createHash("sha256").update(bundle).digest("hex").slice(0, 32);
-await writeFile(bundleFile, withCacheKey(bundle, key));
+} satisfies BuildOptions;
+
+/**
+ * Node modules that lmc's part imports but most runs never use, loaded on first use
+ * rather than at start: fs/promises brings readline and streams along, v8 its
+ * serialiser and profiler bindings; together about 3 ms of every run, --version's too.
+ */
+const LAZY_BUILTINS = ["node:fs/promises", "node:v8"];
+
+/**
+ * Replaces each of these modules by a stand-in whose exports are getters that require
+ * the module on first use. esbuild reads a CommonJS module's exports by name when they
+ * are used, so nothing is loaded at import. The names are this Node's; a name another
+ * Node lacks reads as undefined, as it would from the module itself.
+ */
+function lazyBuiltins(modules: string[]): Plugin {
+  return {
+    name: "lazy-builtins",
+    setup(build) {
+      const filter = new RegExp(`^(${modules.map((m) => m.replace(/[/]/g, "\\/")).join("|")})$`);
+      // The stand-in's own require is of the real module.
+      build.onResolve({ filter }, (args) =>
+        args.namespace === "lazy-builtin" ? { path: args.path, external: true } : { path: args.path, namespace: "lazy-builtin" },
+      );
+      build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, async (args) => {
+        const names = Object.keys(await import(args.path)).filter((name) => name !== "default");
+        const real = `require(${JSON.stringify(args.path)})`;
+        const getters = names.map((name) => `  get ${JSON.stringify(name)}() { return ${real}[${JSON.stringify(name)}]; },`);
+        return { contents: `module.exports = {\n${getters.join("\n")}\n};\n`, loader: "js" };
+      });
+    },
+  };
+}
+
+const bundleFile = `dist/${BUNDLE}`;
+// Two parts in one file (src/code-cache.ts): lmc's own code, with the SDK left out, and
+// the SDK, which lmc requires lazily, so that the launcher compiles it only then.
+const SDK = "@lmstudio/sdk";
+const parts = await Promise.all([
+  build({ ...bundleOptions, entryPoints: ["src/cli.ts"], external: [SDK], plugins: [lazyBuiltins(LAZY_BUILTINS)] }),
+  build({ ...bundleOptions, stdin: { contents: `module.exports = require(${JSON.stringify(SDK)});`, resolveDir: ".", loader: "js" } }),
+]);
+const [lmcSource, sdkSource] = parts.map((result) => result.outputFiles![0]!.text);
+const key = createHash("sha256").update(lmcSource!).update(sdkSource!).digest("hex").slice(0, 32);
+await mkdir("dist", { recursive: true });
+await writeFile(bundleFile, packBundle(key, { lmc: lmcSource!, [SDK]: sdkSource! }));
+const metafile = { inputs: { ...parts[0].metafile.inputs, ...parts[1].metafile.inputs }, outputs: {} };
 await writeFile("dist/THIRD-PARTY-NOTICES.txt", await thirdPartyNotices(metafile));
 
-await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", banner: { js: "#!/usr/bin/env node" } });
+// Minified too: Node compiles the launcher itself without a cache.
+await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", minify: true, banner: { js: "#!/usr/bin/env node" } });
 await chmod("dist/lmc.cjs", 0o755);
 
 await recordCodeCache();

@@ -5,6 +5,7 @@
 //   npm run package                          # dist/lmc, for this machine (Linux)
 //   npm run package -- --target linux-arm64  # dist/lmc-linux-arm64
 //   npm run package -- --target win-x64      # dist/lmc-win-x64.exe
+//   npm run package -- --node 22             # dist/lmc on the newest Node 22 (see README)
 //
 // The native build carries V8's code cache, recorded by this Node, so start-up skips
 // compiling the bundle and the SDK, and is stripped of Node's symbols when binutils'
@@ -19,7 +20,7 @@ import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { BUNDLE, CODE_CACHE } from "../src/code-cache.js";
@@ -140,21 +141,45 @@ async function canStrip(): Promise<boolean> {
 }
 
 /** The Node binary of this version for `target`, from the npm package node-<target> (cached in build/). */
-async function nodeFromNpm(target: Target, log: (message: string) => void): Promise<string> {
-  const version = process.version.slice(1);
-  const dir = resolve(WORK, `node-${target}-${version}`);
-  const binary = join(dir, target.startsWith("win-") ? "package/bin/node.exe" : "package/bin/node");
-  if (await exists(binary)) return binary;
+function nodeFromNpm(target: Target, log: (message: string) => void): Promise<string> {
+  return nodeBinaryFromNpm(target, process.version.slice(1), log);
+}
+
+/**
+ * The official Node binary for `target` from the npm package node-<target>, at `version`:
+ * an exact version ("22.23.5") or a range npm resolves ("22" for the newest 22.x).
+ * Cached in build/sea/node-<target>-<version>/; an exact version is looked up there first.
+ */
+export async function nodeBinaryFromNpm(target: Target, version: string, log: (message: string) => void = () => {}): Promise<string> {
+  const bin = target.startsWith("win-") ? "package/bin/node.exe" : "package/bin/node";
+  const cached = (v: string) => join(resolve(WORK, `node-${target}-${v}`), bin);
+  if (/^\d+\.\d+\.\d+$/.test(version) && (await exists(cached(version)))) return cached(version);
   log(`fetching node-${target}@${version} from npm`);
-  await mkdir(dir, { recursive: true });
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const { stdout } = await run(npm, ["pack", `node-${target}@${version}`, "--pack-destination", dir, "--silent"], {
-    shell: process.platform === "win32",
-  });
-  const tarball = join(dir, stdout.trim().split("\n").at(-1)!);
-  await run("tar", ["-xzf", tarball, "-C", dir, binary.slice(dir.length + 1).replaceAll("\\", "/")]);
-  await rm(tarball);
-  return binary;
+  const download = resolve(WORK, `download.${process.pid}`);
+  await mkdir(download, { recursive: true });
+  try {
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    const { stdout } = await run(npm, ["pack", `node-${target}@${version}`, "--pack-destination", download, "--silent"], {
+      shell: process.platform === "win32",
+    });
+    const tarballName = stdout.trim().split("\n").at(-1)!;
+    const exact = /-(\d+\.\d+\.\d+)\.tgz$/.exec(tarballName)?.[1];
+    if (exact === undefined) throw new Error(`unexpected tarball name from npm pack: ${tarballName}`);
+    const binary = cached(exact);
+    if (await exists(binary)) return binary;
+    const dir = resolve(WORK, `node-${target}-${exact}`);
+    // Extracted beside its place and renamed there, so a half-extracted binary is never found.
+    const partial = `${dir}.${process.pid}.partial`;
+    await mkdir(partial, { recursive: true });
+    await run("tar", ["-xzf", join(download, tarballName), "-C", partial, bin]);
+    await rename(partial, dir).catch(async (error) => {
+      await rm(partial, { recursive: true, force: true });
+      if (!(await exists(binary))) throw error;
+    });
+    return binary;
+  } finally {
+    await rm(download, { recursive: true, force: true });
+  }
 }
 
 function exists(path: string): Promise<boolean> {
@@ -175,8 +200,31 @@ function parseTarget(argv: string[]): Target | undefined {
   return value as Target;
 }
 
+/** --node VERSION: build (bundle, code cache, executable) under that Node, fetched from npm. */
+async function rerunUnderNode(argv: string[]): Promise<boolean> {
+  const i = argv.indexOf("--node");
+  if (i < 0) return false;
+  const version = argv[i + 1] ?? "";
+  const host = hostTarget();
+  if (!/^\d+(\.\d+\.\d+)?$/.test(version)) throw new Error("--node takes a version: 22, or 22.23.5");
+  if (host !== "linux-x64" && host !== "linux-arm64") throw new Error("--node works on Linux only");
+  const node = await nodeBinaryFromNpm(host, version, (m) => process.stderr.write(`${m}\n`));
+  const rest = [...argv.slice(0, i), ...argv.slice(i + 2)];
+  const script = fileURLToPath(import.meta.url);
+  // The npm that fetched it stays this one; the child finds node first on PATH for anything it spawns.
+  const env = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ""}` };
+  await run(node, ["--import", "tsx", script, ...rest], { env }).then(
+    ({ stderr }) => process.stderr.write(stderr),
+    (error: { stderr?: string }) => {
+      throw new Error(`under ${node}:\n${error.stderr ?? String(error)}`);
+    },
+  );
+  return true;
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
+    if (await rerunUnderNode(process.argv.slice(2))) process.exit();
     const target = parseTarget(process.argv.slice(2));
     await import("./build.js");
     const started = Date.now();

@@ -2,19 +2,40 @@
 // file and runs it under plain node, with no flags that V8 would hold against the cache:
 //   node record-code-cache.cjs BUNDLE LMC_ARGS...
 // It runs the bundle once with LMC_ARGS, the way the launcher does, and when the bundle
-// exits writes BUNDLE.cache with every function V8 compiled by then.
+// exits writes BUNDLE.cache with every function V8 compiled by then, for every part.
 
 import { readFileSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { cacheKeyOf, compileBundle, packCache } from "../src/code-cache.js";
+import type { Script } from "node:vm";
+import { cacheKeyOf, compilePart, packCache, partsOf, runBundle, runtimeIdentity, type Part } from "../src/code-cache.js";
 
 const [bundleFile, ...lmcArgs] = process.argv.slice(2);
 if (bundleFile === undefined) throw new Error("usage: record-code-cache BUNDLE LMC_ARGS...");
-const source = readFileSync(bundleFile, "utf8");
+const source = readFileSync(bundleFile);
 const key = cacheKeyOf(source);
-if (key === undefined) throw new Error(`${bundleFile} has no code cache key`);
+const parts = partsOf(source);
+if (key === undefined || parts === undefined) throw new Error(`${bundleFile} has no header`);
 
 process.argv = [process.argv[0]!, bundleFile, ...lmcArgs];
-const script = compileBundle(source, bundleFile);
-process.on("exit", () => writeFileSync(`${bundleFile}.cache`, packCache(key, script.createCachedData())));
-script.runInThisContext()(exports, require, module, bundleFile, dirname(bundleFile));
+// The flags are those of a plain `node`, which build.ts makes sure of.
+const identity = runtimeIdentity(key);
+const compiled: Array<{ part: Part; script: Script }> = [];
+process.on("exit", () => {
+  if (compiled.length !== parts.length) {
+    process.stderr.write(`record-code-cache: the run compiled ${compiled.map((c) => c.part.name).join(", ")} of ${parts.map((p) => p.name).join(", ")}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const records = compiled.map(({ part, script }) => ({ scope: "sdk" as const, part: part.name, data: script.createCachedData() }));
+  writeFileSync(`${bundleFile}.cache`, packCache(records, identity));
+});
+runBundle(
+  parts,
+  (part) => {
+    const script = compilePart(part, bundleFile);
+    compiled.push({ part, script });
+    return script;
+  },
+  bundleFile,
+  module,
+  require,
+);

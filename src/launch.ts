@@ -1,21 +1,60 @@
 // The npm package's bin (dist/lmc.cjs) and the single executable's entry. All of lmc is
-// one bundle (dist/lmc-bundle.cjs, from src/cli.ts); this only runs it with V8's code
-// cache made at build time (see src/code-cache.ts), which saves compiling the bundle
-// and the SDK on every run. Without a usable cache (another Node version, a cross-built
-// executable) the bundle is compiled as usual. `NODE_DEBUG=lmc` tells which happened.
+// one bundle (dist/lmc-bundle.cjs, from src/cli.ts); this only runs it with a V8 code
+// cache (see src/code-cache.ts), which saves compiling the bundle and the SDK on every run.
+//
+// The package ships a cache recorded at build time, which only the V8 that made it
+// accepts. On any other V8 (the user's Node is another version than the build's, a
+// cross-built executable) lmc records its own cache after a successful run, in the
+// user's cache directory, and uses that from then on. `LMC_NO_CACHE=1` leaves that
+// directory alone. `NODE_DEBUG=lmc` tells which cache was used, and what was written.
 
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { debuglog } from "node:util";
-import { BUNDLE, CODE_CACHE, cacheKeyOf, compileBundle, unpackCache } from "./code-cache.js";
+import type { Script } from "node:vm";
+import {
+  BUNDLE,
+  CODE_CACHE,
+  USER_CACHE_FILE,
+  cacheKeyOf,
+  compilePart,
+  fits,
+  packCache,
+  partsOf,
+  runBundle,
+  runtimeIdentity,
+  unpackCache,
+  userCacheDir,
+  userCacheDisabled,
+  userCacheFileName,
+  type CacheFile,
+  type CacheIdentity,
+  type Part,
+} from "./code-cache.js";
+import { mark, reached } from "./timeline.js";
 
 interface Bundle {
-  source: string;
+  source: Buffer;
   cache: Buffer | undefined;
   filename: string;
 }
 
+/** Cache files kept in the user's directory: both parts of a bundle, for a few bundles and Node versions in use at once. */
+const KEEP_FILES = 8;
+/** A temporary file older than this was left by a killed run. */
+const STALE_TEMP_MS = 10 * 60_000;
+
 const debug = debuglog("lmc");
+
+/** A part whose cache in the user's directory is to be recorded at exit. */
+interface ToRecord {
+  part: Part;
+  script: Script;
+  path: string;
+  /** It had one, of start-up only: recorded again once a run has loaded the SDK. */
+  hadStartupCache: boolean;
+}
 
 function fromExecutable(): Bundle | undefined {
   let sea: typeof import("node:sea") | undefined;
@@ -31,28 +70,171 @@ function fromExecutable(): Bundle | undefined {
   } catch {
     cache = undefined; // cross-built executables carry no cache
   }
-  return { source: sea.getAsset(BUNDLE, "utf8"), cache, filename: process.execPath };
+  return { source: Buffer.from(sea.getAsset(BUNDLE)), cache, filename: process.execPath };
 }
 
 function fromFiles(): Bundle {
   const filename = join(__dirname, BUNDLE);
-  let cache: Buffer | undefined;
-  try {
-    cache = readFileSync(join(__dirname, CODE_CACHE));
-  } catch {
-    cache = undefined;
-  }
-  return { source: readFileSync(filename, "utf8"), cache, filename };
+  return { source: readFileSync(filename), cache: readIfThere(join(__dirname, CODE_CACHE)), filename };
 }
 
+function readIfThere(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Compiles each part of the bundle, when it is needed, with the shipped cache when that
+ * fits this V8, else with the user's own, and records the user's own at exit when it
+ * was missing or refused.
+ */
+function compiler(bundle: Bundle): (part: Part) => Script {
+  const key = cacheKeyOf(bundle.source);
+  const running = key === undefined ? undefined : runtimeIdentity(key);
+  const shipped = unpackCache(bundle.cache);
+  const userDir = running === undefined || userCacheDisabled(process.env) ? undefined : userCacheDir(process.env, process.platform, homedir());
+  const toRecord: ToRecord[] = [];
+  return (part) => {
+    const scriptWith = (cache?: Buffer) => compilePart(part, bundle.filename, cache);
+    const about = part.name === "lmc" ? "" : ` (${part.name})`;
+    const fromShipped = shipped.find((record) => record.part === part.name);
+    let script: Script | undefined;
+    if (running !== undefined && fits(fromShipped, running, true)) {
+      script = scriptWith(fromShipped.data);
+      if (!script.cachedDataRejected) {
+        debug(`code cache used${about}`);
+        return script;
+      }
+      debug(`code cache rejected by V8${about}`);
+    } else {
+      debug(`no code cache for this bundle and V8${about}`);
+    }
+    if (running === undefined || userDir === undefined) return script ?? scriptWith();
+
+    const path = join(userDir, userCacheFileName(running, part.name));
+    const [own] = unpackCache(readIfThere(path));
+    let used: CacheFile | undefined;
+    if (fits(own, running) && own.part === part.name) {
+      script = scriptWith(own.data);
+      if (script.cachedDataRejected) debug(`code cache in ${path} rejected by V8`);
+      else {
+        debug(`code cache in ${path} used`);
+        used = own;
+      }
+    } else {
+      debug(`no code cache in ${path}`);
+    }
+    script ??= scriptWith();
+    if (used?.scope !== "sdk") {
+      if (toRecord.length === 0) recordAtExit(running, userDir, toRecord);
+      toRecord.push({ part, script, path, hadStartupCache: used !== undefined });
+    }
+    return script;
+  };
+}
+
+/**
+ * Records the caches when the run ends well: at exit, when the output is written and
+ * flushed (src/cli.ts exits only then), so that recording never delays it. Skipped when
+ * the run changed V8's flags (batch mode does): V8 would refuse that cache next time.
+ */
+function recordAtExit(running: CacheIdentity, dir: string, toRecord: ToRecord[]): void {
+  let flagsChanged = false;
+  const v8 = require("node:v8") as typeof import("node:v8");
+  const setFlagsFromString = v8.setFlagsFromString;
+  v8.setFlagsFromString = (flags: string) => {
+    flagsChanged = true;
+    setFlagsFromString(flags);
+  };
+  process.on("exit", (code) => {
+    if (code !== 0) return debug(`code cache not recorded: exit status ${code}`);
+    if (flagsChanged) return debug("code cache not recorded: the run changed V8's flags");
+    const scope = reached("SDK loaded") ? "sdk" : "startup";
+    const written: string[] = [];
+    for (const { part, script, path, hadStartupCache } of toRecord) {
+      if (hadStartupCache && scope === "startup") continue; // it would hold nothing new
+      try {
+        writeAtomically(dir, path, packCache([{ scope, part: part.name, data: script.createCachedData() }], running));
+        debug(`code cache recorded in ${path}`);
+        written.push(path);
+      } catch (error) {
+        debug(`code cache not recorded: ${(error as Error).message}`);
+      }
+    }
+    if (written.length > 0) prune(dir, written);
+  });
+}
+
+/**
+ * Writes to a temporary file of this process's own, then renames it into place: many lmc
+ * at once (make -j) each rename a whole file, and a reader never sees half of one.
+ */
+function writeAtomically(dir: string, path: string, data: Buffer): void {
+  mkdirSync(dir, { recursive: true });
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    writeFileSync(temp, data, { flag: "wx" });
+    renameSync(temp, path);
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // it was never made
+    }
+    throw error;
+  }
+}
+
+/** Keeps the directory bounded: the newest few caches, and no temporary file left by a killed run. */
+function prune(dir: string, keep: string[]): void {
+  try {
+    const now = Date.now();
+    const caches: Array<{ path: string; mtimeMs: number }> = [];
+    for (const name of readdirSync(dir)) {
+      if (!USER_CACHE_FILE.test(name)) continue;
+      const path = join(dir, name);
+      const { mtimeMs } = statSync(path, { throwIfNoEntry: false }) ?? { mtimeMs: now };
+      if (name.endsWith(".tmp")) {
+        if (now - mtimeMs > STALE_TEMP_MS) remove(path);
+      } else if (!keep.includes(path)) caches.push({ path, mtimeMs });
+    }
+    caches.sort((a, b) => b.mtimeMs - a.mtimeMs);
+    for (const { path } of caches.slice(Math.max(0, KEEP_FILES - keep.length))) {
+      if (remove(path)) debug(`old code cache ${path} removed`);
+    }
+  } catch {
+    // the directory cannot be read: not ours to tidy
+  }
+}
+
+function remove(path: string): boolean {
+  try {
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false; // another lmc removed it first
+  }
+}
+
+process.on("exit", () => mark("exit"));
 const bundle = fromExecutable() ?? fromFiles();
-const cachedData = unpackCache(cacheKeyOf(bundle.source), bundle.cache);
-const script = compileBundle(bundle.source, bundle.filename, cachedData);
-debug(
-  cachedData === undefined
-    ? "no code cache for this bundle"
-    : script.cachedDataRejected
-      ? "code cache rejected by V8"
-      : "code cache used",
+const compile = compiler(bundle);
+const parts = partsOf(bundle.source);
+if (parts === undefined) {
+  process.stderr.write(`lmc: ${bundle.filename} is damaged (no header): install lmc again\n`);
+  process.exit(1);
+}
+runBundle(
+  parts,
+  (part) => {
+    const script = compile(part);
+    if (part.name === "lmc") mark("bundle compiled");
+    return script;
+  },
+  bundle.filename,
+  module,
+  require,
 );
-script.runInThisContext()(exports, require, module, bundle.filename, dirname(bundle.filename));

