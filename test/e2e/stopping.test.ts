@@ -120,7 +120,8 @@ describe("a reader of stdout that goes away", () => {
     expect(result.code).toBe(141);
     expect(result.stderr).toBe("");
     expect(result.elapsedMs).toBeLessThan(8000); // the completion alone takes 10 s
-    expect((await predictionsSince(before)).map((request) => request.cancelled)).toEqual([true]);
+    // On a loaded machine lmc may see the closed stdout before it even asks: then there is nothing to cancel.
+    expect((await predictionsSince(before)).filter((request) => !request.cancelled)).toEqual([]);
   });
 });
 
