@@ -1,8 +1,8 @@
 // The entry point of the bundle (run by src/launch.ts): the only file that touches `process`.
 
 import { constants } from "node:os";
-import { removeTemporaryFiles } from "./output-file.js";
-import { main } from "./run.js";
+import { removeTemporaryFiles } from "./output/output-file.js";
+import { main } from "./main.js";
 
 // With stderr closed (2>&-) there is nowhere to report anything; that is no reason to crash.
 process.stderr.on("error", () => {});

@@ -3,10 +3,10 @@
 
 import { raceAbort, settleWithin } from "./abort.js";
 import { ExitCode, LmcError } from "./errors.js";
-import { findLocalServer } from "./host.js";
-import type { Session } from "./lmstudio.js";
-import type { Environment, RunOptions } from "./options.js";
-import { isBrokenPipe, ReaderGoneError } from "./output.js";
+import { findLocalServer } from "./lmstudio/discovery.js";
+import type { Session } from "./lmstudio/session.js";
+import type { Environment, RunOptions } from "./command-line/resolve-options.js";
+import { isBrokenPipe, ReaderGoneError } from "./output/sinks.js";
 
 export interface Io {
   argv: readonly string[];
@@ -126,7 +126,7 @@ export async function withSession<T>(
   const host = options.hosts[0] ?? (await raceAbort(findServer(options.localPorts), stop.signal));
   if (options.verbose) io.stderr.write(`lmc: using LM Studio at ${host}\n`);
   // Loaded only now, so --help, --version and usage errors never pay for the SDK.
-  const { openSession } = await import("./lmstudio.js");
+  const { openSession } = await import("./lmstudio/session.js");
   const session = openSession({ host, credentials: options.credentials, log: sdkLog(options, io) });
   try {
     return await work(session, host);

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { HEAP_GROWING_PERCENT, keepHeapNearLiveData } from "../../src/heap.js";
+import { HEAP_GROWING_PERCENT, keepHeapNearLiveData } from "../../src/batch/heap.js";
 
 const run = promisify(execFile);
 

@@ -4,7 +4,7 @@
 import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it, vi } from "vitest";
-import { fileSink } from "../../src/output-file.js";
+import { fileSink } from "../../src/output/output-file.js";
 import { tempDir } from "../temp-dir.js";
 
 vi.mock("node:crypto", async (importOriginal) => ({

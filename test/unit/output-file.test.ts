@@ -3,7 +3,7 @@ import { lstatSync, statSync } from "node:fs";
 import { chmod, readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fileSink, outputTarget, removeTemporaryFiles } from "../../src/output-file.js";
+import { fileSink, outputTarget, removeTemporaryFiles } from "../../src/output/output-file.js";
 import { tempDir } from "../temp-dir.js";
 
 const mode = (path: string) => statSync(path).mode & 0o7777;

@@ -3,11 +3,11 @@
 // that nothing reaches LM Studio before the whole command line is known good.
 
 import type { ParsedArgs } from "./args.js";
-import { shells, type Shell } from "./completion.js";
-import { UsageError } from "./errors.js";
-import { localPorts, normalizeHost } from "./host.js";
-import { optionSpecs } from "./options-spec.js";
-import { parseApiToken, type Credentials } from "./token.js";
+import { shells, type Shell } from "./shell-completion.js";
+import { UsageError } from "../errors.js";
+import { localPorts, normalizeHost } from "../lmstudio/discovery.js";
+import { optionSpecs } from "./option-table.js";
+import { parseApiToken, type Credentials } from "../lmstudio/api-token.js";
 import {
   checkValue,
   modelKeySetting,
@@ -17,7 +17,7 @@ import {
   parseSetting,
   secondsSetting,
   type Setting,
-} from "./prediction-config.js";
+} from "./prediction-settings.js";
 
 /** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
 export interface LoadSettings {

@@ -3,8 +3,8 @@
 // what the user meant to show.
 
 import { readFile } from "node:fs/promises";
-import { UsageError } from "./errors.js";
-import { describePosition, jsonErrorPosition } from "./json-position.js";
+import { UsageError } from "../errors.js";
+import { describePosition, jsonErrorPosition } from "../json-position.js";
 
 export async function loadSchema(source: string): Promise<object> {
   const inline = source.trimStart().startsWith("{");

@@ -1,7 +1,7 @@
 // --list's output. Pure.
 
-import type { ModelListing } from "./lmstudio.js";
-import { oneLine } from "./terminal-text.js";
+import type { ModelListing } from "../lmstudio/session.js";
+import { oneLine } from "../terminal/terminal-text.js";
 
 /**
  * JSON: one array. On a terminal: key, "loaded" and name in columns. Piped: keys

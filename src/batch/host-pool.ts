@@ -5,7 +5,7 @@
 // a host whose predictions fail MAX_FAILURES_IN_A_ROW times in a row, as long as
 // another host is left to serve.
 
-import { ExitCode, LmcError } from "./errors.js";
+import { ExitCode, LmcError } from "../errors.js";
 
 export interface PooledHost<S> {
   url: string;

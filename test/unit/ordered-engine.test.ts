@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { countRecords, itemsFromStream, jsonItem, splitRecords, type BatchItem } from "../../src/batch-input.js";
-import { runBatch, type BatchRecord } from "../../src/batch.js";
+import { countRecords, itemsFromStream, jsonItem, splitRecords, type BatchItem } from "../../src/batch/input.js";
+import { runBatch, type BatchRecord } from "../../src/batch/ordered-engine.js";
 
 async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

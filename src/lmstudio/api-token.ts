@@ -2,7 +2,7 @@
 // reads: sk-lm-IDENTIFIER:PASSKEY. A token is only ever read from the
 // environment (a flag would show it in `ps`), and never printed.
 
-import { UsageError } from "./errors.js";
+import { UsageError } from "../errors.js";
 
 export interface Credentials {
   clientIdentifier: string;

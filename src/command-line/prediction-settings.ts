@@ -3,7 +3,7 @@
 // what it accepts. Dedicated flags (--top-k …) and the generic --option KEY=VALUE
 // both go through this table, so they are validated alike. Pure.
 
-import { UsageError } from "./errors.js";
+import { UsageError } from "../errors.js";
 
 export interface Setting {
   /** What the value may be, for messages and docs. */

@@ -1,8 +1,8 @@
 // Shell completion scripts for bash, zsh and fish, generated from optionSpecs so they
 // offer exactly the options lmc parses. Pure: `lmc --completion SHELL` prints one.
 
-import { optionSpecs, type OptionSpec } from "./options-spec.js";
-import { overflowPolicies } from "./prediction-config.js";
+import { optionSpecs, type OptionSpec } from "./option-table.js";
+import { overflowPolicies } from "./prediction-settings.js";
 
 export type Shell = "bash" | "zsh" | "fish";
 export const shells: readonly Shell[] = ["bash", "zsh", "fish"];

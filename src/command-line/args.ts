@@ -2,8 +2,8 @@
 // citty's own parser accepts unknown flags and keeps only the last of repeated
 // ones, which a filter cannot afford; this one refuses what it does not know.
 
-import { UsageError } from "./errors.js";
-import { optionSpecs, type OptionSpec } from "./options-spec.js";
+import { UsageError } from "../errors.js";
+import { optionSpecs, type OptionSpec } from "./option-table.js";
 
 export interface ParsedArgs {
   /** Options that take a value: the last one given wins. */

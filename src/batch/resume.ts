@@ -4,8 +4,8 @@
 
 import type { Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { splitRecords } from "./batch-input.js";
-import { ExitCode, LmcError } from "./errors.js";
+import { splitRecords } from "./input.js";
+import { ExitCode, LmcError } from "../errors.js";
 
 /** Where a record is in the file: bytes, without its newline. */
 interface Span {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseArgs } from "../../src/args.js";
+import { parseArgs } from "../../src/command-line/args.js";
 import { UsageError } from "../../src/errors.js";
-import { resolveOptions, type Environment } from "../../src/options.js";
+import { resolveOptions, type Environment } from "../../src/command-line/resolve-options.js";
 
 const resolve = (argv: string[], env: Environment = {}) => resolveOptions(parseArgs(argv), env);
 

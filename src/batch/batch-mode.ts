@@ -4,19 +4,19 @@
 import { setMaxListeners } from "node:events";
 import { fstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { raceAbort, settleWithin, untilAborted } from "./abort.js";
-import { runBatch, type BatchRecord, type BatchSummary } from "./batch.js";
-import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./batch-input.js";
-import { ConnectionLostError, ExitCode, HostSilentError, isHostFailure, LmcError } from "./errors.js";
+import { raceAbort, settleWithin, untilAborted } from "../abort.js";
+import { runBatch, type BatchRecord, type BatchSummary } from "./ordered-engine.js";
+import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./input.js";
+import { ConnectionLostError, ExitCode, HostSilentError, isHostFailure, LmcError } from "../errors.js";
 import { keepHeapNearLiveData } from "./heap.js";
 import { HostPool, type PooledHost } from "./host-pool.js";
 import { HostWatch } from "./host-watch.js";
-import type { Session } from "./lmstudio.js";
-import type { RunOptions } from "./options.js";
-import { streamingSink } from "./output.js";
-import { fileSink, outputTarget, type OutputTarget } from "./output-file.js";
-import { noProgress, progressBar } from "./progress.js";
-import { joinPrompt } from "./prompt.js";
+import type { Session } from "../lmstudio/session.js";
+import type { RunOptions } from "../command-line/resolve-options.js";
+import { streamingSink } from "../output/sinks.js";
+import { fileSink, outputTarget, type OutputTarget } from "../output/output-file.js";
+import { noProgress, progressBar } from "../terminal/progress.js";
+import { joinPrompt } from "../single/prompt.js";
 import { carriedRecords, readEarlierOutput, sameFile, type EarlierOutput } from "./resume.js";
 import {
   CANCEL_GRACE_MS,
@@ -28,8 +28,8 @@ import {
   wantsColor,
   withSession,
   type Io,
-} from "./run-context.js";
-import { statsRecord } from "./stats.js";
+} from "../run-context.js";
+import { statsRecord } from "../single/stats.js";
 import { stdinFileAhead } from "./stdin-file.js";
 
 const STDIN_FD = 0;
@@ -172,7 +172,7 @@ async function batchOnHosts(
   signal: AbortSignal,
   run: (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) => Promise<BatchSummary>,
 ): Promise<BatchSummary & { failedHosts: Array<{ host: string; error: string }> }> {
-  const { openSession } = await import("./lmstudio.js");
+  const { openSession } = await import("../lmstudio/session.js");
   const pool = new HostPool(options.hosts, options.parallel, (host) =>
     openSession({ host, credentials: options.credentials, log: sdkLog(options, io) }),
   );

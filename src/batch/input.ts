@@ -3,8 +3,8 @@
 // batch of any length runs in bounded memory.
 
 import { readFile } from "node:fs/promises";
-import { jsonErrorPosition } from "./json-position.js";
-import { modelKeySetting, predictionSettings } from "./prediction-config.js";
+import { jsonErrorPosition } from "../json-position.js";
+import { modelKeySetting, predictionSettings } from "../command-line/prediction-settings.js";
 
 export interface BatchItem {
   index: number;

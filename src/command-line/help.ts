@@ -2,7 +2,7 @@
 // `lmc --help` shows the common options on one screen, as git, curl and rg do;
 // `lmc --help --all` every option, the environment and the exit statuses.
 
-import { optionSpecs, type OptionSpec } from "./options-spec.js";
+import { optionSpecs, type OptionSpec } from "./option-table.js";
 
 /** No line of the help is longer: it fits an 80-column terminal without wrapping. */
 export const HELP_WIDTH = 79;

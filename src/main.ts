@@ -3,18 +3,18 @@
 
 import packageJson from "../package.json" with { type: "json" };
 import { raceAbort, settleWithin, untilAborted } from "./abort.js";
-import { parseArgs } from "./args.js";
-import { renderCompletion } from "./completion.js";
+import { parseArgs } from "./command-line/args.js";
+import { renderCompletion } from "./command-line/shell-completion.js";
 import { ExitCode, LmcError } from "./errors.js";
-import { renderHelp } from "./help.js";
-import { formatListing } from "./listing.js";
-import type { CompletionRequest, Session } from "./lmstudio.js";
-import { isTruthy, resolveOptions, type RunOptions } from "./options.js";
-import { bufferedSink, ReaderGoneError, streamingSink, streamWriter, type CompletionSink } from "./output.js";
-import { fileSink } from "./output-file.js";
-import { noProgress, progressBar } from "./progress.js";
-import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
-import { batch } from "./run-batch.js";
+import { renderHelp } from "./command-line/help.js";
+import { formatListing } from "./list/listing.js";
+import type { CompletionRequest, Session } from "./lmstudio/session.js";
+import { isTruthy, resolveOptions, type RunOptions } from "./command-line/resolve-options.js";
+import { bufferedSink, ReaderGoneError, streamingSink, streamWriter, type CompletionSink } from "./output/sinks.js";
+import { fileSink } from "./output/output-file.js";
+import { noProgress, progressBar } from "./terminal/progress.js";
+import { assemblePrompt, decodeStdin, needsStdin } from "./single/prompt.js";
+import { batch } from "./batch/batch-mode.js";
 import {
   CANCEL_GRACE_MS,
   interruptible,
@@ -25,10 +25,10 @@ import {
   type Deadline,
   type Io,
 } from "./run-context.js";
-import { loadSchema } from "./schema.js";
-import { formatStats } from "./stats.js";
-import { readStdin } from "./stdin.js";
-import { errorLine, escapeControls } from "./terminal-text.js";
+import { loadSchema } from "./single/schema.js";
+import { formatStats } from "./single/stats.js";
+import { readStdin } from "./single/stdin.js";
+import { errorLine, escapeControls } from "./terminal/terminal-text.js";
 
 export type { Io } from "./run-context.js";
 

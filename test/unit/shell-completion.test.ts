@@ -5,8 +5,8 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderCompletion, type Shell } from "../../src/completion.js";
-import { optionSpecs, type OptionSpec } from "../../src/options-spec.js";
+import { renderCompletion, type Shell } from "../../src/command-line/shell-completion.js";
+import { optionSpecs, type OptionSpec } from "../../src/command-line/option-table.js";
 import { tempDir } from "../temp-dir.js";
 
 const specs: readonly OptionSpec[] = optionSpecs;

@@ -1,6 +1,6 @@
 // How the prompt is put together from the words and stdin. Pure.
 
-import { UsageError } from "./errors.js";
+import { UsageError } from "../errors.js";
 
 export const STDIN_WORD = "-";
 

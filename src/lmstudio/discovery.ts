@@ -3,7 +3,7 @@
 // because the SDK's own discovery kills the process with an unhandled rejection
 // when nothing answers (lmstudio-js 1.5).
 
-import { UsageError } from "./errors.js";
+import { UsageError } from "../errors.js";
 
 /**
  * Ports a local LM Studio may listen on: the server's usual port, then the ones the

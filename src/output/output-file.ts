@@ -7,8 +7,8 @@ import { randomBytes } from "node:crypto";
 import { unlinkSync, type Stats } from "node:fs";
 import { lstat, open, readlink, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { ExitCode, LmcError } from "./errors.js";
-import { streamingSink, type CompletionSink } from "./output.js";
+import { ExitCode, LmcError } from "../errors.js";
+import { streamingSink, type CompletionSink } from "./sinks.js";
 
 /** How `-o PATH` is written. */
 export type OutputTarget =

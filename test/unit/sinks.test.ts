@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { bufferedSink, ReaderGoneError, streamingSink } from "../../src/output.js";
+import { bufferedSink, ReaderGoneError, streamingSink } from "../../src/output/sinks.js";
 
 /** A stdout stand-in whose reader takes `delayMs` per chunk and keeps a small buffer. */
 function slowStdout(delayMs: number, isTTY = false) {

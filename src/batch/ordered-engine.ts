@@ -3,8 +3,8 @@
 // order and streams. Memory stays bounded: an item is read only when it may start,
 // and items run at most `window` ahead of the last record written.
 
-import type { BatchItem } from "./batch-input.js";
-import { rate, seconds, type StatsRecord } from "./stats.js";
+import type { BatchItem } from "./input.js";
+import { rate, seconds, type StatsRecord } from "../single/stats.js";
 
 /** One line of batch output. */
 export interface BatchRecord {

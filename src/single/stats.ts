@@ -1,6 +1,6 @@
 // The stats line lmc writes to stderr after a completion. Pure.
 
-import type { CompletionOutcome } from "./lmstudio.js";
+import type { CompletionOutcome } from "../lmstudio/session.js";
 
 /** The documented schema (README, "Stats"): fields are present when LM Studio reports them. */
 export interface StatsRecord {

@@ -3,12 +3,12 @@
 // throws are LmcErrors that already say what the user should do.
 
 import { LMStudioClient, type LLM, type LLMPredictionStats } from "@lmstudio/sdk";
-import { ConnectionLostError, ExitCode, LmcError } from "./errors.js";
-import type { LoadSettings } from "./options.js";
-import { errorLine, escapeControls, messageParagraphs, plainText } from "./terminal-text.js";
-import type { Credentials } from "./token.js";
+import { ConnectionLostError, ExitCode, LmcError } from "../errors.js";
+import type { LoadSettings } from "../command-line/resolve-options.js";
+import { errorLine, escapeControls, messageParagraphs, plainText } from "../terminal/terminal-text.js";
+import type { Credentials } from "./api-token.js";
 
-export { messageParagraphs, plainText } from "./terminal-text.js";
+export { messageParagraphs, plainText } from "../terminal/terminal-text.js";
 
 export interface SessionOptions {
   host: string;

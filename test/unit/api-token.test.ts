@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
-import { authenticationError } from "../../src/lmstudio.js";
-import { parseApiToken } from "../../src/token.js";
+import { authenticationError } from "../../src/lmstudio/session.js";
+import { parseApiToken } from "../../src/lmstudio/api-token.js";
 
 const token = "sk-lm-Ab3dEf7h:0123456789abcdefghij";
 
