@@ -7,19 +7,16 @@
 // instead keeps a long batch where a short one is, at no measurable cost in speed
 // (npm run bench:batch).
 
-import { setFlagsFromString } from "node:v8";
-
 export const HEAP_GROWING_PERCENT = 30;
 
 /**
  * The Node versions whose V8 was checked to know the flag. V8 reports an unknown
- * flag on stdout, which would corrupt the output, so other versions keep V8's default.
+ * flag on stderr, a stray line amid lmc's own, so other versions keep V8's default.
  */
 const CHECKED_NODE_MAJORS = new Set([20, 21, 22, 23, 24, 25]);
 
-/** Asks V8 to keep the heap near the live data; false when this Node was not checked. */
-export function keepHeapNearLiveData(nodeVersion: string): boolean {
-  if (!CHECKED_NODE_MAJORS.has(Number(nodeVersion.split(".")[0]))) return false;
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  return true;
+/** The V8 flags that keep the heap near the live data; undefined when this Node was not checked. */
+export function heapFlags(nodeVersion: string): string | undefined {
+  if (!CHECKED_NODE_MAJORS.has(Number(nodeVersion.split(".")[0]))) return undefined;
+  return `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
 }

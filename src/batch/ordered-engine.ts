@@ -52,7 +52,7 @@ export interface BatchRun {
 
 const jsonLine = (record: BatchRecord) => JSON.stringify(record) + "\n";
 
-export async function runBatch({ items, parallel, skip, earlier, onRecord, complete, write, render = jsonLine, signal }: BatchRun): Promise<BatchSummary> {
+export async function runInOrder({ items, parallel, skip, earlier, onRecord, complete, write, render = jsonLine, signal }: BatchRun): Promise<BatchSummary> {
   const started = performance.now();
   const summary = { items: 0, failures: 0, skipped: 0, promptTokensCount: 0, predictedTokensCount: 0 };
   const window = parallel * 4;

@@ -5,9 +5,12 @@
 import type { ParsedArgs } from "./args.js";
 import { shells, type Shell } from "./shell-completion.js";
 import { UsageError } from "../errors.js";
-import { localPorts, normalizeHost } from "../lmstudio/discovery.js";
+import type { Environment } from "../io.js";
+import { localPorts } from "../lmstudio/discovery.js";
+import { normalizeHost } from "./host-address.js";
 import { optionSpecs } from "./option-table.js";
 import { parseApiToken, type Credentials } from "../lmstudio/api-token.js";
+import type { LoadSettings } from "../lmstudio/session.js";
 import {
   checkValue,
   modelKeySetting,
@@ -18,13 +21,6 @@ import {
   secondsSetting,
   type Setting,
 } from "./prediction-settings.js";
-
-/** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
-export interface LoadSettings {
-  contextLength?: number;
-  gpu?: { ratio: number | "max" | "off" };
-  seed?: number;
-}
 
 export interface RunOptions {
   action: "help" | "version" | "completion" | "list" | "batch" | "complete";
@@ -45,7 +41,7 @@ export interface RunOptions {
   words: string[];
   model?: string;
   stopStrings: string[];
-  /** Prediction settings by their SDK names (LLMPredictionConfigInput), all checked. */
+  /** Prediction settings by their SDK names (LLMPredictionConfigInput), and `seed`, all checked. */
   prediction: Record<string, unknown>;
   load: LoadSettings;
   ttlSec?: number;
@@ -79,8 +75,6 @@ export interface RunOptions {
  */
 const DEFAULT_IDLE_TIMEOUT_SEC = 60;
 
-export type Environment = Readonly<Record<string, string | undefined>>;
-
 const wholeNumber = (min: number) => numberSetting(min, Infinity, { integer: true });
 const gpuRatio: Setting = {
   accepts: "off, max or a ratio from 0 to 1",
@@ -101,90 +95,49 @@ const predictionFlags: Readonly<Record<string, string>> = {
 /** The environment variable that gives each option's default, from the option table. */
 const environmentDefaults = new Map(optionSpecs.flatMap((spec) => (spec.env ? [[spec.name, spec.env] as const] : [])));
 
+type Action = RunOptions["action"];
+
 export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
   const batch = batchInput(args);
-  const action = args.flags.has("help")
-    ? "help"
-    : args.flags.has("version")
-      ? "version"
-      : args.values.has("completion")
-        ? "completion"
-        : args.flags.has("list")
-          ? "list"
-          : batch
-            ? "batch"
-            : "complete";
-  const shell = args.values.get("completion");
-  if (shell !== undefined && !(shells as readonly string[]).includes(shell)) {
-    throw new UsageError(`--completion takes ${shells.join(", ")}, not "${shell}"`);
-  }
-  if (args.flags.has("json") && action !== "list") throw new UsageError("--json goes with --list");
-  if (args.flags.has("all") && action !== "help") throw new UsageError("--all goes with --help");
-  if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
-  /** The flag's value, else its environment variable's; an empty variable counts as unset. */
-  const setting = (name: string) => {
-    const flag = args.values.get(name);
-    if (flag !== undefined) return { value: flag, source: `--${name}` };
-    const envName = environmentDefaults.get(name);
-    const fromEnv = envName ? env[envName] : undefined;
-    return fromEnv && envName ? { value: fromEnv, source: envName } : undefined;
-  };
-  const checked = (name: string, rule: Setting) => {
-    const given = setting(name);
-    return given ? checkValue(rule, given.value, given.source) : undefined;
-  };
-
-  const model = setting("model");
-  if (model && model.value.trim() === "") throw new UsageError(`${model.source} is empty`);
-  if (model) checkValue(modelKeySetting, model.value, model.source);
+  const action = chooseAction(args, batch);
+  const shell = completionShell(args);
+  checkFlagsGoWith(args, action);
+  const given = settingsGiven(args, env);
+  const model = modelKey(given);
   const hosts = resolveHosts(args, env);
   if (hosts.length > 1 && !batch) throw new UsageError("several LM Studio hosts need batch mode (--each, --each-jsonl or --each-file)");
   const output = args.values.get("output");
   if (output === "") throw new UsageError("--output needs a file name");
   const schema = args.values.get("schema");
   if (schema !== undefined && schema.trim() === "") throw new UsageError("--schema needs a file name or JSON");
-
-  // --option first, so that a dedicated flag wins over the same setting given generically.
-  const prediction = parseOptionPairs(args.lists.get("option") ?? []);
-  for (const [flag, key] of Object.entries(predictionFlags)) {
-    const given = setting(flag);
-    if (given) prediction[key] = parseSetting(key, given.value, given.source);
-  }
-  const overflow = args.values.get("context-overflow");
-  if (overflow !== undefined) {
-    const policy = overflowPolicies[overflow];
-    if (!policy) throw new UsageError(`--context-overflow must be one of ${Object.keys(overflowPolicies).join(", ")}, not "${overflow}"`);
-    prediction.contextOverflowPolicy = policy;
-  }
-  const seed = checked("seed", wholeNumber(0)) as number | undefined;
-  const gpu = checked("gpu", gpuRatio) as number | "max" | "off" | undefined;
+  const prediction = predictionSettings(args, given);
+  const gpu = given.checked("gpu", gpuRatio) as number | "max" | "off" | undefined;
 
   return {
     action,
     batch,
-    parallel: (checked("parallel", wholeNumber(1)) as number | undefined) ?? 4,
+    parallel: (given.checked("parallel", wholeNumber(1)) as number | undefined) ?? 4,
     resumeFile: args.values.get("resume"),
     delimiter: parseDelimiter(args.values.get("delimiter")),
-    shell: shell as Shell | undefined,
+    shell,
     json: args.flags.has("json"),
     helpAll: args.flags.has("all"),
     words: args.words,
-    model: model?.value,
+    model,
     stopStrings: checkStopStrings(args.lists.get("stop") ?? []),
     prediction,
     load: {
-      contextLength: checked("context-length", wholeNumber(1)) as number | undefined,
+      contextLength: given.checked("context-length", wholeNumber(1)) as number | undefined,
       gpu: gpu === undefined ? undefined : { ratio: gpu },
-      seed,
     },
-    ttlSec: checked("ttl", secondsSetting({ whole: true })) as number | undefined,
+    ttlSec: given.checked("ttl", secondsSetting({ whole: true })) as number | undefined,
     schema,
     hosts,
     localPorts: parseLocalPorts(env.LMC_LOCAL_PORTS),
     // Only a run that talks to LM Studio needs the token: a bad one must not break --help.
     credentials: talksToLmStudio.has(action) ? parseApiToken(env.LM_API_TOKEN) : undefined,
-    timeoutSec: checked("timeout", secondsSetting()) as number | undefined,
-    idleTimeoutSec: (checked("idle-timeout", secondsSetting()) as number | undefined) ?? DEFAULT_IDLE_TIMEOUT_SEC,
+    timeoutSec: given.checked("timeout", secondsSetting()) as number | undefined,
+    idleTimeoutSec: (given.checked("idle-timeout", secondsSetting()) as number | undefined) ?? DEFAULT_IDLE_TIMEOUT_SEC,
     outputFile: output,
     echo: args.flags.has("echo"),
     stream: !args.flags.has("no-stream"),
@@ -197,7 +150,78 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
   };
 }
 
-const talksToLmStudio = new Set<RunOptions["action"]>(["list", "batch", "complete"]);
+/** What the run does: the first of these flags that is given decides; a completion when none is. */
+function chooseAction(args: ParsedArgs, batch: RunOptions["batch"]): Action {
+  if (args.flags.has("help")) return "help";
+  if (args.flags.has("version")) return "version";
+  if (args.values.has("completion")) return "completion";
+  if (args.flags.has("list")) return "list";
+  return batch ? "batch" : "complete";
+}
+
+function completionShell(args: ParsedArgs): Shell | undefined {
+  const shell = args.values.get("completion");
+  if (shell !== undefined && !(shells as readonly string[]).includes(shell)) {
+    throw new UsageError(`--completion takes ${shells.join(", ")}, not "${shell}"`);
+  }
+  return shell as Shell | undefined;
+}
+
+/** Flags that only mean something with another. */
+function checkFlagsGoWith(args: ParsedArgs, action: Action): void {
+  if (args.flags.has("json") && action !== "list") throw new UsageError("--json goes with --list");
+  if (args.flags.has("all") && action !== "help") throw new UsageError("--all goes with --help");
+  if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
+}
+
+interface SettingsGiven {
+  /** The flag's value, else its environment variable's (an empty variable counts as unset), and where it came from. */
+  value(name: string): { value: string; source: string } | undefined;
+  /** That value, checked and parsed by `rule`. */
+  checked(name: string, rule: Setting): unknown;
+}
+
+function settingsGiven(args: ParsedArgs, env: Environment): SettingsGiven {
+  const value = (name: string) => {
+    const flag = args.values.get(name);
+    if (flag !== undefined) return { value: flag, source: `--${name}` };
+    const envName = environmentDefaults.get(name);
+    const fromEnv = envName ? env[envName] : undefined;
+    return fromEnv && envName ? { value: fromEnv, source: envName } : undefined;
+  };
+  const checked = (name: string, rule: Setting) => {
+    const given = value(name);
+    return given ? checkValue(rule, given.value, given.source) : undefined;
+  };
+  return { value, checked };
+}
+
+function modelKey(given: SettingsGiven): string | undefined {
+  const model = given.value("model");
+  if (model && model.value.trim() === "") throw new UsageError(`${model.source} is empty`);
+  if (model) checkValue(modelKeySetting, model.value, model.source);
+  return model?.value;
+}
+
+/** --option pairs, then the dedicated flags (which win), --context-overflow and --seed. */
+function predictionSettings(args: ParsedArgs, given: SettingsGiven): Record<string, unknown> {
+  const prediction = parseOptionPairs(args.lists.get("option") ?? []);
+  for (const [flag, key] of Object.entries(predictionFlags)) {
+    const setting = given.value(flag);
+    if (setting) prediction[key] = parseSetting(key, setting.value, setting.source);
+  }
+  const overflow = args.values.get("context-overflow");
+  if (overflow !== undefined) {
+    const policy = overflowPolicies[overflow];
+    if (!policy) throw new UsageError(`--context-overflow must be one of ${Object.keys(overflowPolicies).join(", ")}, not "${overflow}"`);
+    prediction.contextOverflowPolicy = policy;
+  }
+  const seed = given.checked("seed", wholeNumber(0));
+  if (seed !== undefined) prediction.seed = seed;
+  return prediction;
+}
+
+const talksToLmStudio = new Set<Action>(["list", "batch", "complete"]);
 
 /** LMC_LOCAL_PORTS: where to look for the local server instead of the usual ports (tests use it). */
 function parseLocalPorts(text: string | undefined): readonly number[] {

@@ -1,14 +1,19 @@
-// The one module that talks to @lmstudio/sdk. The rest of lmc sees only
-// openSession() and the small Prediction interface below, and the errors it
-// throws are LmcErrors that already say what the user should do.
+// lmstudio/: the one seam to LM Studio. This is the only module that imports
+// @lmstudio/sdk; the rest of lmc sees openSession() and the small interfaces below,
+// and the errors it throws are LmcErrors that already say what the user should do
+// (sdk-errors.ts). The seam owns the types of what it is asked.
 
-import { LMStudioClient, type LLM, type LLMPredictionStats } from "@lmstudio/sdk";
-import { ConnectionLostError, ExitCode, LmcError } from "../errors.js";
-import type { LoadSettings } from "../command-line/resolve-options.js";
-import { errorLine, escapeControls, messageParagraphs, plainText } from "../terminal/terminal-text.js";
+import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface } from "@lmstudio/sdk";
+import { ExitCode, LmcError } from "../errors.js";
+import { escapeControls } from "../terminal/terminal-text.js";
 import type { Credentials } from "./api-token.js";
+import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
 
-export { messageParagraphs, plainText } from "../terminal/terminal-text.js";
+/** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
+export interface LoadSettings {
+  contextLength?: number;
+  gpu?: { ratio: number | "max" | "off" };
+}
 
 export interface SessionOptions {
   host: string;
@@ -21,7 +26,7 @@ export interface CompletionRequest {
   prompt: string;
   model?: string;
   stopStrings: string[];
-  /** Checked prediction settings, by their LLMPredictionConfigInput names. */
+  /** Checked prediction settings, by their LLMPredictionConfigInput names, and `seed`. */
   prediction: Record<string, unknown>;
   /** A JSON Schema the completion must satisfy. */
   schema?: object;
@@ -80,23 +85,15 @@ export interface Session {
 }
 
 export function openSession({ host, credentials, log }: SessionOptions): Session {
-  const client = new LMStudioClient({
-    baseUrl: host,
-    ...credentials,
-    // The SDK's log lines may quote the server: shown (with --verbose) with their control characters escaped.
-    logger: {
-      debug: (...parts) => log("debug", escapeControls(parts.map(String).join(" "))),
-      info: (...parts) => log("info", escapeControls(parts.map(String).join(" "))),
-      warn: (...parts) => log("warn", escapeControls(parts.map(String).join(" "))),
-      error: (...parts) => log("error", escapeControls(parts.map(String).join(" "))),
-    },
-  });
+  const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log) });
 
-  const findModel = async ({ model: key, load, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
+  const findModel = async ({ model: key, load, prediction, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
     try {
+      // LM Studio takes the seed in the load configuration too.
+      const config = { ...load, seed: prediction.seed as number | undefined };
       return await (key === undefined
         ? client.llm.model()
-        : client.llm.model(key, { signal, config: load, ttl: ttlSec, onProgress: onLoadProgress }));
+        : client.llm.model(key, { signal, config, ttl: ttlSec, onProgress: onLoadProgress }));
     } catch (error) {
       if (signal.aborted) throw error;
       const problem = modelProblem(error);
@@ -125,9 +122,9 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
       try {
         model = await modelFor(request);
       } catch (error) {
-        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? lostConnection(error, host) ?? unexpectedError(error);
+        throw requestError(error, host, credentials !== undefined);
       }
-      const { settings, raw } = splitRawSettings(request.prediction, request.load.seed);
+      const { settings, raw } = splitRawSettings(request.prediction);
       const ongoing = model.complete(request.prompt, {
         ...settings,
         stopStrings: request.stopStrings.length > 0 ? request.stopStrings : undefined,
@@ -155,7 +152,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
       try {
         [downloaded, loaded] = await Promise.all([client.system.listDownloadedModels("llm"), client.llm.listLoaded()]);
       } catch (error) {
-        throw connectionError(error, host) ?? authenticationError(error, host, credentials !== undefined) ?? lostConnection(error, host) ?? unexpectedError(error);
+        throw requestError(error, host, credentials !== undefined);
       }
       return downloaded.map((model) => {
         const identifiers = loaded.filter((instance) => instance.modelKey === model.modelKey).map((i) => i.identifier);
@@ -195,10 +192,11 @@ const rawSettingKeys: Readonly<Record<string, string>> = {
   xtcProbability: "llm.prediction.llama.xtcProbability",
   xtcThreshold: "llm.prediction.llama.xtcThreshold",
   logProbs: "llm.prediction.logProbs",
+  seed: "llm.prediction.seed",
 };
 
 /** Separates the settings the SDK passes on from those that must go as raw fields. */
-export function splitRawSettings(prediction: Record<string, unknown>, seed: number | undefined) {
+export function splitRawSettings(prediction: Record<string, unknown>) {
   const settings: Record<string, unknown> = {};
   const raw: Array<{ key: string; value: unknown }> = [];
   for (const [name, value] of Object.entries(prediction)) {
@@ -206,9 +204,13 @@ export function splitRawSettings(prediction: Record<string, unknown>, seed: numb
     if (key === undefined) settings[name] = value;
     else raw.push({ key, value: value === false ? { checked: false, value: 0 } : { checked: true, value } });
   }
-  // Nor has SDK 1.5 a seed option for a prediction.
-  if (seed !== undefined) raw.push({ key: "llm.prediction.seed", value: { checked: true, value: seed } });
   return { settings, raw };
+}
+
+/** The SDK's log lines may quote the server: handed on (lmc shows them with --verbose) with control characters escaped. */
+function sdkLogger(log: SessionOptions["log"]): LoggerInterface {
+  const to = (level: string) => (...parts: unknown[]) => log(level, escapeControls(parts.map(String).join(" ")));
+  return { debug: to("debug"), info: to("info"), warn: to("warn"), error: to("error") };
 }
 
 /** LM Studio 2.x reports the stop string; with 1.x lmc can know it only when there was one. */
@@ -221,81 +223,4 @@ async function listModelKeys(client: LMStudioClient): Promise<string[]> {
   const deadline = new Promise<never>((_, reject) => setTimeout(reject, 2000).unref());
   const models = await Promise.race([client.system.listDownloadedModels(), deadline]);
   return models.filter((m) => m.type === "llm").map((m) => m.modelKey);
-}
-
-type ModelProblem = "notFound" | "nothingLoaded";
-
-/** The SDK turns LM Studio's error codes into boxed prose; these phrases identify them. */
-export function modelProblem(error: unknown): ModelProblem | undefined {
-  const text = messageParagraphs(error instanceof Error ? error.message : String(error)).join(" ");
-  if (/Cannot find a model with path/i.test(text)) return "notFound";
-  if (/No loaded model satisfies/i.test(text)) return "nothingLoaded";
-  return undefined;
-}
-
-export function modelErrorMessage(problem: ModelProblem, key: string | undefined, available?: string[]): string {
-  // The keys come from the server: shown, never obeyed, should one carry an escape sequence.
-  const keys = available?.map((modelKey) => escapeControls(modelKey));
-  const list = keys === undefined ? "" : keys.length === 0 ? "; no models are downloaded" : `; downloaded models: ${keys.join(", ")}`;
-  return problem === "notFound"
-    ? `model "${key}" not found${list}`
-    : `no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL${list}`;
-}
-
-const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "ECONNRESET"]);
-
-/** An error met before the prediction started that means nothing is listening there. */
-export function connectionError(error: unknown, host: string): LmcError | undefined {
-  const code = (error as { code?: unknown })?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  const unreachable = (why: string, advice = `start its server (in the app, or with "lms server start") or point --host / LMC_HOST at it`) =>
-    new LmcError(`cannot reach LM Studio at ${host} (${why})${advice ? `: ${advice}` : ""}`, ExitCode.unreachable, { cause: error });
-  // wss:// to a plain ws:// server: OpenSSL reads the HTTP reply as a TLS record and gives up.
-  if (host.startsWith("wss:") && (code === "EPROTO" || /SSL routines|TLS connection/i.test(message))) {
-    return unreachable("TLS handshake failed: is the server plain ws://?", "");
-  }
-  if (typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-    return unreachable(`its TLS certificate is not trusted: ${code}`, "");
-  }
-  const notLmStudio = /Unexpected server response|Invalid WebSocket frame|WebSocket was closed/i.test(message);
-  if (!(typeof code === "string" && unreachableCodes.has(code)) && !notLmStudio) return undefined;
-  return unreachable(typeof code === "string" ? code : plainText(message));
-}
-
-/** Any other error of the SDK, as one line without its frame or stack trace (that is for --verbose). */
-function unexpectedError(error: unknown): LmcError {
-  if (error instanceof LmcError) return error;
-  return new LmcError(errorLine(error instanceof Error ? error.message : String(error)), ExitCode.failed, { cause: error });
-}
-
-/** The server turned the handshake down: a wrong token, or none where one is required. */
-export function authenticationError(error: unknown, host: string, sentToken: boolean): LmcError | undefined {
-  const message = error instanceof Error ? error.message : String(error);
-  if (!/^Failed to authenticate/.test(message)) return undefined;
-  const why = plainText(message.replace(/^Failed to authenticate:\s*/, ""));
-  return new LmcError(
-    sentToken
-      ? `LM Studio at ${host} refused the API token in LM_API_TOKEN (${why})`
-      : `LM Studio at ${host} requires an API token (${why}): set LM_API_TOKEN to one made in LM Studio`,
-    ExitCode.unauthorized,
-    { cause: error },
-  );
-}
-
-/** The connection broke while lmc was waiting on it: one message for it, wherever it happened. */
-function lostConnection(error: unknown, host: string): ConnectionLostError | undefined {
-  const message = error instanceof Error ? error.message : String(error);
-  return /WebSocket connection closed|ECONNRESET|socket hang up/i.test(message) ? new ConnectionLostError(host, error) : undefined;
-}
-
-function streamError(error: unknown, host: string): LmcError {
-  if (error instanceof LmcError) return error;
-  const lost = lostConnection(error, host);
-  if (lost) return lost;
-  // The SDK reconnects for each new prediction: a server that has gone away refuses it.
-  const unreachable = connectionError(error, host);
-  if (unreachable) return unreachable;
-  const title = (error as { title?: unknown })?.title;
-  const text = plainText(typeof title === "string" ? title : error instanceof Error ? error.message : String(error));
-  return new LmcError(`the prediction failed: ${text}`, ExitCode.failed, { cause: error });
 }

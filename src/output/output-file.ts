@@ -51,21 +51,19 @@ export async function outputTarget(path: string): Promise<OutputTarget> {
  * A sink for -o PATH, opened before the request is sent, so an unwritable path
  * fails before any work is done. A regular file appears only on commit; a
  * device or FIFO gets the text as it comes, like stdout. `newFileMode` is the
- * mode a new file gets (0666 less the umask).
+ * mode a new file gets (0666 less the umask); `stdoutFd` is stdout's descriptor.
  */
 export async function fileSink(
   path: string,
-  { newFileMode, stdout }: { newFileMode: number; stdout: NodeJS.WriteStream },
+  { newFileMode, stdout, stdoutFd }: { newFileMode: number; stdout: NodeJS.WriteStream; stdoutFd: number | undefined },
   target?: OutputTarget,
 ): Promise<CompletionSink> {
   target ??= await outputTarget(path);
   if (target.kind === "replace") return replacingSink(path, target, newFileMode);
   // -o /dev/stdout: stdout itself, which may be a socket that cannot be opened by name.
-  if (target.fd === STDOUT_FD) return streamingSink(stdout);
+  if (target.fd !== undefined && target.fd === stdoutFd) return streamingSink(stdout);
   return inPlaceSink(path, target.path);
 }
-
-const STDOUT_FD = 1;
 
 async function inPlaceSink(path: string, device: string): Promise<CompletionSink> {
   let handle: FileHandle;

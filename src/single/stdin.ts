@@ -1,6 +1,6 @@
 // Reads all of stdin as bytes, so that decoding (and what to strip) is decided
-// in one place (prompt.ts). The stream is the one Io hands over, and it is
-// touched only here, so a run that never reads stdin never creates it.
+// in one place (prompt.ts). The stream is the one Io hands over; a single run
+// touches it only here, so one whose prompt is all words never creates it.
 
 import { buffer } from "node:stream/consumers";
 

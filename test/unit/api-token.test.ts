@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
-import { authenticationError } from "../../src/lmstudio/session.js";
+import { authenticationError } from "../../src/lmstudio/sdk-errors.js";
 import { parseApiToken } from "../../src/lmstudio/api-token.js";
 
 const token = "sk-lm-Ab3dEf7h:0123456789abcdefghij";

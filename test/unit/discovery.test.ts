@@ -2,7 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
-import { findLocalServer, greetingUrl, normalizeHost } from "../../src/lmstudio/discovery.js";
+import { normalizeHost } from "../../src/command-line/host-address.js";
+import { findLocalServer, greetingUrl } from "../../src/lmstudio/discovery.js";
 
 describe("normalizeHost", () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { countRecords, itemsFromStream, jsonItem, splitRecords, type BatchItem } from "../../src/batch/input.js";
-import { runBatch, type BatchRecord } from "../../src/batch/ordered-engine.js";
+import { runInOrder, type BatchRecord } from "../../src/batch/ordered-engine.js";
 
 async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -90,14 +90,14 @@ describe("jsonItem", () => {
   });
 });
 
-describe("runBatch", () => {
+describe("runInOrder", () => {
   const items = (n: number) => (async function* () {
     for (let index = 0; index < n; index++) yield { index, text: `p${index}` } as BatchItem;
   })();
 
   it("writes records in input order although they finish out of order", async () => {
     const lines: string[] = [];
-    const summary = await runBatch({
+    const summary = await runInOrder({
       items: items(6),
       parallel: 3,
       signal: new AbortController().signal,
@@ -122,7 +122,7 @@ describe("runBatch", () => {
       }
     })();
     let readAtFirstRecord = -1;
-    await runBatch({
+    await runInOrder({
       items: source,
       parallel: 2,
       signal: new AbortController().signal,
@@ -139,7 +139,7 @@ describe("runBatch", () => {
   });
 
   it("counts failures and tokens", async () => {
-    const summary = await runBatch({
+    const summary = await runInOrder({
       items: items(3),
       parallel: 2,
       signal: new AbortController().signal,
@@ -155,7 +155,7 @@ describe("runBatch", () => {
   it("stops at an abort, keeping the records already finished in order", async () => {
     const stop = new AbortController();
     const lines: string[] = [];
-    const run = runBatch({
+    const run = runInOrder({
       items: items(50),
       parallel: 2,
       signal: stop.signal,
@@ -175,7 +175,7 @@ describe("runBatch", () => {
   });
 
   it("ends the batch when complete throws (a fatal error)", async () => {
-    const run = runBatch({
+    const run = runInOrder({
       items: items(10),
       parallel: 2,
       signal: new AbortController().signal,
@@ -189,11 +189,11 @@ describe("runBatch", () => {
   });
 });
 
-describe("runBatch with skip", () => {
+describe("runInOrder with skip", () => {
   it("passes over skipped items without completing or writing them, in order", async () => {
     const lines: string[] = [];
     const completed: number[] = [];
-    const summary = await runBatch({
+    const summary = await runInOrder({
       items: (async function* () {
         for (let index = 0; index < 5; index++) yield { index, text: "" } as BatchItem;
       })(),
@@ -210,7 +210,7 @@ describe("runBatch with skip", () => {
 
   it("writes a skipped item's earlier output in its place when told it", async () => {
     const lines: string[] = [];
-    await runBatch({
+    await runInOrder({
       items: (async function* () {
         for (let index = 0; index < 4; index++) yield { index, text: "" } as BatchItem;
       })(),

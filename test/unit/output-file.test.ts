@@ -7,7 +7,7 @@ import { fileSink, outputTarget, removeTemporaryFiles } from "../../src/output/o
 import { tempDir } from "../temp-dir.js";
 
 const mode = (path: string) => statSync(path).mode & 0o7777;
-const options = (newFileMode: number) => ({ newFileMode, stdout: process.stdout });
+const options = (newFileMode: number) => ({ newFileMode, stdout: process.stdout, stdoutFd: 1 });
 
 describe("fileSink", () => {
   it("shows the file only on commit, replacing what was there and keeping its mode", async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseArgs } from "../../src/command-line/args.js";
 import { UsageError } from "../../src/errors.js";
-import { resolveOptions, type Environment } from "../../src/command-line/resolve-options.js";
+import { resolveOptions } from "../../src/command-line/resolve-options.js";
+import type { Environment } from "../../src/io.js";
 
 const resolve = (argv: string[], env: Environment = {}) => resolveOptions(parseArgs(argv), env);
 
@@ -9,7 +10,7 @@ describe("resolveOptions", () => {
   it("has quiet defaults", () => {
     expect(resolve(["hi"])).toEqual({
       action: "complete", batch: undefined, parallel: 4, resumeFile: undefined, delimiter: undefined, shell: undefined, json: false, helpAll: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
-      load: { contextLength: undefined, gpu: undefined, seed: undefined }, ttlSec: undefined, schema: undefined,
+      load: { contextLength: undefined, gpu: undefined }, ttlSec: undefined, schema: undefined,
       hosts: [], localPorts: [1234, 41343, 52993, 16141, 39414, 22931], credentials: undefined, timeoutSec: undefined, idleTimeoutSec: 60, outputFile: undefined,
       echo: false, stream: true, stats: true, failOnTruncate: false, progress: undefined, reasoning: false,
       rawStdin: false, verbose: false,
@@ -56,8 +57,10 @@ describe("resolveOptions", () => {
     ["--option keeps the last", ["--option", "cpuThreads=2", "--option", "cpuThreads=4"], {}, { prediction: { cpuThreads: 4 } }],
     ["--context-overflow", ["--context-overflow", "rolling-window"], {}, { prediction: { contextOverflowPolicy: "rollingWindow" } }],
     ["--draft-model", ["--draft-model", "small"], {}, { prediction: { draftModel: "small" } }],
-    ["load settings", ["--context-length", "4096", "--gpu", "max", "--seed", "42", "--ttl", "300"], {},
-      { load: { contextLength: 4096, gpu: { ratio: "max" }, seed: 42 }, ttlSec: 300 }],
+    ["load settings", ["--context-length", "4096", "--gpu", "max", "--ttl", "300"], {},
+      { load: { contextLength: 4096, gpu: { ratio: "max" } }, ttlSec: 300 }],
+    ["--seed is a prediction setting", ["--seed", "42", "--option", "xtcProbability=0.5"], {},
+      { prediction: { xtcProbability: 0.5, seed: 42 } }],
     ["seconds beyond a timer's reach are held at 24.8 days", ["--timeout", "1e99", "--ttl", "3000000"], {}, { timeoutSec: 2147483, ttlSec: 2147483 }],
     ["LMC_TIMEOUT=1e999 too", [], { LMC_TIMEOUT: "1e999" }, { timeoutSec: 2147483 }],
     ["LMC_LOCAL_PORTS", [], { LMC_LOCAL_PORTS: "5, 6" }, { localPorts: [5, 6] }],
