@@ -1,3 +1,6 @@
+// command-line/: from argv and the environment to checked run options; the option
+// table (option-table.ts) is the one declaration that parser, help and completions read.
+//
 // Turns the parsed command line and the environment into what a run needs.
 // Pure: flags win over the environment, and every value is checked here, so
 // that nothing reaches LM Studio before the whole command line is known good.

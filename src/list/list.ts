@@ -1,5 +1,5 @@
-// --list: the models LM Studio has downloaded, the loaded ones marked (listing.ts
-// formats them).
+// list/: the --list action (here): the models LM Studio has downloaded, the loaded
+// ones marked; listing.ts formats them.
 
 import type { RunOptions } from "../command-line/resolve-options.js";
 import { raceAbort } from "../abort.js";

@@ -1,5 +1,6 @@
-// Where the completion goes on stdout: streamed, or at the end (a file given
-// with -o: output-file.ts).
+// output/: where a completion goes, stdout (here) or a file given with -o
+// (output-file.ts); single and batch runs both write through these sinks.
+// On stdout a completion is streamed, or kept until it is whole.
 
 import { once } from "node:events";
 

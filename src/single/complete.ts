@@ -1,3 +1,6 @@
+// single/: one completion; this is the action, the rest its parts (prompt, stdin,
+// schema, stats; batch mode reuses prompt and stats).
+//
 // One completion: the prompt from the words and stdin, the request to LM Studio, the
 // text streamed to stdout (or -o), reasoning to stderr when asked, then the stats line.
 
