@@ -2,7 +2,7 @@
 // Run after changing an option: npm run readme-help
 
 import { readFile, writeFile } from "node:fs/promises";
-import { renderHelp } from "../src/help.js";
+import { renderHelp } from "../src/command-line/help.js";
 
 const { version } = JSON.parse(await readFile("package.json", "utf8"));
 const readme = await readFile("README.md", "utf8");

@@ -1,8 +1,10 @@
-// The entry point of the bundle (run by src/launch.ts): the only file that touches `process`.
+// The entry point of the bundle (run by src/launch.ts): makes the one Io from
+// `process`, runs main() and exits with its status. No other file touches `process`.
 
 import { constants } from "node:os";
-import { removeTemporaryFiles } from "./output-file.js";
-import { main } from "./run.js";
+import { setFlagsFromString } from "node:v8";
+import { main } from "./main.js";
+import { removeTemporaryFiles } from "./output/output-file.js";
 
 // With stderr closed (2>&-) there is nowhere to report anything; that is no reason to crash.
 process.stderr.on("error", () => {});
@@ -16,13 +18,17 @@ let interrupts = 0;
 void main({
   argv: process.argv.slice(2),
   env: process.env,
-  // A getter: creating process.stdin costs a few milliseconds, and most runs never read it.
+  // A getter: Node creates process.stdin on first use, which costs 3-5 ms; only a
+  // run that reads stdin (a prompt from it, batch mode) should pay for it.
   get stdin() {
     return process.stdin;
   },
   stdout: process.stdout,
   stderr: process.stderr,
+  fds: { stdin: 0, stdout: 1 },
   nodeVersion: process.versions.node,
+  // Called, not passed: the build loads node:v8 on first use, and most runs never use it.
+  setV8Flags: (flags) => setFlagsFromString(flags),
   umask: process.umask(),
   onInterrupt(handler) {
     const onSignal = (signal: (typeof stopSignals)[number]) => {

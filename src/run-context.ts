@@ -1,28 +1,10 @@
-// What every kind of run shares: the process as `Io`, Ctrl-C and --timeout as one
-// abort signal, and a session with LM Studio that is always closed.
+// What every kind of run shares: Ctrl-C and --timeout as one abort signal, a reader
+// of stdout that goes away, and colour only where it belongs.
 
-import { raceAbort, settleWithin } from "./abort.js";
+import type { RunOptions } from "./command-line/resolve-options.js";
 import { ExitCode, LmcError } from "./errors.js";
-import { findLocalServer } from "./host.js";
-import type { Session } from "./lmstudio.js";
-import type { Environment, RunOptions } from "./options.js";
-import { isBrokenPipe, ReaderGoneError } from "./output.js";
-
-export interface Io {
-  argv: readonly string[];
-  env: Environment;
-  stdin: NodeJS.ReadStream;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-  /** Node's version, as in process.versions.node. */
-  nodeVersion: string;
-  /** The file mode creation mask: a new -o file gets 0666 less this. */
-  umask: number;
-  /** Calls `handler` on Ctrl-C, SIGHUP or SIGTERM; returns the function that stops listening. */
-  onInterrupt(handler: (signal: StopSignal) => void): () => void;
-}
-
-export type StopSignal = "SIGINT" | "SIGHUP" | "SIGTERM";
+import type { Io, StopSignal } from "./io.js";
+import { isBrokenPipe, ReaderGoneError } from "./output/sinks.js";
 
 /** How each signal that stops lmc is reported, and its exit status (128 + the signal's number). */
 const stoppedBy: Readonly<Record<StopSignal, [message: string, status: ExitCode]>> = {
@@ -110,38 +92,4 @@ export function stopWhenReaderGoes(stdout: NodeJS.WriteStream, stop: AbortContro
 /** NO_COLOR (https://no-color.org) and TERM=dumb turn colour off; it is only ever used on a terminal. */
 export function wantsColor(io: Io): boolean {
   return io.stderr.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== "dumb";
-}
-
-export function sdkLog(options: RunOptions, io: Io) {
-  return (level: string, message: string) => options.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`);
-}
-
-/** Finds LM Studio, opens a session with it for `work`, and always closes it. */
-export async function withSession<T>(
-  options: RunOptions,
-  io: Io,
-  stop: AbortController,
-  work: (session: Session, host: string) => Promise<T>,
-): Promise<T> {
-  const host = options.hosts[0] ?? (await raceAbort(findServer(options.localPorts), stop.signal));
-  if (options.verbose) io.stderr.write(`lmc: using LM Studio at ${host}\n`);
-  // Loaded only now, so --help, --version and usage errors never pay for the SDK.
-  const { openSession } = await import("./lmstudio.js");
-  const session = openSession({ host, credentials: options.credentials, log: sdkLog(options, io) });
-  try {
-    return await work(session, host);
-  } finally {
-    await settleWithin(session.close(), 500);
-  }
-}
-
-async function findServer(ports: readonly number[]): Promise<string> {
-  const found = await findLocalServer(ports);
-  if (found) return found;
-  throw new LmcError(
-    `cannot find LM Studio on this machine (tried 127.0.0.1 ports ${ports.join(", ")}): ` +
-      `start its server (in the app, with "lms server start", or headless with "lms daemon up") ` +
-      `or give its address with --host / LMC_HOST`,
-    ExitCode.unreachable,
-  );
 }

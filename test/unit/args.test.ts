@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { closestOption, parseArgs } from "../../src/args.js";
+import { closestOption, parseArgs } from "../../src/command-line/args.js";
 import { UsageError } from "../../src/errors.js";
 
 const parse = (...argv: string[]) => {

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { batchListenerLimit } from "../../src/run-batch.js";
+import { batchListenerLimit } from "../../src/batch/batch-mode.js";
 
 // Every item in flight listens on the batch's signal; Node warns past the limit.
 it.each([

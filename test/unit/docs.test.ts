@@ -4,8 +4,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
-import { renderHelp } from "../../src/help.js";
-import { optionSpecs } from "../../src/options-spec.js";
+import { renderHelp } from "../../src/command-line/help.js";
+import { optionSpecs } from "../../src/command-line/option-table.js";
 
 const help = renderHelp("0.0.0", { all: true });
 const man = readFileSync("man/lmc.1", "utf8");

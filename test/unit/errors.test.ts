@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "../../src/errors.js";
-import { connectionError, modelErrorMessage, modelProblem, plainText } from "../../src/lmstudio.js";
+import { connectionError, modelErrorMessage, modelProblem } from "../../src/lmstudio/sdk-errors.js";
+import { plainText } from "../../src/terminal/terminal-text.js";
 
 // That each status is documented is checked against the README and the man page (docs.test.ts).
 describe("the exit statuses", () => {

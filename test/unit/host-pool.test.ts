@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { HostPool, MAX_FAILURES_IN_A_ROW } from "../../src/host-pool.js";
+import { HostPool, MAX_FAILURES_IN_A_ROW } from "../../src/batch/host-pool.js";
 
 const pool = () => new HostPool(["a", "b"], 2, (url) => ({ url }));
 

@@ -1,5 +1,5 @@
 import { afterEach, expect, it, vi } from "vitest";
-import { HostWatch } from "../../src/host-watch.js";
+import { HostWatch } from "../../src/batch/host-watch.js";
 
 afterEach(() => void vi.useRealTimers());
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatListing } from "../../src/listing.js";
+import { formatListing } from "../../src/list/listing.js";
 
 const models = [
   { key: "qwen2.5-7b-instruct", displayName: "Qwen2.5 7B Instruct", loaded: true, identifiers: ["qwen2.5-7b-instruct"], sizeBytes: 1 },

@@ -4,7 +4,7 @@
 import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it, vi } from "vitest";
-import { fileSink } from "../../src/output-file.js";
+import { fileSink } from "../../src/output/output-file.js";
 import { tempDir } from "../temp-dir.js";
 
 vi.mock("node:crypto", async (importOriginal) => ({
@@ -17,6 +17,6 @@ it("fails rather than follow a symlink at the temporary file's name", async () =
   const victim = join(tempDir("victim"), "victim.txt");
   writeFileSync(victim, "precious\n");
   symlinkSync(victim, join(dir, `.out.txt.${"ab".repeat(8)}.lmc-tmp`));
-  await expect(fileSink(join(dir, "out.txt"), { newFileMode: 0o644, stdout: process.stdout })).rejects.toThrow(/EEXIST/);
+  await expect(fileSink(join(dir, "out.txt"), { newFileMode: 0o644, stdout: process.stdout, stdoutFd: 1 })).rejects.toThrow(/EEXIST/);
   expect(readFileSync(victim, "utf8")).toBe("precious\n");
 });

@@ -3,11 +3,11 @@ import { lstatSync, statSync } from "node:fs";
 import { chmod, readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fileSink, outputTarget, removeTemporaryFiles } from "../../src/output-file.js";
+import { fileSink, outputTarget, removeTemporaryFiles } from "../../src/output/output-file.js";
 import { tempDir } from "../temp-dir.js";
 
 const mode = (path: string) => statSync(path).mode & 0o7777;
-const options = (newFileMode: number) => ({ newFileMode, stdout: process.stdout });
+const options = (newFileMode: number) => ({ newFileMode, stdout: process.stdout, stdoutFd: 1 });
 
 describe("fileSink", () => {
   it("shows the file only on commit, replacing what was there and keeping its mode", async () => {

@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { progressBar, renderProgress } from "../../src/progress.js";
+import { progressBar, renderProgress } from "../../src/terminal/progress.js";
 
 describe("renderProgress", () => {
   it.each([

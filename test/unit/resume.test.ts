@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { carriedRecords, completedIndex, readEarlierOutput } from "../../src/resume.js";
+import { carriedRecords, completedIndex, readEarlierOutput } from "../../src/batch/resume.js";
 import { tempDir } from "../temp-dir.js";
 
 it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorLine, escapeControls, oneLine, plainText } from "../../src/terminal-text.js";
+import { errorLine, escapeControls, oneLine, plainText } from "../../src/terminal/terminal-text.js";
 
 describe("escapeControls", () => {
   it.each([

@@ -1,0 +1,178 @@
+// batch/: batch mode, every file here; this one is the run, ordered-engine.ts the
+// engine under it, complete-item.ts one item, on-hosts.ts several hosts.
+//
+// Batch mode (--each, --each-jsonl, --each-file): every item through one session,
+// or through a pool of hosts (on-hosts.ts); records on stdout in input order (the
+// ordered engine), a summary on stderr.
+
+import { setMaxListeners } from "node:events";
+import { fstatSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import type { RunOptions } from "../command-line/resolve-options.js";
+import { ConnectionLostError, ExitCode } from "../errors.js";
+import type { Io } from "../io.js";
+import { withSession } from "../lmstudio/connect.js";
+import { fileSink, outputTarget, type OutputTarget } from "../output/output-file.js";
+import { streamingSink } from "../output/sinks.js";
+import { interruptible, stopWhenReaderGoes, wantsColor } from "../run-context.js";
+import { noProgress, progressBar, type Progress } from "../terminal/progress.js";
+import { completeItem, failedRecord } from "./complete-item.js";
+import { heapFlags } from "./heap.js";
+import { HostWatch } from "./host-watch.js";
+import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./input.js";
+import { batchOnHosts } from "./on-hosts.js";
+import { runInOrder, type BatchRecord, type BatchSummary } from "./ordered-engine.js";
+import { carriedRecords, readEarlierOutput, sameFile, type EarlierOutput } from "./resume.js";
+import { stdinFileAhead } from "./stdin-file.js";
+
+/** Runs the batch's items in order, `parallel` at a time, each completed by `complete`. */
+export type RunItems = (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) => Promise<BatchSummary>;
+
+/**
+ * Batch mode: every item of stdin (or every file) completed through one
+ * session, records on stdout in input order, a summary line on stderr.
+ */
+export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> {
+  const flags = heapFlags(io.nodeVersion);
+  if (flags) io.setV8Flags(flags);
+  // --timeout counts per item (see completeItem), so the run's own deadline is never started.
+  return interruptible(options, io, async (stop) => {
+    setMaxListeners(batchListenerLimit(options.parallel, options.hosts.length), stop.signal);
+    const showProgress = options.progress ?? io.stderr.isTTY === true;
+    const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
+    // Before stdin is read from: counting it starts from where it stands.
+    const total = showProgress ? itemCount(options, io) : () => undefined;
+    const items = batchItems(options, io);
+    const earlier = options.resumeFile === undefined ? undefined : await readEarlierOutput(options.resumeFile);
+    const target = options.outputFile === undefined ? undefined : await outputTarget(options.outputFile);
+    const sink = target
+      ? await fileSink(options.outputFile!, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout }, target)
+      : streamingSink(io.stdout);
+    // --resume FILE -o FILE: FILE is replaced, so the new one holds the earlier records too.
+    const carried = earlier && target?.kind === "replace" && sameFile(earlier.stats, target.existing) ? carriedRecords(earlier) : undefined;
+    // The >> recipe after a run killed mid-write: the new records start on a line of their own.
+    if (earlier?.cutShort && (await appendsTo(earlier, target, io))) await sink.write("\n");
+    // A reader of stdout that is gone ends the batch at once, not after the items in flight.
+    const stopWatching = options.outputFile ? () => {} : stopWhenReaderGoes(io.stdout, stop);
+    const onRecord = showProgressLine(progress, total);
+    const run: RunItems = (parallel, complete) =>
+      runInOrder({
+        items,
+        parallel,
+        skip: earlier && new Set(earlier.done.keys()),
+        earlier: carried?.record,
+        onRecord,
+        signal: stop.signal,
+        write: async (output) => {
+          try {
+            await sink.write(output);
+          } catch (error) {
+            stop.abort(error); // cancels what is in flight: its records could not be written either
+            throw error;
+          }
+        },
+        render: options.delimiter === undefined ? undefined : (record) => plainRecord(record, options.delimiter!, io),
+        complete,
+      });
+    try {
+      const summary =
+        options.hosts.length > 1
+          ? await batchOnHosts(options, io, stop.signal, run)
+          : await withSession(options, io.stderr, stop, (session, host) => {
+              const watch = new HostWatch(options.idleTimeoutSec * 1000);
+              return run(options.parallel, async (item) => {
+                try {
+                  return await completeItem(session, host, watch, item, options, stop.signal);
+                } catch (error) {
+                  // With one host, a lost connection fails the item; an unreachable or silent host ends the batch.
+                  if (error instanceof ConnectionLostError) return failedRecord(item, error.message, error.exitCode);
+                  throw error;
+                }
+              });
+            });
+      progress.clear();
+      if (carried) for await (const record of carried.rest()) await sink.write(record);
+      await sink.commit();
+      if (options.stats) io.stderr.write(JSON.stringify(summary) + "\n");
+      return summary.failures > 0 ? ExitCode.failed : ExitCode.ok;
+    } catch (error) {
+      progress.clear();
+      await sink.discard().catch(() => {});
+      throw error;
+    } finally {
+      stopWatching();
+      await earlier?.close();
+    }
+  });
+}
+
+/** The progress line after each record: a bar when the total is known, the counts alone when it is not. */
+function showProgressLine(progress: Progress, total: () => number | undefined) {
+  const started = performance.now();
+  return ({ items: done, failures, skipped }: { items: number; failures: number; skipped: number }) => {
+    const known = total();
+    const toDo = known === undefined ? undefined : known - skipped;
+    const line = progressLine({ done, toDo, failures, skipped, perSecond: done / ((performance.now() - started) / 1000) });
+    if (toDo === undefined) progress.text(line);
+    else progress.show(line, toDo === 0 ? 1 : done / toDo);
+  };
+}
+
+/** "12/40 done, 1 failed, 3 skipped, 2.5/s": the skipped only when there are some, the total only when known. */
+export function progressLine(counts: { done: number; toDo?: number; failures: number; skipped: number; perSecond: number }): string {
+  const { done, toDo, failures, skipped, perSecond } = counts;
+  return `${done}${toDo === undefined ? "" : `/${toDo}`} done, ${failures} failed${skipped ? `, ${skipped} skipped` : ""}, ${perSecond.toFixed(1)}/s`;
+}
+
+/** Whether the output goes to the end of the file --resume read: stdout (or -o /dev/stdout) appended to it. */
+async function appendsTo(earlier: EarlierOutput, target: OutputTarget | undefined, io: Io): Promise<boolean> {
+  try {
+    if (target === undefined) return io.fds !== undefined && sameFile(earlier.stats, fstatSync(io.fds.stdout));
+    return target.kind === "inPlace" && sameFile(earlier.stats, await stat(target.path));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * How many listeners the batch's signal may have before Node warns of a leak: every
+ * item in flight listens on it (see completeItem). With no --host, lmc finds one server.
+ */
+export function batchListenerLimit(parallel: number, hostCount: number): number {
+  return parallel * Math.max(1, hostCount) + 10;
+}
+
+/** The items: files named by the words or on stdin, or records of stdin. */
+function batchItems(options: RunOptions, io: Io): AsyncGenerator<BatchItem> {
+  if (options.batch === "files") return itemsFromFiles(options.words);
+  if (options.batch === "file-names" || options.batch === "file-names-nul") {
+    return itemsFromFiles(fileNamesFromStream(io.stdin, options.batch === "file-names-nul"));
+  }
+  return itemsFromStream(io.stdin, options.batch as BatchFormat);
+}
+
+/**
+ * The number of items, for the progress line, once it is known: the files, or the
+ * records of stdin when stdin is a regular file (counted in the background).
+ */
+function itemCount(options: RunOptions, io: Io): () => number | undefined {
+  if (options.batch === "files") return () => options.words.length;
+  let count: number | undefined;
+  const ahead = io.fds === undefined ? undefined : stdinFileAhead(io.fds.stdin);
+  if (ahead !== undefined) {
+    void countRecords(ahead, options.batch === "nul" || options.batch === "file-names-nul" ? 0x00 : 0x0a).then(
+      (counted) => (count = counted),
+      () => {},
+    );
+  }
+  return () => count;
+}
+
+/**
+ * --delimiter: the completion alone, then the delimiter. A failed item keeps its
+ * place as an empty completion, and says why on stderr.
+ */
+function plainRecord(record: BatchRecord, delimiter: string, io: Io): string {
+  if (record.error !== undefined) io.stderr.write(`lmc: item ${record.index}${record.file ? ` (${record.file})` : ""}: ${record.error}\n`);
+  return (record.completion ?? "") + delimiter;
+}

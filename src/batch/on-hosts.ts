@@ -1,0 +1,62 @@
+// Batch mode over several hosts: a pool of sessions, each host with --parallel in
+// flight; an item whose host fails gets one more chance on another.
+
+import { settleWithin } from "../abort.js";
+import type { RunOptions } from "../command-line/resolve-options.js";
+import { ExitCode, isHostFailure } from "../errors.js";
+import type { Io } from "../io.js";
+import { sessionOpener } from "../lmstudio/connect.js";
+import type { Session } from "../lmstudio/session.js";
+import { completeItem, failedRecord } from "./complete-item.js";
+import { HostPool, type PooledHost } from "./host-pool.js";
+import { HostWatch } from "./host-watch.js";
+import type { BatchItem } from "./input.js";
+import type { BatchRecord, BatchSummary } from "./ordered-engine.js";
+
+/** Prediction failures that may be the host's fault rather than the item's. */
+const maybeTheHosts = new Set<number>([ExitCode.failed, ExitCode.modelNotFound]);
+
+/** Several hosts: a pool of sessions, each host with --parallel in flight. */
+export async function batchOnHosts(
+  options: RunOptions,
+  io: Io,
+  signal: AbortSignal,
+  run: (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) => Promise<BatchSummary>,
+): Promise<BatchSummary & { failedHosts: Array<{ host: string; error: string }> }> {
+  const pool = new HostPool(options.hosts, options.parallel, await sessionOpener(options, io.stderr));
+  const watches = new Map(pool.hosts.map((host) => [host, new HostWatch(options.idleTimeoutSec * 1000)]));
+  const takeOut = (host: PooledHost<Session>, reason: string) => {
+    if (pool.fail(host, reason)) io.stderr.write(`lmc: ${reason}; that host is taken out of the rotation\n`);
+  };
+  try {
+    const summary = await run(options.parallel * options.hosts.length, async (item) => {
+      let failed: PooledHost<Session> | undefined;
+      for (;;) {
+        const host = await pool.acquire(failed);
+        const served = (record: BatchRecord) => ({ ...record, host: host.url, ...(failed ? { retriedFrom: failed.url } : {}) });
+        try {
+          const record = await completeItem(host.session, host.url, watches.get(host)!, item, options, signal);
+          if (record.error === undefined || !maybeTheHosts.has(record.status!)) {
+            pool.succeeded(host);
+            return served(record);
+          }
+          // Perhaps the host's fault: count it, and give the item one more chance elsewhere.
+          if (pool.itemFailed(host, record.error)) io.stderr.write(`lmc: ${host.failure}; that host is taken out of the rotation\n`);
+          if (failed || !pool.hasLiveHostBesides(host)) return served(record);
+          failed = host;
+        } catch (error) {
+          if (signal.aborted || !isHostFailure(error)) throw error;
+          takeOut(host, error.message);
+          if (failed) return served(failedRecord(item, error.message, error.exitCode));
+          failed = host;
+        } finally {
+          pool.release(host);
+        }
+      }
+    });
+    const failedHosts = pool.hosts.flatMap((host) => (host.failure === undefined ? [] : [{ host: host.url, error: host.failure }]));
+    return { ...summary, failedHosts };
+  } finally {
+    await Promise.all(pool.hosts.map((host) => settleWithin(host.session.close(), 500)));
+  }
+}

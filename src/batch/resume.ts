@@ -1,0 +1,105 @@
+// --resume FILE: which items an earlier batch run already completed, read from
+// its output. Records with an error, or without a completion, are not counted,
+// so those items run again; so is a last line cut short (lmc killed mid-write).
+
+import type { Stats } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { splitRecords } from "./input.js";
+import { ExitCode, LmcError } from "../errors.js";
+
+/** Where a record is in the file: bytes, without its newline. */
+interface Span {
+  offset: number;
+  length: number;
+}
+
+export interface EarlierOutput {
+  /** The items completed, and where each one's record is (the last, if there are several). */
+  done: ReadonlyMap<number, Span>;
+  /** The file does not end in a newline: its last line was cut short. */
+  cutShort: boolean;
+  /** The file read, to tell it from the output (device and inode). */
+  stats: Stats;
+  /** Open on the file read, for carrying its records over; closed by close(). */
+  handle: FileHandle;
+  close(): Promise<void>;
+}
+
+/** The earlier output in `file`; undefined when there is none yet (nothing to skip). */
+export async function readEarlierOutput(file: string): Promise<EarlierOutput | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw cannotRead(file, error);
+  }
+  try {
+    const done = new Map<number, Span>();
+    let offset = 0;
+    let lastByte = 0x0a;
+    const source = handle.createReadStream({ autoClose: false });
+    for await (const line of splitRecords(tap(source, (chunk) => (lastByte = chunk[chunk.length - 1]!)), 0x0a)) {
+      const index = completedIndex(Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString("utf8"));
+      if (index !== undefined) done.set(index, { offset, length: line.length });
+      offset += line.length + 1;
+    }
+    const stats = await handle.stat();
+    return { done, cutShort: lastByte !== 0x0a, stats, handle, close: () => handle.close() };
+  } catch (error) {
+    await handle.close().catch(() => {});
+    throw cannotRead(file, error);
+  }
+}
+
+/** The chunks of `source`, each shown to `look` on the way. */
+async function* tap(source: AsyncIterable<Buffer>, look: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    if (chunk.length > 0) look(chunk);
+    yield chunk;
+  }
+}
+
+/** The index of a successful record; undefined for an error record, a null completion or a line cut short. */
+export function completedIndex(line: string): number | undefined {
+  try {
+    const record = JSON.parse(line) as { index?: unknown; error?: unknown; completion?: unknown };
+    const done = Number.isInteger(record.index) && record.error === undefined && typeof record.completion === "string";
+    return done ? (record.index as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * --resume FILE -o FILE: the earlier records, read back one at a time as they
+ * are written again (rather than all held in memory), so that the new FILE
+ * holds them and the new ones, in input order.
+ */
+export function carriedRecords(earlier: EarlierOutput) {
+  const left = new Map(earlier.done);
+  const read = async (index: number): Promise<string> => {
+    const { offset, length } = left.get(index)!;
+    left.delete(index);
+    const bytes = Buffer.alloc(length);
+    await earlier.handle.read(bytes, 0, length, offset);
+    return bytes.toString("utf8") + "\n";
+  };
+  return {
+    /** The record of item `index`, skipped because it was done. */
+    record: read,
+    /** The records of items this run's input did not reach, in index order. */
+    async *rest(): AsyncGenerator<string> {
+      for (const index of [...left.keys()].sort((a, b) => a - b)) yield await read(index);
+    },
+  };
+}
+
+/** Whether two stats are of the same file (by device and inode, whatever the paths). */
+export function sameFile(a: Stats, b: Stats | undefined): boolean {
+  return b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
+function cannotRead(file: string, error: unknown): LmcError {
+  return new LmcError(`--resume: cannot read ${file}: ${(error as Error).message}`, ExitCode.failed, { cause: error });
+}

@@ -1,0 +1,29 @@
+// The process as the rest of lmc sees it: arguments, environment, the three streams,
+// signals, and the few things only the process can do. src/cli.ts makes the one Io
+// from `process`; tests make their own, with fake streams.
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface Io {
+  argv: readonly string[];
+  env: Environment;
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  /**
+   * The descriptors behind stdin and stdout, when they are the process's own (0 and 1),
+   * for what only a descriptor tells: where stdin stands in a regular file, which file
+   * stdout is, whether -o names stdout. Fake streams have none.
+   */
+  fds?: { stdin: number; stdout: number };
+  /** Node's version, as in process.versions.node. */
+  nodeVersion: string;
+  /** Sets V8 flags, for the whole process. */
+  setV8Flags(flags: string): void;
+  /** The file mode creation mask: a new -o file gets 0666 less this. */
+  umask: number;
+  /** Calls `handler` on Ctrl-C, SIGHUP or SIGTERM; returns the function that stops listening. */
+  onInterrupt(handler: (signal: StopSignal) => void): () => void;
+}
+
+export type StopSignal = "SIGINT" | "SIGHUP" | "SIGTERM";

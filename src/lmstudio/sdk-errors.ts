@@ -1,0 +1,89 @@
+// What the SDK's errors mean for the user, as LmcErrors with the exit status and the
+// advice they call for: nothing listening, a token refused, a connection lost, a model
+// not found. The SDK's messages are boxed prose; these read them by their phrases.
+
+import { ConnectionLostError, ExitCode, LmcError } from "../errors.js";
+import { errorLine, escapeControls, messageParagraphs, plainText } from "../terminal/terminal-text.js";
+
+/** An error from a request before the prediction streams: looking up or loading the model, listing models. */
+export function requestError(error: unknown, host: string, sentToken: boolean): LmcError {
+  return connectionError(error, host) ?? authenticationError(error, host, sentToken) ?? lostConnection(error, host) ?? unexpectedError(error);
+}
+
+export type ModelProblem = "notFound" | "nothingLoaded";
+
+/** The SDK turns LM Studio's error codes into boxed prose; these phrases identify them. */
+export function modelProblem(error: unknown): ModelProblem | undefined {
+  const text = messageParagraphs(error instanceof Error ? error.message : String(error)).join(" ");
+  if (/Cannot find a model with path/i.test(text)) return "notFound";
+  if (/No loaded model satisfies/i.test(text)) return "nothingLoaded";
+  return undefined;
+}
+
+export function modelErrorMessage(problem: ModelProblem, key: string | undefined, available?: string[]): string {
+  // The keys come from the server: shown, never obeyed, should one carry an escape sequence.
+  const keys = available?.map((modelKey) => escapeControls(modelKey));
+  const list = keys === undefined ? "" : keys.length === 0 ? "; no models are downloaded" : `; downloaded models: ${keys.join(", ")}`;
+  return problem === "notFound"
+    ? `model "${key}" not found${list}`
+    : `no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL${list}`;
+}
+
+const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "ECONNRESET"]);
+
+/** An error met before the prediction started that means nothing is listening there. */
+export function connectionError(error: unknown, host: string): LmcError | undefined {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const unreachable = (why: string, advice = `start its server (in the app, or with "lms server start") or point --host / LMC_HOST at it`) =>
+    new LmcError(`cannot reach LM Studio at ${host} (${why})${advice ? `: ${advice}` : ""}`, ExitCode.unreachable, { cause: error });
+  // wss:// to a plain ws:// server: OpenSSL reads the HTTP reply as a TLS record and gives up.
+  if (host.startsWith("wss:") && (code === "EPROTO" || /SSL routines|TLS connection/i.test(message))) {
+    return unreachable("TLS handshake failed: is the server plain ws://?", "");
+  }
+  if (typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+    return unreachable(`its TLS certificate is not trusted: ${code}`, "");
+  }
+  const notLmStudio = /Unexpected server response|Invalid WebSocket frame|WebSocket was closed/i.test(message);
+  if (!(typeof code === "string" && unreachableCodes.has(code)) && !notLmStudio) return undefined;
+  return unreachable(typeof code === "string" ? code : plainText(message));
+}
+
+/** Any other error of the SDK, as one line without its frame or stack trace (that is for --verbose). */
+function unexpectedError(error: unknown): LmcError {
+  if (error instanceof LmcError) return error;
+  return new LmcError(errorLine(error instanceof Error ? error.message : String(error)), ExitCode.failed, { cause: error });
+}
+
+/** The server turned the handshake down: a wrong token, or none where one is required. */
+export function authenticationError(error: unknown, host: string, sentToken: boolean): LmcError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/^Failed to authenticate/.test(message)) return undefined;
+  const why = plainText(message.replace(/^Failed to authenticate:\s*/, ""));
+  return new LmcError(
+    sentToken
+      ? `LM Studio at ${host} refused the API token in LM_API_TOKEN (${why})`
+      : `LM Studio at ${host} requires an API token (${why}): set LM_API_TOKEN to one made in LM Studio`,
+    ExitCode.unauthorized,
+    { cause: error },
+  );
+}
+
+/** The connection broke while lmc was waiting on it: one message for it, wherever it happened. */
+export function lostConnection(error: unknown, host: string): ConnectionLostError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  return /WebSocket connection closed|ECONNRESET|socket hang up/i.test(message) ? new ConnectionLostError(host, error) : undefined;
+}
+
+/** An error while the prediction streams, or of its outcome. */
+export function streamError(error: unknown, host: string): LmcError {
+  if (error instanceof LmcError) return error;
+  const lost = lostConnection(error, host);
+  if (lost) return lost;
+  // The SDK reconnects for each new prediction: a server that has gone away refuses it.
+  const unreachable = connectionError(error, host);
+  if (unreachable) return unreachable;
+  const title = (error as { title?: unknown })?.title;
+  const text = plainText(typeof title === "string" ? title : error instanceof Error ? error.message : String(error));
+  return new LmcError(`the prediction failed: ${text}`, ExitCode.failed, { cause: error });
+}

@@ -1,0 +1,237 @@
+// lmstudio/: the one seam to LM Studio. This is the only module that imports
+// @lmstudio/sdk; the rest of lmc sees openSession() and the small interfaces below,
+// and the errors it throws are LmcErrors that already say what the user should do
+// (sdk-errors.ts). The seam owns the types of what it is asked.
+
+import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface } from "@lmstudio/sdk";
+import { ExitCode, LmcError } from "../errors.js";
+import { escapeControls } from "../terminal/terminal-text.js";
+import { mark } from "../timeline.js";
+import type { Credentials } from "./api-token.js";
+import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
+
+// This module is imported lazily, so its first statement runs once the SDK is initialised.
+mark("SDK loaded");
+
+/** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
+export interface LoadSettings {
+  contextLength?: number;
+  gpu?: { ratio: number | "max" | "off" };
+}
+
+export interface SessionOptions {
+  host: string;
+  credentials?: Credentials;
+  /** Receives the SDK's own log lines; lmc shows them only with --verbose. */
+  log: (level: string, message: string) => void;
+}
+
+export interface CompletionRequest {
+  prompt: string;
+  model?: string;
+  stopStrings: string[];
+  /** Checked prediction settings, by their LLMPredictionConfigInput names, and `seed`. */
+  prediction: Record<string, unknown>;
+  /** A JSON Schema the completion must satisfy. */
+  schema?: object;
+  /** How to load the model, when it has to be loaded. */
+  load: LoadSettings;
+  ttlSec?: number;
+  signal: AbortSignal;
+  /** While lmc loads the model: how far it is, 0 to 1. */
+  onLoadProgress?: (fraction: number) => void;
+  /** While the prompt is processed: how far it is, 0 to 1. */
+  onPromptProgress?: (fraction: number) => void;
+  onFirstToken?: () => void;
+}
+
+export interface ModelIdentity {
+  key: string;
+  displayName: string;
+  identifier: string;
+}
+
+export interface CompletionOutcome {
+  stats: LLMPredictionStats & { stopString?: string };
+  model: ModelIdentity;
+}
+
+export interface Fragment {
+  text: string;
+  /** Part of a reasoning model's reasoning (or its tags), not of the answer. */
+  reasoning: boolean;
+}
+
+export interface Prediction {
+  /** The fragments, in order. */
+  fragments: AsyncIterable<Fragment>;
+  /** Settles once the server has ended the prediction (after a cancel too). */
+  outcome: Promise<CompletionOutcome>;
+}
+
+/** A model LM Studio has downloaded, and the identifiers of its loaded instances. */
+export interface ModelListing {
+  key: string;
+  displayName: string;
+  loaded: boolean;
+  identifiers: string[];
+  sizeBytes: number;
+  architecture?: string;
+  paramsString?: string;
+}
+
+export interface Session {
+  /** Finds (or loads) the model, then starts the prediction. */
+  complete(request: CompletionRequest): Promise<Prediction>;
+  /** The downloaded language models, loaded ones marked, in LM Studio's order. */
+  listModels(): Promise<ModelListing[]>;
+  close(): Promise<void>;
+}
+
+export function openSession({ host, credentials, log }: SessionOptions): Session {
+  const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log) });
+  mark("client constructed");
+
+  const findModel = async ({ model: key, load, prediction, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
+    try {
+      // LM Studio takes the seed in the load configuration too.
+      const config = { ...load, seed: prediction.seed as number | undefined };
+      const model = await (key === undefined
+        ? client.llm.model()
+        : client.llm.model(key, { signal, config, ttl: ttlSec, onProgress: onLoadProgress }));
+      mark("model found");
+      return model;
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const problem = modelProblem(error);
+      if (!problem) throw error;
+      const available = await listModelKeys(client).catch(() => undefined);
+      throw new LmcError(modelErrorMessage(problem, key, available), ExitCode.modelNotFound, { cause: error });
+    }
+  };
+
+  // Batch mode asks for the same model many times, several at once: one lookup (or load) serves all.
+  const models = new Map<string, Promise<LLM>>();
+  const modelFor = (request: CompletionRequest): Promise<LLM> => {
+    const key = request.model ?? "";
+    let model = models.get(key);
+    if (!model) {
+      model = findModel(request);
+      models.set(key, model);
+      model.catch(() => models.delete(key));
+    }
+    return model;
+  };
+
+  return {
+    async complete(request) {
+      let model: LLM;
+      try {
+        model = await modelFor(request);
+      } catch (error) {
+        throw requestError(error, host, credentials !== undefined);
+      }
+      const { settings, raw } = splitRawSettings(request.prediction);
+      const ongoing = model.complete(request.prompt, {
+        ...settings,
+        stopStrings: request.stopStrings.length > 0 ? request.stopStrings : undefined,
+        structured: request.schema ? { type: "json", jsonSchema: request.schema } : undefined,
+        raw: raw.length > 0 ? { fields: raw } : undefined,
+        signal: request.signal,
+        onPromptProcessingProgress: request.onPromptProgress,
+        onFirstToken: request.onFirstToken,
+      });
+      const outcome = ongoing.result().then((result) => {
+        mark("done");
+        return {
+          stats: { ...result.stats, stopString: knownStopString(result.stats, request.stopStrings) },
+          model: {
+            key: result.modelInfo.modelKey,
+            displayName: result.modelInfo.displayName,
+            identifier: result.modelInfo.identifier,
+          },
+        };
+      }, (error) => {
+        throw streamError(error, host);
+      });
+      outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
+      return { fragments: fragmentsOf(ongoing), outcome };
+    },
+    async listModels() {
+      let downloaded, loaded;
+      try {
+        [downloaded, loaded] = await Promise.all([client.system.listDownloadedModels("llm"), client.llm.listLoaded()]);
+      } catch (error) {
+        throw requestError(error, host, credentials !== undefined);
+      }
+      return downloaded.map((model) => {
+        const identifiers = loaded.filter((instance) => instance.modelKey === model.modelKey).map((i) => i.identifier);
+        return {
+          key: model.modelKey,
+          displayName: model.displayName,
+          loaded: identifiers.length > 0,
+          identifiers,
+          sizeBytes: model.sizeBytes,
+          architecture: model.architecture,
+          paramsString: model.paramsString,
+        };
+      });
+    },
+    async close() {
+      await client[Symbol.asyncDispose]();
+    },
+  };
+
+  async function* fragmentsOf(fragments: AsyncIterable<{ content: string; reasoningType: string }>) {
+    try {
+      for await (const fragment of fragments) {
+        mark("first fragment");
+        yield { text: fragment.content, reasoning: fragment.reasoningType !== "none" };
+      }
+    } catch (error) {
+      throw streamError(error, host);
+    }
+  }
+}
+
+/**
+ * Settings that SDK 1.5's complete() silently drops although LM Studio knows them
+ * (its option schema lacks them), with the key LM Studio reads them by. lmc sends
+ * them as raw configuration fields instead.
+ */
+const rawSettingKeys: Readonly<Record<string, string>> = {
+  xtcProbability: "llm.prediction.llama.xtcProbability",
+  xtcThreshold: "llm.prediction.llama.xtcThreshold",
+  logProbs: "llm.prediction.logProbs",
+  seed: "llm.prediction.seed",
+};
+
+/** Separates the settings the SDK passes on from those that must go as raw fields. */
+export function splitRawSettings(prediction: Record<string, unknown>) {
+  const settings: Record<string, unknown> = {};
+  const raw: Array<{ key: string; value: unknown }> = [];
+  for (const [name, value] of Object.entries(prediction)) {
+    const key = rawSettingKeys[name];
+    if (key === undefined) settings[name] = value;
+    else raw.push({ key, value: value === false ? { checked: false, value: 0 } : { checked: true, value } });
+  }
+  return { settings, raw };
+}
+
+/** The SDK's log lines may quote the server: handed on (lmc shows them with --verbose) with control characters escaped. */
+function sdkLogger(log: SessionOptions["log"]): LoggerInterface {
+  const to = (level: string) => (...parts: unknown[]) => log(level, escapeControls(parts.map(String).join(" ")));
+  return { debug: to("debug"), info: to("info"), warn: to("warn"), error: to("error") };
+}
+
+/** LM Studio 2.x reports the stop string; with 1.x lmc can know it only when there was one. */
+function knownStopString(stats: LLMPredictionStats & { stopString?: string }, stopStrings: string[]) {
+  if (stats.stopString !== undefined) return stats.stopString;
+  return stats.stopReason === "stopStringFound" && stopStrings.length === 1 ? stopStrings[0] : undefined;
+}
+
+async function listModelKeys(client: LMStudioClient): Promise<string[]> {
+  const deadline = new Promise<never>((_, reject) => setTimeout(reject, 2000).unref());
+  const models = await Promise.race([client.system.listDownloadedModels(), deadline]);
+  return models.filter((m) => m.type === "llm").map((m) => m.modelKey);
+}
