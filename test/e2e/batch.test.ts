@@ -56,6 +56,20 @@ describe("--each", () => {
     expect(server.received.filter((r) => r.channel !== "getOrLoad").map((r) => r.prompt)).toContain("line one\nline two");
   });
 
+  it("ends each completion before its --stop string, as a single run does", async () => {
+    const stopAtDot = ["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "40", "--stop", "."];
+    const prompts = ["My name is", "I like"];
+    const result = await runLmc([...stopAtDot, "--each"], { input: prompts.join("\n") + "\n" });
+    expect(result.code).toBe(0);
+    const out = records(result);
+    for (const [i, prompt] of prompts.entries()) {
+      expect(out[i].stats).toMatchObject({ stopReason: "stopStringFound", stopString: "." });
+      expect(out[i].completion.length).toBeGreaterThan(0);
+      expect(out[i].completion).not.toContain(".");
+      expect(out[i].completion).toBe((await runLmc([...stopAtDot, prompt])).text);
+    }
+  });
+
   it("records a failed item and goes on; the exit status says some failed", async () => {
     const result = await runLmc([...greedy(), "--each"], { input: "My name is\n\nI like\n" });
     expect(result.code).toBe(1);
@@ -97,6 +111,7 @@ describe("--each-jsonl", () => {
     const [first, second, third] = records(result);
     expect(first.stats.predictedTokensCount).toBe(3);
     expect(second.stats.stopReason).toBe("stopStringFound");
+    expect(second.completion).not.toContain(".");
     expect(third).toMatchObject({ index: 2, status: 2, error: expect.stringMatching(/^line 3 is not valid JSON/) });
   });
 });
