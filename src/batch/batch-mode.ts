@@ -16,6 +16,7 @@ import { fileSink, outputTarget, type OutputTarget } from "../output/output-file
 import { streamingSink } from "../output/sinks.js";
 import { interruptible, stopWhenReaderGoes, wantsColor } from "../run-context.js";
 import { noProgress, progressBar, type Progress } from "../terminal/progress.js";
+import { oneLine } from "../terminal/terminal-text.js";
 import { completeItem, failedRecord } from "./complete-item.js";
 import { heapFlags } from "./heap.js";
 import { HostWatch } from "./host-watch.js";
@@ -173,6 +174,7 @@ function itemCount(options: RunOptions, io: Io): () => number | undefined {
  * place as an empty completion, and says why on stderr.
  */
 function plainRecord(record: BatchRecord, delimiter: string, io: Io): string {
-  if (record.error !== undefined) io.stderr.write(`lmc: item ${record.index}${record.file ? ` (${record.file})` : ""}: ${record.error}\n`);
+  // The file's name and the error may carry anything a file name can: shown, never obeyed.
+  if (record.error !== undefined) io.stderr.write(`lmc: item ${record.index}${record.file ? ` (${oneLine(record.file)})` : ""}: ${oneLine(record.error)}\n`);
   return (record.completion ?? "") + delimiter;
 }

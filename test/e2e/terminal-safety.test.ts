@@ -88,3 +88,13 @@ describe("--list on a terminal", () => {
     expect(screen.replace(/\r\n/g, "\n")).not.toMatch(controls);
   });
 });
+
+describe("stderr never carries control characters from the user's own input either", () => {
+  it("--delimiter mode's line for a failed item names a hostile file name escaped", async () => {
+    const name = `missing ${hostile}.txt`;
+    const result = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-n", "2", "--each-file", "-d", "\\n", "--no-stats", name]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^lmc: item 0 \(missing \\x1b\]0;pwned\\x07\\x1b\[2J X\\x9b31m\.txt\): cannot read /);
+    expect(result.stderr).not.toMatch(controls);
+  });
+});
