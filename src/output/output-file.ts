@@ -75,13 +75,7 @@ async function inPlaceSink(path: string, device: string): Promise<CompletionSink
   }
   const close = () => handle.close().catch(() => {});
   return {
-    async write(text) {
-      try {
-        await handle.write(text);
-      } catch (error) {
-        throw cannotWrite(path, error);
-      }
-    },
+    write: (text) => writeOrSay(handle, text, path),
     commit: close,
     discard: close,
   };
@@ -94,13 +88,7 @@ async function replacingSink(path: string, target: Extract<OutputTarget, { kind:
     temporaries.delete(temporary);
   };
   return {
-    async write(text) {
-      try {
-        await handle.write(text);
-      } catch (error) {
-        throw cannotWrite(path, error);
-      }
-    },
+    write: (text) => writeOrSay(handle, text, path),
     async commit() {
       try {
         await handle.sync();
@@ -164,4 +152,13 @@ export function removeTemporaryFiles(): void {
 
 function cannotWrite(path: string, error: unknown): LmcError {
   return new LmcError(`cannot write ${path}: ${(error as Error).message}`, ExitCode.failed, { cause: error });
+}
+
+/** Writes `text`; a failure (ENOSPC, EIO) says which file could not be written. */
+async function writeOrSay(handle: FileHandle, text: string, path: string): Promise<void> {
+  try {
+    await handle.write(text);
+  } catch (error) {
+    throw cannotWrite(path, error);
+  }
 }

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
-import { runLmc, statsOf, type LmcResult } from "./lmc-process.js";
+import { expectOneErrorLine } from "./error-line.js";
+import { runLmc, statsOf } from "./lmc-process.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -15,14 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-/** One line on stderr, starting "lmc: ", and no stack trace or SDK error box. */
-function expectOneErrorLine(result: LmcResult, pattern: RegExp) {
-  const lines = result.stderr.split("\n").filter(Boolean);
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^lmc: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/^\s+at |STACK TRACE|[\u2500-\u257f]/m);
-}
 
 describe("seconds beyond Node's timer limit (2147483 s) mean practically none", () => {
   it.each<[string, string[], Record<string, string>]>([

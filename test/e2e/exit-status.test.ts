@@ -3,7 +3,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { closedPort } from "../closed-port.js";
 import { startTestServer, type TestServer } from "../server/server.js";
-import { runLmc, type LmcResult } from "./lmc-process.js";
+import { expectOneErrorLine } from "./error-line.js";
+import { runLmc } from "./lmc-process.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -12,14 +13,6 @@ beforeAll(async () => {
 afterEach(() => server.setFault({ type: "none" }));
 afterAll(() => server?.close());
 
-/** One line on stderr, starting "lmc: ", and never a stack trace. */
-function expectOneErrorLine(result: LmcResult, pattern: RegExp) {
-  const lines = result.stderr.split("\n").filter(Boolean);
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^lmc: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/^\s+at /m);
-}
 
 describe("exit 2: usage errors, with nothing sent and nothing on stdout", () => {
   it.each<[string[], RegExp]>([

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
-import { runLmc, type LmcResult } from "./lmc-process.js";
+import { expectOneErrorLine } from "./error-line.js";
+import { runLmc } from "./lmc-process.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -32,11 +33,6 @@ function deviceNode(dir: string, name: string, minor: number): string | undefine
   } catch {
     return undefined;
   }
-}
-
-function expectOneErrorLine(result: LmcResult, message: RegExp) {
-  expect(result.stderr).toMatch(/^lmc: [^\n]*\n$/);
-  expect(result.stderr).toMatch(message);
 }
 
 describe("-o onto what is not a regular file is written in place", () => {
