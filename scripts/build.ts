@@ -34,9 +34,10 @@ const bundleOptions = {
 /**
  * Node modules that lmc's part imports but most runs never use, loaded on first use
  * rather than at start: fs/promises brings readline and streams along, v8 its
- * serialiser and profiler bindings; together about 3 ms of every run, --version's too.
+ * serialiser and profiler bindings, crypto (for -o's random temporary name) its
+ * ciphers and streams; together about 8 ms of every run, --version's too.
  */
-const LAZY_BUILTINS = ["node:fs/promises", "node:v8"];
+const LAZY_BUILTINS = ["node:fs/promises", "node:v8", "node:crypto"];
 
 /**
  * Replaces each of these modules by a stand-in whose exports are getters that require

@@ -6,8 +6,15 @@ import { setFlagsFromString } from "node:v8";
 import { main } from "./main.js";
 import { removeTemporaryFiles } from "./output/output-file.js";
 
-// With stderr closed (2>&-) there is nowhere to report anything; that is no reason to crash.
-process.stderr.on("error", () => {});
+// Made on first use, as stdin is: most successful runs of --version or --help never write to it.
+let stderr: NodeJS.WriteStream | undefined;
+function openStderr(): NodeJS.WriteStream {
+  if (stderr) return stderr;
+  stderr = process.stderr;
+  // With stderr closed (2>&-) there is nowhere to report anything; that is no reason to crash.
+  stderr.on("error", () => {});
+  return stderr;
+}
 // However lmc ends (process.exit on a second Ctrl-C or a signal, an uncaught
 // error), no temporary file of -o is left behind.
 process.on("exit", removeTemporaryFiles);
@@ -24,7 +31,9 @@ void main({
     return process.stdin;
   },
   stdout: process.stdout,
-  stderr: process.stderr,
+  get stderr() {
+    return openStderr();
+  },
   fds: { stdin: 0, stdout: 1 },
   nodeVersion: process.versions.node,
   // Called, not passed: the build loads node:v8 on first use, and most runs never use it.
@@ -43,7 +52,7 @@ void main({
   // Exit only once stdout and stderr have handed everything to the kernel, so no
   // output is lost; exiting explicitly means a server that never closes its
   // sockets cannot keep lmc alive.
-  await Promise.all([process.stdout, process.stderr].map(drained));
+  await Promise.all([process.stdout, ...(stderr ? [stderr] : [])].map(drained));
   process.exit(code);
 });
 
