@@ -8,6 +8,7 @@
 import { setMaxListeners } from "node:events";
 import { fstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import { raceAbort } from "../abort.js";
 import type { RunOptions } from "../command-line/resolve-options.js";
 import { ConnectionLostError, ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
@@ -44,10 +45,11 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
     // Before stdin is read from: counting it starts from where it stands.
     const total = showProgress ? itemCount(options, io) : () => undefined;
     const items = batchItems(options, io);
-    const earlier = options.resumeFile === undefined ? undefined : await readEarlierOutput(options.resumeFile);
+    // Files the user names may be FIFOs no one writes (or reads): a signal still ends the wait.
+    const earlier = options.resumeFile === undefined ? undefined : await raceAbort(readEarlierOutput(options.resumeFile), stop.signal);
     const target = options.outputFile === undefined ? undefined : await outputTarget(options.outputFile);
     const sink = target
-      ? await fileSink(options.outputFile!, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout }, target)
+      ? await raceAbort(fileSink(options.outputFile!, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout }, target), stop.signal)
       : streamingSink(io.stdout);
     // --resume FILE -o FILE: FILE is replaced, so the new one holds the earlier records too.
     const carried = earlier && target?.kind === "replace" && sameFile(earlier.stats, target.existing) ? carriedRecords(earlier) : undefined;

@@ -3,6 +3,7 @@
 // order and streams. Memory stays bounded: an item is read only when it may start,
 // and items run at most `window` ahead of the last record written.
 
+import { untilAborted } from "../abort.js";
 import type { BatchItem } from "./input.js";
 import { rate, seconds, type StatsRecord } from "../single/stats.js";
 
@@ -62,6 +63,9 @@ export async function runInOrder({ items, parallel, skip, earlier, onRecord, com
   let nextToWrite = 0;
   let writing: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | undefined;
+  // A failure or a stop must not wait for the next item: stdin may stay open, and quiet, for long.
+  const stopReading = new AbortController();
+  const reading = AbortSignal.any([signal, stopReading.signal]);
 
   /** Writes every finished record that is next in line; chained so writes never overlap. */
   const flush = () =>
@@ -86,24 +90,31 @@ export async function runInOrder({ items, parallel, skip, earlier, onRecord, com
         onRecord?.(summary);
         return flush();
       })
-      .catch((error) => void (failure ??= { error }))
+      .catch((error) => {
+        failure ??= { error };
+        stopReading.abort();
+      })
       .finally(() => inFlight.delete(item.index));
     inFlight.set(item.index, task);
   };
 
-  for await (const item of items) {
-    // Wait for room: fewer than `parallel` in flight, and not too far ahead of the output.
-    while (!failure && !signal.aborted && (inFlight.size >= parallel || item.index - nextToWrite >= window)) {
-      await (inFlight.size > 0 ? Promise.race(inFlight.values()) : writing);
+  try {
+    for await (const item of untilAborted(items, reading)) {
+      // Wait for room: fewer than `parallel` in flight, and not too far ahead of the output.
+      while (!failure && !signal.aborted && (inFlight.size >= parallel || item.index - nextToWrite >= window)) {
+        await (inFlight.size > 0 ? Promise.race(inFlight.values()) : writing);
+      }
+      if (failure || signal.aborted) break;
+      if (skip?.has(item.index)) {
+        summary.skipped++;
+        finished.set(item.index, null);
+        flush().catch(() => {}); // a write error surfaces from `writing` below
+        continue;
+      }
+      start(item);
     }
-    if (failure || signal.aborted) break;
-    if (skip?.has(item.index)) {
-      summary.skipped++;
-      finished.set(item.index, null);
-      flush().catch(() => {}); // a write error surfaces from `writing` below
-      continue;
-    }
-    start(item);
+  } catch (error) {
+    if (!reading.aborted) throw error; // the input itself failed
   }
   await Promise.all(inFlight.values());
   await writing;

@@ -6,6 +6,7 @@ import type { Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { splitRecords } from "./input.js";
 import { ExitCode, LmcError } from "../errors.js";
+import { openWaitingForPartner } from "../fifo-open.js";
 
 /** Where a record is in the file: bytes, without its newline. */
 interface Span {
@@ -29,7 +30,7 @@ export interface EarlierOutput {
 export async function readEarlierOutput(file: string): Promise<EarlierOutput | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(file, "r");
+    handle = await openWaitingForPartner(file, "read", () => open(file, "r"));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw cannotRead(file, error);

@@ -8,6 +8,7 @@ import { unlinkSync, type Stats } from "node:fs";
 import { lstat, open, readlink, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { ExitCode, LmcError } from "../errors.js";
+import { openWaitingForPartner } from "../fifo-open.js";
 import { streamingSink, type CompletionSink } from "./sinks.js";
 
 /** How `-o PATH` is written. */
@@ -69,7 +70,7 @@ async function inPlaceSink(path: string, device: string): Promise<CompletionSink
   let handle: FileHandle;
   try {
     // Append: a descriptor the shell opened with `>>` must not be truncated.
-    handle = await open(device, "a");
+    handle = await openWaitingForPartner(device, "write", () => open(device, "a"));
   } catch (error) {
     throw cannotWrite(path, error);
   }

@@ -27,14 +27,15 @@ export async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
       ? decodeStdin(await raceAbort(readStdin(io.stdin, say), stop.signal), options.rawStdin)
       : undefined;
     const prompt = assemblePrompt(options.words, stdinText);
-    const schema = options.schema === undefined ? undefined : await loadSchema(options.schema);
+    // Files the user names may be FIFOs no one writes (or reads): a signal or --timeout still ends the wait.
+    const schema = options.schema === undefined ? undefined : await raceAbort(loadSchema(options.schema), stop.signal);
 
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
     deadline.start();
     const showProgress = options.progress ?? io.stderr.isTTY === true;
     const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     const sink = options.outputFile
-      ? await fileSink(options.outputFile, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout })
+      ? await raceAbort(fileSink(options.outputFile, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout }), stop.signal)
       : options.stream
         ? streamingSink(io.stdout)
         : bufferedSink(io.stdout);

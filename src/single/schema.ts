@@ -3,6 +3,7 @@
 // what the user meant to show.
 
 import { readFile } from "node:fs/promises";
+import { openWaitingForPartner } from "../fifo-open.js";
 import { UsageError } from "../errors.js";
 import { describePosition, jsonErrorPosition } from "../json-position.js";
 
@@ -12,7 +13,7 @@ export async function loadSchema(source: string): Promise<object> {
   let text = source;
   if (!inline) {
     try {
-      text = (await readFile(source, "utf8")).replace(/^\uFEFF/, "");
+      text = (await openWaitingForPartner(source, "read", () => readFile(source, "utf8"))).replace(/^\uFEFF/, "");
     } catch (error) {
       throw new UsageError(`--schema: cannot read ${source}: ${(error as Error).message}`);
     }

@@ -2,10 +2,11 @@
 // away, and when the only server dies mid-batch. Each cancels on the server what it
 // no longer needs, and none leaves a file behind.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { closedPort } from "../closed-port.js";
 import { startTestServer, type ReceivedRequest, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
 import { cleanEnv, lmcBin, runLmc, type LmcResult } from "./lmc-process.js";
@@ -151,5 +152,43 @@ describe("one message for a lost connection", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`^lmc: the connection to LM Studio at ${server.url} was lost mid-stream$`, "m"));
     expect(result.stderr).not.toMatch(/^lmc: WebSocket connection closed/m);
+  });
+});
+
+describe("no wait on the user's side of things holds lmc up", () => {
+  it("batch mode with stdin open and quiet ends at once when its only host cannot be reached", async () => {
+    const result = await runLmc(["--host", `127.0.0.1:${await closedPort()}`, "--each"], {
+      stdin: "open",
+      onSpawn: (child) => child.stdin!.write("My name is\n"),
+    });
+    expect(result.code).toBe(3);
+    expect(result.elapsedMs).toBeLessThan(10_000); // killed at 20 s before: it waited for the next line
+  });
+
+  it("batch mode with stdin open and quiet stops at once on SIGTERM", async () => {
+    const result = await runLmc(["--host", server.url, "-n", "2", "--each"], {
+      stdin: "open",
+      onSpawn: (child) => {
+        child.stdin!.write("My name is\n");
+        child.stdout!.once("data", () => child.kill("SIGTERM"));
+      },
+    });
+    expect(result.code).toBe(143);
+    expect(records(result)).toHaveLength(1);
+  });
+
+  it.each([
+    ["-o FIFO, which no one reads, with --timeout", (fifo: string) => ["-o", fifo, "--timeout", "1", "hi"], 124, undefined],
+    ["--schema FIFO, which no one writes, on SIGTERM", (fifo: string) => ["--schema", fifo, "hi"], 143, "SIGTERM"],
+    ["--resume FIFO, which no one writes, on SIGTERM", (fifo: string) => ["--each", "--resume", fifo], 143, "SIGTERM"],
+  ] as const)("%s", async (_, args, status, signal) => {
+    const fifo = join(tempDir("fifo"), "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const result = await runLmc(["--host", server.url, ...args(fifo)], {
+      input: "My name is\n",
+      onSpawn: (child) => void (signal && sleep(500).then(() => child.kill(signal))),
+    });
+    expect(result.code).toBe(status);
+    expect(result.elapsedMs).toBeLessThan(10_000);
   });
 });
