@@ -13,7 +13,7 @@ export const HEAP_GROWING_PERCENT = 30;
  * The Node versions whose V8 was checked to know the flag. V8 reports an unknown
  * flag on stderr, a stray line amid lmc's own, so other versions keep V8's default.
  */
-const CHECKED_NODE_MAJORS = new Set([20, 21, 22, 23, 24, 25]);
+const CHECKED_NODE_MAJORS = new Set([20, 21, 22, 23, 24, 25, 26]);
 
 /** The V8 flags that keep the heap near the live data; undefined when this Node was not checked. */
 export function heapFlags(nodeVersion: string): string | undefined {
