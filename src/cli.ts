@@ -1,5 +1,6 @@
 // The entry point of the bundle (run by src/launch.ts): makes the one Io from
-// `process`, runs main() and exits with its status. No other file touches `process`.
+// `process`, runs main() and exits with its status. Below main(), nothing touches
+// `process` but the timeline (src/timeline.ts), which the launcher shares.
 
 import { constants } from "node:os";
 import { setFlagsFromString } from "node:v8";
@@ -41,7 +42,10 @@ void main({
   nodeVersion: process.versions.node,
   // Called, not passed: the build loads node:v8 on first use, and most runs never use it.
   setV8Flags: (flags) => setFlagsFromString(flags),
-  umask: process.umask(),
+  // Asked only by -o, for a new file's mode.
+  get umask() {
+    return process.umask();
+  },
   onInterrupt(handler) {
     const onSignal = (signal: (typeof stopSignals)[number]) => {
       // A second signal does not wait for the server to confirm the cancel.

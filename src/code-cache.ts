@@ -24,7 +24,7 @@ export const BUNDLE = "lmc-bundle.cjs";
 export const CODE_CACHE = `${BUNDLE}.cache`;
 
 const HEADER_MARK = "//# lmcBundle";
-/** The header line's length: fixed, so that reading it takes one small read. */
+/** The header line's length: fixed, so that it can be found without scanning the bundle. */
 const HEADER_BYTES = 400;
 const MAGIC = "lmc-code-cache/3";
 
@@ -41,7 +41,7 @@ export interface Part {
  * The bundle file: a header line, then each part. The header names the bundle's key (a
  * hash of its content: V8 checks only a source's length, and would take a cache made
  * for another bundle of the same length) and where each part is, in bytes and lines,
- * so that a run reads the parts it compiles and no more.
+ * so that a run decodes and compiles only the parts it needs.
  */
 export function packBundle(key: string, parts: Record<string, string>): string {
   let body = "";

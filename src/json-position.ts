@@ -19,7 +19,7 @@ export function jsonErrorPosition(text: string): TextPosition {
   return { line: before.split("\n").length, column: offset - lineStart + 1, atEnd: offset >= text.length };
 }
 
-/** "line 3, column 12", or "the end, line 3" when the text stops too early. */
+/** "line 3, column 12", or "it ends too early (line 3, column 1)" when the text stops too early. */
 export function describePosition({ line, column, atEnd }: TextPosition): string {
   return atEnd ? `it ends too early (line ${line}, column ${column})` : `line ${line}, column ${column}`;
 }

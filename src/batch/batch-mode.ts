@@ -32,7 +32,8 @@ export type RunItems = (parallel: number, complete: (item: BatchItem) => Promise
 
 /**
  * Batch mode: every item of stdin (or every file) completed through one
- * session, records on stdout in input order, a summary line on stderr.
+ * session, or a pool of them with several hosts; records on stdout in input
+ * order, a summary line on stderr.
  */
 export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> {
   const flags = heapFlags(io.nodeVersion);

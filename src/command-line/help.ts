@@ -5,9 +5,9 @@
 import { optionSpecs, type OptionSpec } from "./option-table.js";
 
 /** No line of the help is longer: it fits an 80-column terminal without wrapping. */
-export const HELP_WIDTH = 79;
+const HELP_WIDTH = 79;
 
-export function optionLabel(spec: OptionSpec): string {
+function optionLabel(spec: OptionSpec): string {
   const names = spec.short ? `-${spec.short}, --${spec.name}` : `    --${spec.name}`;
   return spec.hint ? `${names} ${spec.hint}` : names;
 }
@@ -74,7 +74,7 @@ ${examples}`;
 }
 
 /** Splits text into lines of at most `width` characters, at spaces. */
-export function wrap(text: string, width: number): string[] {
+function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {

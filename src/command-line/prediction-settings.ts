@@ -36,7 +36,7 @@ const oneOf = (...choices: string[]): Setting => ({
 });
 
 /** Node's timers wait at most 2^31-1 ms (24.8 days), and LM Studio's too; a longer wait is as good as none. */
-export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /**
  * A duration in seconds; anything beyond a timer's reach (1e99 too) is held at

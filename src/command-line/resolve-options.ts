@@ -237,7 +237,7 @@ function parseLocalPorts(text: string | undefined): readonly number[] {
 }
 
 /** --delimiter's value with the escapes \0, \n, \t and \\ turned into the characters. */
-export function parseDelimiter(text: string | undefined): string | undefined {
+function parseDelimiter(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const escapes: Record<string, string> = { "0": "\0", n: "\n", t: "\t", "\\": "\\" };
   return text.replace(/\\(.)/g, (match, letter: string) => escapes[letter] ?? match);

@@ -70,7 +70,7 @@ export function authenticationError(error: unknown, host: string, sentToken: boo
 }
 
 /** The connection broke while lmc was waiting on it: one message for it, wherever it happened. */
-export function lostConnection(error: unknown, host: string): ConnectionLostError | undefined {
+function lostConnection(error: unknown, host: string): ConnectionLostError | undefined {
   const message = error instanceof Error ? error.message : String(error);
   return /WebSocket connection closed|ECONNRESET|socket hang up/i.test(message) ? new ConnectionLostError(host, error) : undefined;
 }

@@ -207,7 +207,7 @@ const rawSettingKeys: Readonly<Record<string, string>> = {
 };
 
 /** Separates the settings the SDK passes on from those that must go as raw fields. */
-export function splitRawSettings(prediction: Record<string, unknown>) {
+function splitRawSettings(prediction: Record<string, unknown>) {
   const settings: Record<string, unknown> = {};
   const raw: Array<{ key: string; value: unknown }> = [];
   for (const [name, value] of Object.entries(prediction)) {
