@@ -5,8 +5,8 @@
 
 import { randomBytes } from "node:crypto";
 import { unlinkSync, type Stats } from "node:fs";
-import { lstat, open, readlink, rename, rm, type FileHandle } from "node:fs/promises";
-import { basename, dirname, resolve } from "node:path";
+import { lstat, open, readlink, realpath, rename, rm, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { ExitCode, LmcError } from "../errors.js";
 import { openWaitingForPartner } from "../fifo-open.js";
 import { streamingSink, type CompletionSink } from "./sinks.js";
@@ -28,12 +28,16 @@ const MAX_LINKS = 40;
  * their links are not ordinary paths, and the file behind one may be appended to.
  */
 export async function outputTarget(path: string): Promise<OutputTarget> {
-  let current = resolve(path);
+  let next = path; // as written: a ".." in it is for the kernel to resolve, not the text
   for (let links = 0; ; links++) {
-    if (/^\/(proc|dev\/fd)\//.test(current)) {
-      const fd = /^\/(?:dev\/fd|proc\/(?:self|thread-self)\/fd)\/(\d+)$/.exec(current)?.[1];
-      return { kind: "inPlace", path: current, ...(fd === undefined ? {} : { fd: Number(fd) }) };
+    const named = resolve(next);
+    if (/^\/(proc|dev\/fd)\//.test(named)) {
+      const fd = /^\/(?:dev\/fd|proc\/(?:self|thread-self)\/fd)\/(\d+)$/.exec(named)?.[1];
+      return { kind: "inPlace", path: named, ...(fd === undefined ? {} : { fd: Number(fd) }) };
     }
+    // The folder as the kernel finds it: "dl/../out" is beside dl's target, not beside dl.
+    const folder = await realpath(dirname(next)).catch((error) => Promise.reject(cannotWrite(path, error)));
+    const current = join(folder, basename(next));
     let stats: Stats;
     try {
       stats = await lstat(current);
@@ -44,7 +48,8 @@ export async function outputTarget(path: string): Promise<OutputTarget> {
     if (stats.isFile()) return { kind: "replace", path: current, existing: stats };
     if (!stats.isSymbolicLink()) return { kind: "inPlace", path: current };
     if (links === MAX_LINKS) throw new LmcError(`cannot write ${path}: too many levels of symbolic links`, ExitCode.failed);
-    current = resolve(dirname(current), await readlink(current).catch((error) => Promise.reject(cannotWrite(path, error))));
+    const target = await readlink(current).catch((error) => Promise.reject(cannotWrite(path, error)));
+    next = target.startsWith("/") ? target : `${folder}/${target}`;
   }
 }
 

@@ -2,7 +2,7 @@
 // it, and that no temporary file outlives lmc, however it ends.
 
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
@@ -111,6 +111,16 @@ describe("-o onto a symlink", () => {
     expect(result.code).toBe(0);
     expect(lstatSync(join(dir, "link")).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(dir, "made.txt"), "utf8")).toBe(await completion());
+  });
+
+  it('".." after a symlinked folder goes where the kernel (and a shell\'s >) would: beside the link\'s target', async () => {
+    const dir = tempDir("out-dotdot");
+    mkdirSync(join(dir, "a", "b"), { recursive: true });
+    symlinkSync(join("a", "b"), join(dir, "dl"));
+    const result = await runLmc([...greedy(), "-o", `${join(dir, "dl")}/../out.txt`, "My name is"]); // not join(): it would drop the ".."
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(dir, "a", "out.txt"), "utf8")).toBe(await completion());
+    expect(readdirSync(dir).sort()).toEqual(["a", "dl"]);
   });
 });
 
