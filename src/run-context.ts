@@ -14,7 +14,13 @@ const stoppedBy: Readonly<Record<StopSignal, [message: string, status: ExitCode]
 };
 
 /** Stop reasons that mean the completion did not end where the model would have ended it. */
-export const truncationReasons = new Set(["maxPredictedTokensReached", "contextLengthReached"]);
+const truncationReasons = new Set(["maxPredictedTokensReached", "contextLengthReached"]);
+
+/** With --fail-on-truncate, the error of a completion cut off by the token limit or the context. */
+export function cutOffError(failOnTruncate: boolean, stopReason: string): LmcError | undefined {
+  if (!failOnTruncate || !truncationReasons.has(stopReason)) return undefined;
+  return new LmcError(`the completion was cut off (${stopReason}; --fail-on-truncate)`, ExitCode.truncated);
+}
 
 /** How long a cancelled prediction may take to be confirmed by the server. */
 export const CANCEL_GRACE_MS = 1000;

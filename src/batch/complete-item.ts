@@ -6,7 +6,7 @@ import { raceAbort, settleWithin, untilAborted } from "../abort.js";
 import type { RunOptions } from "../command-line/resolve-options.js";
 import { ExitCode, HostSilentError, isHostFailure, LmcError } from "../errors.js";
 import type { Session } from "../lmstudio/session.js";
-import { CANCEL_GRACE_MS, timeoutError, truncationReasons } from "../run-context.js";
+import { CANCEL_GRACE_MS, cutOffError, timeoutError } from "../run-context.js";
 import { joinPrompt } from "../single/prompt.js";
 import { statsRecord } from "../single/stats.js";
 import type { HostWatch } from "./host-watch.js";
@@ -61,10 +61,9 @@ async function completeItemOnce(
   signsOfLife: { alive(): void; answering(): void },
 ): Promise<BatchRecord> {
   const record: BatchRecord = { index: item.index, ...(item.file === undefined ? {} : { file: item.file }) };
-  const fail = (error: string, status: number): BatchRecord => ({ ...record, error, status });
-  if (item.problem) return fail(item.problem, ExitCode.usage);
+  if (item.problem) return failedRecord(item, item.problem, ExitCode.usage);
   const prompt = joinPrompt(options.batch === "files" ? [] : options.words, item.text);
-  if (prompt === "") return fail("the prompt is empty", ExitCode.usage);
+  if (prompt === "") return failedRecord(item, "the prompt is empty", ExitCode.usage);
   try {
     const prediction = await raceAbort(
       session.complete({
@@ -93,15 +92,14 @@ async function completeItemOnce(
     }
     const outcome = await raceAbort(prediction.outcome, signal);
     const stats = statsRecord(outcome);
-    if (options.failOnTruncate && truncationReasons.has(stats.stopReason)) {
-      return { ...fail(`the completion was cut off (${stats.stopReason}; --fail-on-truncate)`, ExitCode.truncated), completion, stats };
-    }
+    const cutOff = cutOffError(options.failOnTruncate, stats.stopReason);
+    if (cutOff) return { ...failedRecord(item, cutOff.message, cutOff.exitCode), completion, stats };
     return { ...record, completion, stats };
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     // A failed host is for the caller to handle (another host, or the end of the batch).
     if (isHostFailure(error)) throw error;
-    if (error instanceof LmcError) return fail(error.message, error.exitCode);
-    return fail(error instanceof Error ? error.message : String(error), ExitCode.failed);
+    if (error instanceof LmcError) return failedRecord(item, error.message, error.exitCode);
+    return failedRecord(item, error instanceof Error ? error.message : String(error), ExitCode.failed);
   }
 }

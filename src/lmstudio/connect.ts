@@ -5,6 +5,7 @@ import { raceAbort, settleWithin } from "../abort.js";
 import { ExitCode, LmcError } from "../errors.js";
 import type { Credentials } from "./api-token.js";
 import { findLocalServer } from "./discovery.js";
+import { startServerAdvice } from "./sdk-errors.js";
 import type { Session } from "./session.js";
 
 /** Where LM Studio is and how to talk to it (a part of the run options). */
@@ -50,8 +51,7 @@ async function findServer(ports: readonly number[]): Promise<string> {
   if (found) return found;
   throw new LmcError(
     `cannot find LM Studio on this machine (tried 127.0.0.1 ports ${ports.join(", ")}): ` +
-      `start its server (in the app, with "lms server start", or headless with "lms daemon up") ` +
-      `or give its address with --host / LMC_HOST`,
+      `${startServerAdvice} or give its address with --host / LMC_HOST`,
     ExitCode.unreachable,
   );
 }

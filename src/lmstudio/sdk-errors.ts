@@ -29,13 +29,16 @@ export function modelErrorMessage(problem: ModelProblem, key: string | undefined
     : `no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL${list}`;
 }
 
+/** What to do when no LM Studio answers: one piece of advice, wherever lmc gives it. */
+export const startServerAdvice = `start its server (in the app, with "lms server start", or headless with "lms daemon up")`;
+
 const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "ECONNRESET"]);
 
 /** An error met before the prediction started that means nothing is listening there. */
 export function connectionError(error: unknown, host: string): LmcError | undefined {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
-  const unreachable = (why: string, advice = `start its server (in the app, or with "lms server start") or point --host / LMC_HOST at it`) =>
+  const unreachable = (why: string, advice = `${startServerAdvice} or point --host / LMC_HOST at it`) =>
     new LmcError(`cannot reach LM Studio at ${host} (${why})${advice ? `: ${advice}` : ""}`, ExitCode.unreachable, { cause: error });
   // wss:// to a plain ws:// server: OpenSSL reads the HTTP reply as a TLS record and gives up.
   if (host.startsWith("wss:") && (code === "EPROTO" || /SSL routines|TLS connection/i.test(message))) {

@@ -6,13 +6,13 @@
 
 import { raceAbort, settleWithin, untilAborted } from "../abort.js";
 import type { RunOptions } from "../command-line/resolve-options.js";
-import { ExitCode, LmcError } from "../errors.js";
+import { ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import type { CompletionRequest, Session } from "../lmstudio/session.js";
 import { fileSink } from "../output/output-file.js";
 import { bufferedSink, streamingSink, streamWriter, type CompletionSink } from "../output/sinks.js";
-import { CANCEL_GRACE_MS, interruptible, stopWhenReaderGoes, truncationReasons, wantsColor, type Deadline } from "../run-context.js";
+import { CANCEL_GRACE_MS, interruptible, stopWhenReaderGoes, cutOffError, wantsColor, type Deadline } from "../run-context.js";
 import { noProgress, progressBar } from "../terminal/progress.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
@@ -106,11 +106,10 @@ async function predict(
     }
     await reasoning.endLine();
     const outcome = await raceAbort(prediction.outcome, stop.signal);
-    const { stopReason } = outcome.stats;
-    const cutOff = options.failOnTruncate && truncationReasons.has(stopReason);
+    const cutOff = cutOffError(options.failOnTruncate, outcome.stats.stopReason);
     await (cutOff ? sink.discard() : sink.commit());
     if (options.stats) io.stderr.write(formatStats(outcome));
-    if (cutOff) throw new LmcError(`the completion was cut off (${stopReason}; --fail-on-truncate)`, ExitCode.truncated);
+    if (cutOff) throw cutOff;
   } catch (error) {
     // Aborting the signal makes the SDK send a cancel; give the server a moment
     // to confirm it, so it stops generating for a reader that is gone.

@@ -47,7 +47,7 @@ describe("exit 3: LM Studio unreachable", () => {
     expect(result.code).toBe(3);
     expect(result.elapsedMs).toBeLessThan(3000);
     expect(result.stdout.length).toBe(0);
-    expectOneErrorLine(result, new RegExp(`cannot reach LM Studio at ws://127.0.0.1:${port} .*lms server start`));
+    expectOneErrorLine(result, new RegExp(`cannot reach LM Studio at ws://127.0.0.1:${port} .*lms server start.*lms daemon up`));
   });
 
   // LMC_LOCAL_PORTS points the search at ports known to be closed: an LM Studio running
