@@ -6,6 +6,7 @@ import { constants } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { releaseWaitingOpens } from "./fifo-open.js";
 import { main } from "./main.js";
+import { mark } from "./timeline.js";
 import { removeTemporaryFiles } from "./output/output-file.js";
 
 // Made on first use, as stdin is: most successful runs of --version or --help never write to it.
@@ -40,8 +41,12 @@ void main({
   },
   fds: { stdin: 0, stdout: 1 },
   nodeVersion: process.versions.node,
-  // Called, not passed: the build loads node:v8 on first use, and most runs never use it.
-  setV8Flags: (flags) => setFlagsFromString(flags),
+  // Called, not passed: the build loads node:v8 on first use, and most runs never use it;
+  // the mark tells the launcher not to record a cache, which V8 would refuse under other flags.
+  setV8Flags: (flags) => {
+    setFlagsFromString(flags);
+    mark("V8 flags set");
+  },
   // Asked only by -o, for a new file's mode.
   get umask() {
     return process.umask();

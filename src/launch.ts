@@ -142,16 +142,9 @@ function compiler(bundle: Bundle): (part: Part) => Script {
  * the run changed V8's flags (batch mode does): V8 would refuse that cache next time.
  */
 function recordAtExit(running: CacheIdentity, dir: string, toRecord: ToRecord[]): void {
-  let flagsChanged = false;
-  const v8 = require("node:v8") as typeof import("node:v8");
-  const setFlagsFromString = v8.setFlagsFromString;
-  v8.setFlagsFromString = (flags: string) => {
-    flagsChanged = true;
-    setFlagsFromString(flags);
-  };
   process.on("exit", (code) => {
     if (code !== 0) return debug(`code cache not recorded: exit status ${code}`);
-    if (flagsChanged) return debug("code cache not recorded: the run changed V8's flags");
+    if (reached("V8 flags set")) return debug("code cache not recorded: the run changed V8's flags");
     const scope = reached("SDK loaded") ? "sdk" : "startup";
     const written: string[] = [];
     for (const { part, script, path, hadStartupCache } of toRecord) {

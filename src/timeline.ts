@@ -12,6 +12,7 @@ export type Step =
   | "model found"
   | "first fragment"
   | "done"
+  | "V8 flags set"
   | "exit";
 
 const debug = debuglog("lmc");
