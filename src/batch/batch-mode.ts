@@ -23,12 +23,11 @@ import { heapFlags } from "./heap.js";
 import { HostWatch } from "./host-watch.js";
 import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./input.js";
 import { batchOnHosts } from "./on-hosts.js";
-import { runInOrder, type BatchRecord, type BatchSummary } from "./ordered-engine.js";
+import { runInOrder, type BatchRecord, type RunItems } from "./ordered-engine.js";
 import { carriedRecords, readEarlierOutput, sameFile, type EarlierOutput } from "./resume.js";
 import { stdinFileAhead } from "./stdin-file.js";
 
 /** Runs the batch's items in order, `parallel` at a time, each completed by `complete`. */
-export type RunItems = (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) => Promise<BatchSummary>;
 
 /**
  * Batch mode: every item of stdin (or every file) completed through one
@@ -57,7 +56,8 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
     // The >> recipe after a run killed mid-write: the new records start on a line of their own.
     if (earlier?.cutShort && (await appendsTo(earlier, target, io))) await sink.write("\n");
     // A reader of stdout that is gone ends the batch at once, not after the items in flight.
-    const stopWatching = options.outputFile ? () => {} : stopWhenReaderGoes(io.stdout, stop);
+    // -o /dev/stdout writes stdout too: its reader is watched as well.
+    const stopWatching = sink.stream === io.stdout ? stopWhenReaderGoes(io.stdout, stop) : () => {};
     const onRecord = showProgressLine(progress, total);
     const run: RunItems = (parallel, complete) =>
       runInOrder({

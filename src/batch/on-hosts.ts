@@ -10,8 +10,7 @@ import type { Session } from "../lmstudio/session.js";
 import { completeItem, failedRecord } from "./complete-item.js";
 import { HostPool, type PooledHost } from "./host-pool.js";
 import { HostWatch } from "./host-watch.js";
-import type { BatchItem } from "./input.js";
-import type { BatchRecord, BatchSummary } from "./ordered-engine.js";
+import type { BatchRecord, BatchSummary, RunItems } from "./ordered-engine.js";
 
 /** Prediction failures that may be the host's fault rather than the item's. */
 const maybeTheHosts = new Set<number>([ExitCode.failed, ExitCode.modelNotFound]);
@@ -21,13 +20,11 @@ export async function batchOnHosts(
   options: RunOptions,
   io: Io,
   signal: AbortSignal,
-  run: (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) => Promise<BatchSummary>,
+  run: RunItems,
 ): Promise<BatchSummary & { failedHosts: Array<{ host: string; error: string }> }> {
   const pool = new HostPool(options.hosts, options.parallel, await sessionOpener(options, io.stderr));
   const watches = new Map(pool.hosts.map((host) => [host, new HostWatch(options.idleTimeoutSec * 1000)]));
-  const takeOut = (host: PooledHost<Session>, reason: string) => {
-    if (pool.fail(host, reason)) io.stderr.write(`lmc: ${reason}; that host is taken out of the rotation\n`);
-  };
+  const sayTakenOut = (host: PooledHost<Session>) => io.stderr.write(`lmc: ${host.failure}; that host is taken out of the rotation\n`);
   try {
     const summary = await run(options.parallel * options.hosts.length, async (item) => {
       let failed: PooledHost<Session> | undefined;
@@ -41,12 +38,12 @@ export async function batchOnHosts(
             return served(record);
           }
           // Perhaps the host's fault: count it, and give the item one more chance elsewhere.
-          if (pool.itemFailed(host, record.error)) io.stderr.write(`lmc: ${host.failure}; that host is taken out of the rotation\n`);
+          if (pool.itemFailed(host, record.error)) sayTakenOut(host);
           if (failed || !pool.hasLiveHostBesides(host)) return served(record);
           failed = host;
         } catch (error) {
           if (signal.aborted || !isHostFailure(error)) throw error;
-          takeOut(host, error.message);
+          if (pool.fail(host, error.message)) sayTakenOut(host);
           if (failed) return served(failedRecord(item, error.message, error.exitCode));
           failed = host;
         } finally {

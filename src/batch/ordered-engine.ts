@@ -33,6 +33,9 @@ export interface BatchSummary {
   tokensPerSecond: number;
 }
 
+/** Runs the items with `parallel` in flight, each through `complete`: how batch mode hands the engine its work. */
+export type RunItems = (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) => Promise<BatchSummary>;
+
 export interface BatchRun {
   items: AsyncIterable<BatchItem>;
   parallel: number;

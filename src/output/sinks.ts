@@ -11,6 +11,8 @@ export interface CompletionSink {
   commit(): Promise<void>;
   /** The completion failed or was cancelled: keep what the contract says to keep. */
   discard(): Promise<void>;
+  /** The stream it writes to, when that is a stream (stdout) rather than a file. */
+  readonly stream?: NodeJS.WritableStream;
 }
 
 /** Raised by a sink whose reader has gone away (EPIPE): the run should stop quietly. */
@@ -39,6 +41,7 @@ export function streamingSink(stdout: NodeJS.WriteStream): CompletionSink {
       await writer.flush();
     },
     discard: () => sink.commit(),
+    stream: stdout,
   };
   return sink;
 }
@@ -56,6 +59,7 @@ export function bufferedSink(stdout: NodeJS.WriteStream): CompletionSink {
       await stream.commit();
     },
     async discard() {},
+    stream: stdout,
   };
 }
 

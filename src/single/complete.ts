@@ -39,7 +39,8 @@ export async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
       : options.stream
         ? streamingSink(io.stdout)
         : bufferedSink(io.stdout);
-    const stopWatching = options.outputFile ? () => {} : stopWhenReaderGoes(io.stdout, stop);
+    // -o /dev/stdout writes stdout too: its reader is watched as well.
+    const stopWatching = sink.stream === io.stdout ? stopWhenReaderGoes(io.stdout, stop) : () => {};
     try {
       const request: CompletionRequest = {
         prompt,

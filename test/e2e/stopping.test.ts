@@ -126,6 +126,18 @@ describe("a reader of stdout that goes away", () => {
   });
 });
 
+describe("a reader of stdout that goes away, with -o /dev/stdout", () => {
+  it("is noticed between fragments too, as with plain stdout", async () => {
+    server.setFault({ type: "slow", delayMs: 8000 }); // the first fragment is 8 s away
+    const result = await runLmc(["--host", server.url, "-n", "3", "-o", "/dev/stdout", "My name is"], {
+      onSpawn: (child) => child.stdout!.destroy(),
+    });
+    expect(result.code).toBe(141);
+    expect(result.stderr).toBe("");
+    expect(result.elapsedMs).toBeLessThan(6000);
+  });
+});
+
 describe("the only server goes away mid-batch", () => {
   it("ends the batch at once with exit 3, not with an error record for every item left", async () => {
     const dying = await startTestServer({ quiet: true, fault: { type: "slow", delayMs: 30 } });
