@@ -1,6 +1,6 @@
 // LM Studio's default port, 1234, is shared by every test run on the machine: the
-// getting-started test serves on it, and the "cannot find LM Studio" test needs it
-// free. Tests that care take this lock (a folder, created atomically) for the time
+// getting-started tests serve on it, or need it held by someone else. Tests that care
+// take this lock (a folder, created atomically) for the time
 // they depend on the port; a lock older than two minutes is left over from a killed run.
 
 import { mkdirSync, rmSync, statSync } from "node:fs";

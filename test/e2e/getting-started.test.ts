@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, expect, it } from "vitest";
 import { DEFAULT_PORT, withDefaultPort } from "./default-port.js";
 import { runLmc } from "./lmc-process.js";
@@ -45,8 +46,22 @@ async function hold(port: number): Promise<Server | undefined> {
   });
 }
 
+/**
+ * Holds the port, waiting a while for it: npm exits before the server it ran has let
+ * go of its port, and a server of the test before that dies only after we looked would
+ * free 1234 for the server under test. Undefined when something else keeps holding it.
+ */
+async function holdOnceFree(port: number): Promise<Server | undefined> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const server = await hold(port);
+    if (server || Date.now() > deadline) return server;
+    await sleep(100);
+  }
+}
+
 it("serves on 1234 when it is free, and plain lmc finds it", (context) => withDefaultPort(async () => {
-  const probe = await hold(DEFAULT_PORT);
+  const probe = await holdOnceFree(DEFAULT_PORT);
   if (!probe) {
     console.log(`skipped: port ${DEFAULT_PORT} is taken on this machine (LM Studio itself, maybe)`);
     return context.skip();
@@ -66,7 +81,7 @@ it("serves on 1234 when it is free, and plain lmc finds it", (context) => withDe
 }), 60_000);
 
 it("says when 1234 is taken and prints the export line that makes plain lmc find it", () => withDefaultPort(async () => {
-  const held = await hold(DEFAULT_PORT); // undefined: someone else holds it, which is just as good
+  const held = await holdOnceFree(DEFAULT_PORT); // undefined: someone else holds it, which is just as good
   try {
     const { url, stderr } = await npmRunServer();
     expect(url).not.toBe(`ws://127.0.0.1:${DEFAULT_PORT}`);
