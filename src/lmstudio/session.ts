@@ -4,6 +4,7 @@
 // (sdk-errors.ts). The seam owns the types of what it is asked.
 
 import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface } from "@lmstudio/sdk";
+import { raceAbort } from "../abort.js";
 import { ExitCode, LmcError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import { mark } from "../timeline.js";
@@ -88,6 +89,14 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/** One model lookup (or load) that several completions wait on. */
+interface SharedLookup {
+  model: Promise<LLM>;
+  abort: AbortController;
+  waiting: Set<CompletionRequest>;
+  settled: boolean;
+}
+
 export function openSession({ host, credentials, log }: SessionOptions): Session {
   const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log) });
   mark("client constructed");
@@ -110,17 +119,36 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
     }
   };
 
-  // Batch mode asks for the same model many times, several at once: one lookup (or load) serves all.
-  const models = new Map<string, Promise<LLM>>();
-  const modelFor = (request: CompletionRequest): Promise<LLM> => {
+  // Batch mode asks for the same model many times, several at once: one lookup (or load)
+  // serves all. It has a signal of its own, aborted only when every item waiting on it
+  // has given up, so that one item's --timeout cannot fail the others waiting on the load.
+  const lookups = new Map<string, SharedLookup>();
+  const modelFor = async (request: CompletionRequest): Promise<LLM> => {
     const key = request.model ?? "";
-    let model = models.get(key);
-    if (!model) {
-      model = findModel(request);
-      models.set(key, model);
-      model.catch(() => models.delete(key));
+    let lookup = lookups.get(key);
+    if (!lookup) {
+      const waiting = new Set<CompletionRequest>();
+      const onLoadProgress = (fraction: number) => waiting.forEach((waiter) => waiter.onLoadProgress?.(fraction));
+      const abort = new AbortController();
+      const created: SharedLookup = { model: findModel({ ...request, signal: abort.signal, onLoadProgress }), abort, waiting, settled: false };
+      created.model.then(
+        () => (created.settled = true),
+        () => ((created.settled = true), lookups.get(key) === created && lookups.delete(key)),
+      );
+      lookups.set(key, (lookup = created));
     }
-    return model;
+    const shared = lookup;
+    shared.waiting.add(request);
+    try {
+      return await raceAbort(shared.model, request.signal);
+    } finally {
+      shared.waiting.delete(request);
+      if (shared.waiting.size === 0 && !shared.settled && request.signal.aborted) {
+        // The last one waiting gave up: stop the load, and let the next item ask anew.
+        if (lookups.get(key) === shared) lookups.delete(key);
+        shared.abort.abort(request.signal.reason);
+      }
+    }
   };
 
   return {

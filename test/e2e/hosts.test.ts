@@ -135,3 +135,25 @@ it("no MaxListenersExceededWarning with -P above 10", async () => {
   expect(result.code).toBe(0);
   expect(result.stderr).not.toMatch(/MaxListeners/);
 });
+
+it("an item that runs out of --timeout while the model loads leaves the load to the items still waiting on it", async () => {
+  // Item 0 starts the load (3 s) and gives up after 2.5 s; item 1, which came 1.5 s
+  // later and has until 4 s, waits on the same load: it must get its completion, not
+  // item 0's timeout, and the load must go on for it.
+  const slowDisk = await startTestServer({ quiet: true, loadDelayMs: 3000 });
+  try {
+    const result = await runLmc(["--host", slowDisk.url, "-m", "lmc-tiny-unloaded", "-t", "0", "-n", "2", "--each", "-P", "2", "--timeout", "2.5"], {
+      stdin: "open",
+      onSpawn: (child) => {
+        child.stdin!.write("My name is\n");
+        setTimeout(() => child.stdin!.end("Once upon a time\n"), 1500);
+      },
+    });
+    const [first, second] = records(result);
+    expect(first).toEqual({ index: 0, error: "no answer within 2.5 s (--timeout)", status: 124 });
+    expect(second).toMatchObject({ index: 1, completion: expect.any(String) });
+    expect(result.code).toBe(1);
+  } finally {
+    await slowDisk.close();
+  }
+});

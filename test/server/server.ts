@@ -78,6 +78,8 @@ export interface TestServerOptions {
   requiredToken?: { clientIdentifier: string; clientPasskey: string };
   /** Predictions that may run at once on each loaded model (default 4). */
   parallel?: number;
+  /** Loading a model takes this much longer (a slow disk): for tests of waits on a load. */
+  loadDelayMs?: number;
   /** No informational logging on stderr (communication warnings are always logged). */
   quiet?: boolean;
   /**
@@ -564,6 +566,7 @@ class TestServerImpl implements TestServer {
   ): Promise<Instance> {
     const engine = this.engine;
     if (engine === undefined) throw new Error("engine not ready");
+    if (this.options.loadDelayMs) await sleep(this.options.loadDelayMs);
     const requested = loadConfig[LoadKeys.contextLength];
     const contextLength =
       typeof requested === "number" && Number.isInteger(requested) && requested > 0 ? requested : entry.contextLength;
