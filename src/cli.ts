@@ -2,8 +2,10 @@
 // `process`, runs main() and exits with its status. Below main(), nothing touches
 // `process` but the timeline (src/timeline.ts), which the launcher shares.
 
+import { fstatSync } from "node:fs";
 import { constants } from "node:os";
 import { setFlagsFromString } from "node:v8";
+import { UsageError } from "./errors.js";
 import { releaseWaitingOpens } from "./fifo-open.js";
 import { main } from "./main.js";
 import { mark } from "./timeline.js";
@@ -33,6 +35,8 @@ void main({
   // A getter: Node creates process.stdin on first use, which costs 3-5 ms; only a
   // run that reads stdin (a prompt from it, batch mode) should pay for it.
   get stdin() {
+    // Node reads a directory given as stdin (lmc < notes/) as empty; cat says what it is.
+    if (fstatSync(0).isDirectory()) throw new UsageError("cannot read stdin: it is a directory");
     return process.stdin;
   },
   stdout: process.stdout,

@@ -71,3 +71,18 @@ export function isHostFailure(error: unknown): error is LmcError {
     (error instanceof LmcError && (error.exitCode === ExitCode.unreachable || error.exitCode === ExitCode.unauthorized))
   );
 }
+
+/**
+ * What a failed system call says, as `cat` would say it: "no such file or directory",
+ * not Node's "ENOENT: no such file or directory, open 'x'", which repeats the path the
+ * message already names and shows the call lmc made.
+ */
+export function systemErrorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  if (code === undefined || syscall === undefined || !error.message.startsWith(`${code}: `)) return error.message;
+  if (code === "EISDIR") return "is a directory"; // rather than "illegal operation on a directory"
+  const text = error.message.slice(code.length + 2);
+  const call = text.lastIndexOf(`, ${syscall}`);
+  return call > 0 ? text.slice(0, call) : text;
+}

@@ -3,6 +3,7 @@
 // batch of any length runs in bounded memory.
 
 import { readFile } from "node:fs/promises";
+import { systemErrorText } from "../errors.js";
 import { jsonErrorPosition } from "../json-position.js";
 import { modelKeySetting, predictionSettings } from "../command-line/prediction-settings.js";
 
@@ -88,7 +89,7 @@ export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<st
     try {
       yield { index: index - 1, file, text: (await readFile(file, "utf8")).replace(/\r?\n$/, "") };
     } catch (error) {
-      yield { index: index - 1, file, text: "", problem: `cannot read ${file}: ${(error as Error).message}` };
+      yield { index: index - 1, file, text: "", problem: `cannot read ${file}: ${systemErrorText(error)}` };
     }
   }
 }

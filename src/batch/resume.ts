@@ -5,7 +5,7 @@
 import type { Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { splitRecords } from "./input.js";
-import { ExitCode, LmcError } from "../errors.js";
+import { ExitCode, LmcError, systemErrorText } from "../errors.js";
 import { openWaitingForPartner } from "../fifo-open.js";
 
 /** Where a record is in the file: bytes, without its newline. */
@@ -102,5 +102,5 @@ export function sameFile(a: Stats, b: Stats | undefined): boolean {
 }
 
 function cannotRead(file: string, error: unknown): LmcError {
-  return new LmcError(`--resume: cannot read ${file}: ${(error as Error).message}`, ExitCode.failed, { cause: error });
+  return new LmcError(`--resume: cannot read ${file}: ${systemErrorText(error)}`, ExitCode.failed, { cause: error });
 }

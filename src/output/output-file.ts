@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { unlinkSync, type Stats } from "node:fs";
 import { lstat, open, readlink, realpath, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { ExitCode, LmcError } from "../errors.js";
+import { ExitCode, LmcError, systemErrorText } from "../errors.js";
 import { openWaitingForPartner } from "../fifo-open.js";
 import { streamingSink, type CompletionSink } from "./sinks.js";
 
@@ -157,7 +157,7 @@ export function removeTemporaryFiles(): void {
 }
 
 function cannotWrite(path: string, error: unknown): LmcError {
-  return new LmcError(`cannot write ${path}: ${(error as Error).message}`, ExitCode.failed, { cause: error });
+  return new LmcError(`cannot write ${path}: ${systemErrorText(error)}`, ExitCode.failed, { cause: error });
 }
 
 /** Writes `text`; a failure (ENOSPC, EIO) says which file could not be written. */

@@ -4,7 +4,7 @@
 
 import { readFile } from "node:fs/promises";
 import { openWaitingForPartner } from "../fifo-open.js";
-import { UsageError } from "../errors.js";
+import { systemErrorText, UsageError } from "../errors.js";
 import { describePosition, jsonErrorPosition } from "../json-position.js";
 
 export async function loadSchema(source: string): Promise<object> {
@@ -15,7 +15,7 @@ export async function loadSchema(source: string): Promise<object> {
     try {
       text = (await openWaitingForPartner(source, "read", () => readFile(source, "utf8"))).replace(/^\uFEFF/, "");
     } catch (error) {
-      throw new UsageError(`--schema: cannot read ${source}: ${(error as Error).message}`);
+      throw new UsageError(`--schema: cannot read ${source}: ${systemErrorText(error)}`);
     }
   }
   let schema: unknown;

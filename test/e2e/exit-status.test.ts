@@ -1,5 +1,7 @@
 // Every documented exit status, each with its one clear line on stderr.
 
+import { closeSync, openSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { closedPort } from "../closed-port.js";
 import { startTestServer, type TestServer } from "../server/server.js";
@@ -32,6 +34,23 @@ describe("exit 2: usage errors, with nothing sent and nothing on stdout", () => 
     expectOneErrorLine(result, pattern);
     expect(server.received.length).toBe(before);
   });
+
+  it.each([[["-"]], [["-", "and words"]], [["--each"]], [["--each-file"]], [["--each-jsonl"]]])(
+    "says so when stdin is a directory (lmc %j < folder), which Node would read as empty",
+    async (args) => {
+      const folder = openSync(tmpdir(), "r");
+      try {
+        const before = server.received.length;
+        const result = await runLmc(["--host", server.url, ...args], { stdin: folder });
+        expect(result.code).toBe(2);
+        expect(result.stdout.length).toBe(0);
+        expectOneErrorLine(result, /^lmc: cannot read stdin: it is a directory/);
+        expect(server.received.length).toBe(before);
+      } finally {
+        closeSync(folder);
+      }
+    },
+  );
 
   it("reports a bad environment variable by name", async () => {
     const result = await runLmc(["hi"], { env: { LMC_MAX_TOKENS: "lots", LMC_HOST: server.url } });

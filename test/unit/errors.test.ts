@@ -1,5 +1,9 @@
+import { openSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ExitCode } from "../../src/errors.js";
+import { ExitCode, systemErrorText } from "../../src/errors.js";
 import { connectionError, modelErrorMessage, modelProblem } from "../../src/lmstudio/sdk-errors.js";
 import { plainText } from "../../src/terminal/terminal-text.js";
 
@@ -55,5 +59,29 @@ describe("connectionError", () => {
     const mapped = connectionError(error, "ws://h:1");
     expect(mapped?.exitCode).toBe(expected);
     if (mapped) expect(mapped.message).toMatch(/^cannot reach LM Studio at ws:\/\/h:1 /);
+  });
+});
+
+describe("systemErrorText", () => {
+  const failure = (call: () => unknown) => {
+    try {
+      call();
+    } catch (error) {
+      return error;
+    }
+    throw new Error("it did not fail");
+  };
+
+  it.each<[string, () => unknown, string]>([
+    ["a missing file", () => openSync("/nonexistent-lmc-test/x", "r"), "no such file or directory"],
+    ["a directory read as a file", () => readFileSync(tmpdir()), "is a directory"],
+    ["a file used as a folder", () => openSync(join(fileURLToPath(import.meta.url), "x"), "r"), "not a directory"],
+  ])("says what %s is, as cat would, without Node's code, call and path", (_, call, expected) => {
+    expect(systemErrorText(failure(call))).toBe(expected);
+  });
+
+  it("leaves any other error's message as it is", () => {
+    expect(systemErrorText(new Error("ENOENT: written by hand"))).toBe("ENOENT: written by hand");
+    expect(systemErrorText("plain")).toBe("plain");
   });
 });
