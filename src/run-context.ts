@@ -2,9 +2,11 @@
 // of stdout that goes away, and colour only where it belongs.
 
 import type { RunOptions } from "./command-line/resolve-options.js";
+import { raceAbort } from "./abort.js";
 import { ExitCode, LmcError } from "./errors.js";
 import type { Io, StopSignal } from "./io.js";
-import { isBrokenPipe, ReaderGoneError } from "./output/sinks.js";
+import { fileSink, type OutputTarget } from "./output/output-file.js";
+import { isBrokenPipe, ReaderGoneError, type CompletionSink } from "./output/sinks.js";
 
 /** How each signal that stops lmc is reported, and its exit status (128 + the signal's number). */
 const stoppedBy: Readonly<Record<StopSignal, [message: string, status: ExitCode]>> = {
@@ -98,4 +100,10 @@ export function stopWhenReaderGoes(stdout: NodeJS.WriteStream, stop: AbortContro
 /** NO_COLOR (https://no-color.org) and TERM=dumb turn colour off; it is only ever used on a terminal. */
 export function wantsColor(io: Io): boolean {
   return io.stderr.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== "dumb";
+}
+
+/** -o FILE for this process: a new file gets the mode the umask leaves; /dev/stdout is stdout itself. */
+export function outputFileSink(io: Io, path: string, stop: AbortController, target?: OutputTarget): Promise<CompletionSink> {
+  // The file may be a FIFO no one reads: a signal or --timeout still ends the wait.
+  return raceAbort(fileSink(path, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout }, target), stop.signal);
 }

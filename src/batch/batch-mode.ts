@@ -13,9 +13,9 @@ import type { RunOptions } from "../command-line/resolve-options.js";
 import { ConnectionLostError, ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
-import { fileSink, outputTarget, type OutputTarget } from "../output/output-file.js";
+import { outputTarget, type OutputTarget } from "../output/output-file.js";
 import { streamingSink } from "../output/sinks.js";
-import { interruptible, stopWhenReaderGoes, wantsColor } from "../run-context.js";
+import { interruptible, outputFileSink, stopWhenReaderGoes, wantsColor } from "../run-context.js";
 import { noProgress, progressBar, type Progress } from "../terminal/progress.js";
 import { oneLine } from "../terminal/terminal-text.js";
 import { completeItem, failedRecord } from "./complete-item.js";
@@ -49,7 +49,7 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
     const earlier = options.resumeFile === undefined ? undefined : await raceAbort(readEarlierOutput(options.resumeFile), stop.signal);
     const target = options.outputFile === undefined ? undefined : await outputTarget(options.outputFile);
     const sink = target
-      ? await raceAbort(fileSink(options.outputFile!, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout }, target), stop.signal)
+      ? await outputFileSink(io, options.outputFile!, stop, target)
       : streamingSink(io.stdout);
     // --resume FILE -o FILE: FILE is replaced, so the new one holds the earlier records too.
     const carried = earlier && target?.kind === "replace" && sameFile(earlier.stats, target.existing) ? carriedRecords(earlier) : undefined;

@@ -10,9 +10,8 @@ import { ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import type { CompletionRequest, Session } from "../lmstudio/session.js";
-import { fileSink } from "../output/output-file.js";
 import { bufferedSink, streamingSink, streamWriter, type CompletionSink } from "../output/sinks.js";
-import { CANCEL_GRACE_MS, interruptible, stopWhenReaderGoes, cutOffError, wantsColor, type Deadline } from "../run-context.js";
+import { CANCEL_GRACE_MS, interruptible, outputFileSink, stopWhenReaderGoes, cutOffError, wantsColor, type Deadline } from "../run-context.js";
 import { noProgress, progressBar } from "../terminal/progress.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
@@ -35,7 +34,7 @@ export async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
     const showProgress = options.progress ?? io.stderr.isTTY === true;
     const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
     const sink = options.outputFile
-      ? await raceAbort(fileSink(options.outputFile, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout }), stop.signal)
+      ? await outputFileSink(io, options.outputFile, stop)
       : options.stream
         ? streamingSink(io.stdout)
         : bufferedSink(io.stdout);
