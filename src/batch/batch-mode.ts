@@ -174,7 +174,7 @@ function itemCount(options: RunOptions, io: Io): () => number | undefined {
 
 /**
  * --delimiter: the completion alone, then the delimiter. A failed item keeps its
- * place as an empty completion, and says why on stderr.
+ * place, with the text it got (most often none), and says why on stderr.
  */
 function plainRecord(record: BatchRecord, delimiter: string, io: Io): string {
   // The file's name and the error may carry anything a file name can: shown, never obeyed.

@@ -39,11 +39,13 @@ export async function completeItem(
     alive: () => watch.alive(),
     answering: () => ((answering = true), watch.alive()),
   };
+  // What came before the deadline stays, as a single run's stdout keeps it.
+  const partial: { completion?: string } = {};
   try {
-    return await completeItemOnce(session, item, options, itemAbort.signal, signsOfLife);
+    return await completeItemOnce(session, item, options, itemAbort.signal, signsOfLife, partial);
   } catch (error) {
     if (!batchSignal.aborted && error instanceof LmcError && error.exitCode === ExitCode.timeout) {
-      return failedRecord(item, error.message, error.exitCode);
+      return { ...failedRecord(item, error.message, error.exitCode), ...partial };
     }
     throw error;
   } finally {
@@ -59,6 +61,7 @@ async function completeItemOnce(
   options: RunOptions,
   signal: AbortSignal,
   signsOfLife: { alive(): void; answering(): void },
+  partial: { completion?: string },
 ): Promise<BatchRecord> {
   const record: BatchRecord = { index: item.index, ...(item.file === undefined ? {} : { file: item.file }) };
   if (item.problem) return failedRecord(item, item.problem, ExitCode.usage);
@@ -84,7 +87,7 @@ async function completeItemOnce(
     try {
       for await (const fragment of untilAborted(prediction.fragments, signal)) {
         signsOfLife.answering();
-        if (!fragment.reasoning) completion += fragment.text;
+        if (!fragment.reasoning) partial.completion = completion += fragment.text;
       }
     } catch (error) {
       await settleWithin(prediction.outcome, CANCEL_GRACE_MS);
