@@ -127,11 +127,15 @@ async function replacingSink(path: string, target: Extract<OutputTarget, { kind:
 async function createTemporary(path: string, target: string): Promise<{ temporary: string; handle: FileHandle }> {
   for (let attempt = 1; ; attempt++) {
     const temporary = resolve(dirname(target), `.${basename(target)}.${randomBytes(8).toString("hex")}.lmc-tmp`);
+    // Known to the exit hook before it exists: a second signal that lands while the
+    // open is in flight must not leave the file behind. (Were the name taken, which
+    // 64 random bits make as good as impossible, the file there would not be ours.)
+    temporaries.add(temporary);
     try {
       const handle = await open(temporary, "wx", 0o600);
-      temporaries.add(temporary);
       return { temporary, handle };
     } catch (error) {
+      temporaries.delete(temporary);
       if ((error as NodeJS.ErrnoException).code === "EEXIST" && attempt < 10) continue;
       throw cannotWrite(path, error);
     }
