@@ -35,9 +35,11 @@ const bundleOptions = {
  * Node modules that lmc's part imports but most runs never use, loaded on first use
  * rather than at start: fs/promises brings readline and streams along, v8 its
  * serialiser and profiler bindings, crypto (for -o's random temporary name) its
- * ciphers and streams; together about 8 ms of every run, --version's too.
+ * ciphers and streams; together about 8 ms of every run, --version's too. And
+ * stream/consumers (reading stdin), which loads Node's streams, which a run that makes
+ * no stream of stdin, stdout or stderr (--version, --help) does without.
  */
-const LAZY_BUILTINS = ["node:fs/promises", "node:v8", "node:crypto"];
+const LAZY_BUILTINS = ["node:fs/promises", "node:v8", "node:crypto", "node:stream/consumers"];
 
 /**
  * Replaces each of these modules by a stand-in whose exports are getters that require
