@@ -22,7 +22,7 @@ function trap(): string {
       Object.defineProperty(process, name, { configurable: true, get() { made.push(name); return own.get.call(process); } });
     }
     process.on("exit", () => {
-      const deferred = ["crypto", "v8", "fs/promises", "stream/consumers", "stream", "net"].filter((name) => process.moduleLoadList.includes("NativeModule " + name));
+      const deferred = ["crypto", "v8", "fs/promises", "stream/consumers", "stream", "net", "os", "sea"].filter((name) => process.moduleLoadList.includes("NativeModule " + name));
       fs.writeSync(2, JSON.stringify({ deferred, streamsMade: [...new Set(made)] }) + "\\n");
     });`,
   );
@@ -66,7 +66,8 @@ it.skipIf(!lmcBin.endsWith(".cjs"))("--version reads lmc's part of the bundle an
   const result = await runLmc(["--version"], { env: { NODE_OPTIONS: `--require ${readCounter()}`, LMC_NO_CACHE: "1" } });
   expect(result.code).toBe(0);
   const read: Record<string, number> = JSON.parse(result.stderr);
-  const [bundle, cache] = [BUNDLE, CODE_CACHE].map((name) => resolve("dist", name));
+  const bundle = resolve("dist", BUNDLE);
+  const cache = resolve("dist", CODE_CACHE);
   const sdkPart = partsOf(readFileSync(bundle))!.find((part) => part.name !== "lmc")!;
   const sdkCache = unpackCache(readFileSync(cache)).find((record) => record.part !== "lmc")!;
   expect(read[bundle]).toBeGreaterThan(0);
