@@ -1,7 +1,8 @@
 // What a run that needs little pays little for: --version and --help load none of
-// the Node modules the build defers to their first use, and make no stream of stdout
-// or stderr (which would load Node's stream and net modules). The time itself is for
-// the benchmarks; this checks the causes.
+// the Node modules the build or the launcher defers to their first use, make no stream
+// of stdout or stderr (which would load Node's stream and net modules), and read only
+// lmc's part of the bundle and of its cache. The time itself is for the benchmarks;
+// this checks the causes.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
