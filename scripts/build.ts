@@ -35,9 +35,12 @@ const bundleOptions = {
  * Node modules that lmc's part imports but most runs never use, loaded on first use
  * rather than at start: fs/promises brings readline and streams along, v8 its
  * serialiser and profiler bindings, crypto (for -o's random temporary name) its
- * ciphers and streams; together about 8 ms of every run, --version's too.
+ * ciphers and streams; together about 8 ms of every run, --version's too. And
+ * stream/consumers (reading stdin), which loads Node's streams, which a run that makes
+ * no stream of stdin, stdout or stderr (--version, --help) does without; and os, for
+ * the signals' numbers of a second Ctrl-C (0.25 ms).
  */
-const LAZY_BUILTINS = ["node:fs/promises", "node:v8", "node:crypto"];
+const LAZY_BUILTINS = ["node:fs/promises", "node:v8", "node:crypto", "node:stream/consumers", "node:os"];
 
 /**
  * Replaces each of these modules by a stand-in whose exports are getters that require
@@ -58,7 +61,10 @@ function lazyBuiltins(modules: string[]): Plugin {
         const names = Object.keys(await import(args.path)).filter((name) => name !== "default");
         const real = `require(${JSON.stringify(args.path)})`;
         const getters = names.map((name) => `  get ${JSON.stringify(name)}() { return ${real}[${JSON.stringify(name)}]; },`);
-        return { contents: `module.exports = {\n${getters.join("\n")}\n};\n`, loader: "js" };
+        // On the prototype: esbuild's import of a CommonJS module copies each of its own
+        // properties (a getter made per name, per importing file: 250 at start-up), but
+        // takes its prototype as it is.
+        return { contents: `module.exports = Object.create({\n${getters.join("\n")}\n});\n`, loader: "js" };
       });
     },
   };

@@ -10,8 +10,28 @@ import { releaseWaitingOpens } from "./fifo-open.js";
 import { main } from "./main.js";
 import { mark } from "./timeline.js";
 import { removeTemporaryFiles } from "./output/output-file.js";
+import { writeDirect } from "./output/write-direct.js";
 
-// Made on first use, as stdin is: most successful runs of --version or --help never write to it.
+// Made on first use, as stdin is: making stdout's stream loads Node's stream and net
+// modules (3-5 ms), which --version, --help and --completion do without (print below).
+let stdout: NodeJS.WriteStream | undefined;
+const openStdout = () => (stdout ??= process.stdout);
+
+/**
+ * Writes `text` straight to descriptor 1 while stdout's stream is not made: on POSIX
+ * the stream too writes a pipe, file or terminal synchronously. What that leaves
+ * unwritten (on an error such as EPIPE or ENOSPC, or a full non-blocking pipe) goes to
+ * the stream, which then does what it always did. Not on Windows, where only the
+ * stream shows a console non-ASCII text right.
+ */
+function print(text: string): void {
+  if (stdout !== undefined || process.platform === "win32") return void openStdout().write(text);
+  const bytes = Buffer.from(text);
+  const written = writeDirect(1, bytes);
+  if (written < bytes.length) openStdout().write(bytes.subarray(written));
+}
+
+// Made on first use too: most successful runs of --version or --help never write to it.
 let stderr: NodeJS.WriteStream | undefined;
 function openStderr(): NodeJS.WriteStream {
   if (stderr) return stderr;
@@ -39,7 +59,10 @@ void main({
     if (fstatSync(0).isDirectory()) throw new UsageError("cannot read stdin: it is a directory");
     return process.stdin;
   },
-  stdout: process.stdout,
+  get stdout() {
+    return openStdout();
+  },
+  print,
   get stderr() {
     return openStderr();
   },
@@ -68,7 +91,7 @@ void main({
   // Exit only once stdout and stderr have handed everything to the kernel, so no
   // output is lost; exiting explicitly means a server that never closes its
   // sockets cannot keep lmc alive.
-  await Promise.all([process.stdout, ...(stderr ? [stderr] : [])].map(drained));
+  await Promise.all([stdout, stderr].filter((stream): stream is NodeJS.WriteStream => stream !== undefined).map(drained));
   process.exit(code);
 });
 

@@ -27,6 +27,26 @@ const HEADER_MARK = "//# lmcBundle";
 /** The header line's length: fixed, so that it can be found without scanning the bundle. */
 const HEADER_BYTES = 400;
 const MAGIC = "lmc-code-cache/3";
+/** A cache record's header line is shorter than this. */
+const RECORD_HEADER_BYTES = 400;
+
+/**
+ * A bundle or cache file, read a piece at a time: a run reads only the parts it
+ * compiles (the header and lmc's own 60 kB for --version, not the SDK's 0.5 MB), and
+ * of a cache only the header lines until one fits, then that record's data.
+ */
+export interface Bytes {
+  readonly size: number;
+  /** `length` bytes from `start`, or fewer at the end. */
+  read(start: number, length: number): Buffer;
+}
+
+/** A file or asset already in memory, as Bytes. */
+export function bytesOf(buffer: Buffer): Bytes {
+  return { size: buffer.length, read: (start, length) => buffer.subarray(start, start + length) };
+}
+
+const asBytes = (file: Buffer | Bytes): Bytes => (Buffer.isBuffer(file) ? bytesOf(file) : file);
 
 /** A part of the bundle: lmc's own code ("lmc"), or a module it requires lazily, by its name. */
 export interface Part {
@@ -61,26 +81,27 @@ export function packBundle(key: string, parts: Record<string, string>): string {
 }
 
 /** The bundle's key; undefined when the file has no header. */
-export function cacheKeyOf(bundle: Buffer): string | undefined {
-  return headerOf(bundle)?.key;
+export function cacheKeyOf(bundle: Buffer | Bytes): string | undefined {
+  return headerOf(asBytes(bundle))?.key;
 }
 
 /** The bundle's parts, lmc's own first; undefined when the file has no header. */
-export function partsOf(bundle: Buffer): Part[] | undefined {
+export function partsOf(file: Buffer | Bytes): Part[] | undefined {
+  const bundle = asBytes(file);
   return headerOf(bundle)?.parts.map(({ name, start, length, lineOffset }) => {
     let source: string | undefined;
     return {
       name,
       lineOffset,
       get source() {
-        return (source ??= bundle.toString("utf8", start, start + length));
+        return (source ??= bundle.read(start, length).toString("utf8"));
       },
     };
   });
 }
 
-function headerOf(bundle: Buffer) {
-  const header = bundle.toString("latin1", 0, HEADER_BYTES);
+function headerOf(bundle: Bytes) {
+  const header = bundle.read(0, HEADER_BYTES).toString("latin1");
   if (!header.startsWith(`${HEADER_MARK} `)) return undefined;
   const [key, ...places] = header.slice(HEADER_MARK.length + 1).trimEnd().split(" ");
   if (!key || places.length === 0) return undefined;
@@ -88,7 +109,7 @@ function headerOf(bundle: Buffer) {
     const [name, start, length, lineOffset] = place.split(":");
     return { name: name!, start: Number(start), length: Number(length), lineOffset: Number(lineOffset) };
   });
-  const fits = parts.every((part) => part.name && part.start >= HEADER_BYTES && part.start + part.length <= bundle.length);
+  const fits = parts.every((part) => part.name && part.start >= HEADER_BYTES && part.start + part.length <= bundle.size);
   return fits ? { key, parts } : undefined;
 }
 
@@ -153,18 +174,32 @@ export function packCache(records: Array<Omit<CacheFile, "identity">>, identity:
   );
 }
 
-/** A cache file's records; none when it is not a cache file (or of an older format), or is cut short. */
-export function unpackCache(file: Buffer | undefined): CacheFile[] {
+/**
+ * A cache file's records; none when it is not a cache file (or of an older format), or
+ * is cut short. Each record's data is read when first asked for.
+ */
+export function unpackCache(input: Buffer | Bytes | undefined): CacheFile[] {
   const records: CacheFile[] = [];
-  for (let at = 0; file !== undefined && at < file.length; ) {
-    const end = file.indexOf(10, at); // "\n"
-    if (end < 0 || end - at > 400) return [];
-    const [magic, bundle, v8, arch, flags, scope, part, bytes, ...rest] = file.subarray(at, end).toString("latin1").split(" ");
+  const file = input === undefined ? undefined : asBytes(input);
+  for (let at = 0; file !== undefined && at < file.size; ) {
+    const line = file.read(at, RECORD_HEADER_BYTES + 1);
+    const end = line.indexOf(10); // "\n"
+    if (end < 0) return [];
+    const [magic, bundle, v8, arch, flags, scope, part, bytes, ...rest] = line.subarray(0, end).toString("latin1").split(" ");
+    const start = at + end + 1;
     const length = Number(bytes);
     if (magic !== MAGIC || rest.length > 0 || (scope !== "startup" && scope !== "sdk")) return [];
-    if (!bundle || !v8 || !arch || !flags || !part || !/^\d+$/.test(bytes ?? "") || end + 1 + length > file.length) return [];
-    records.push({ identity: { bundle, v8, arch, flags }, scope, part, data: file.subarray(end + 1, end + 1 + length) });
-    at = end + 1 + length;
+    if (!bundle || !v8 || !arch || !flags || !part || !/^\d+$/.test(bytes ?? "") || start + length > file.size) return [];
+    let data: Buffer | undefined;
+    records.push({
+      identity: { bundle, v8, arch, flags },
+      scope,
+      part,
+      get data() {
+        return (data ??= file.read(start, length));
+      },
+    });
+    at = start + length;
   }
   return records;
 }

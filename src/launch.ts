@@ -8,8 +8,7 @@
 // user's cache directory, and uses that from then on. `LMC_NO_CACHE=1` leaves that
 // directory alone. `NODE_DEBUG=lmc` tells which cache was used, and what was written.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { debuglog } from "node:util";
 import type { Script } from "node:vm";
@@ -17,6 +16,7 @@ import {
   BUNDLE,
   CODE_CACHE,
   USER_CACHE_FILE,
+  bytesOf,
   cacheKeyOf,
   compilePart,
   fits,
@@ -28,6 +28,7 @@ import {
   userCacheDir,
   userCacheDisabled,
   userCacheFileName,
+  type Bytes,
   type CacheFile,
   type CacheIdentity,
   type Part,
@@ -35,8 +36,8 @@ import {
 import { mark, reached } from "./timeline.js";
 
 interface Bundle {
-  source: Buffer;
-  cache: Buffer | undefined;
+  source: Bytes;
+  cache: Bytes | undefined;
   filename: string;
 }
 
@@ -57,6 +58,8 @@ interface ToRecord {
 }
 
 function fromExecutable(): Bundle | undefined {
+  // Only a single executable runs this file as itself: node:sea is not worth loading otherwise.
+  if (__filename !== process.execPath) return undefined;
   let sea: typeof import("node:sea") | undefined;
   try {
     sea = require("node:sea") as typeof import("node:sea");
@@ -64,18 +67,40 @@ function fromExecutable(): Bundle | undefined {
     return undefined; // a Node older than single executables' assets
   }
   if (!sea.isSea()) return undefined;
-  let cache: Buffer | undefined;
+  let cache: Bytes | undefined;
   try {
-    cache = Buffer.from(sea.getAsset(CODE_CACHE));
+    cache = bytesOf(Buffer.from(sea.getAsset(CODE_CACHE)));
   } catch {
     cache = undefined; // cross-built executables carry no cache
   }
-  return { source: Buffer.from(sea.getAsset(BUNDLE)), cache, filename: process.execPath };
+  return { source: bytesOf(Buffer.from(sea.getAsset(BUNDLE))), cache, filename: process.execPath };
 }
 
 function fromFiles(): Bundle {
   const filename = join(__dirname, BUNDLE);
-  return { source: readFileSync(filename), cache: readIfThere(join(__dirname, CODE_CACHE)), filename };
+  let cache: Bytes | undefined;
+  try {
+    cache = fileBytes(join(__dirname, CODE_CACHE));
+  } catch {
+    cache = undefined; // a package without one runs all the same
+  }
+  return { source: fileBytes(filename), cache, filename };
+}
+
+/**
+ * A file read in pieces, as they are asked for (src/code-cache.ts). It stays open
+ * while lmc runs, so that a part compiled late (the SDK) comes from the same file as
+ * the rest even when an upgrade replaces it meanwhile.
+ */
+function fileBytes(path: string): Bytes {
+  const fd = openSync(path, "r");
+  return {
+    size: fstatSync(fd).size,
+    read(start, length) {
+      const buffer = Buffer.allocUnsafe(length);
+      return buffer.subarray(0, readSync(fd, buffer, 0, length, start));
+    },
+  };
 }
 
 function readIfThere(path: string): Buffer | undefined {
@@ -87,6 +112,15 @@ function readIfThere(path: string): Buffer | undefined {
 }
 
 /**
+ * os.homedir(), which on POSIX is $HOME when that is set, without loading node:os for it
+ * (a quarter of a millisecond of every run).
+ */
+function homeDir(): string {
+  const home = process.platform === "win32" ? undefined : process.env.HOME;
+  return home ?? (require("node:os") as typeof import("node:os")).homedir();
+}
+
+/**
  * Compiles each part of the bundle, when it is needed, with the shipped cache when that
  * fits this V8, else with the user's own, and records the user's own at exit when it
  * was missing or refused.
@@ -95,7 +129,7 @@ function compiler(bundle: Bundle): (part: Part) => Script {
   const key = cacheKeyOf(bundle.source);
   const running = key === undefined ? undefined : runtimeIdentity(key);
   const shipped = unpackCache(bundle.cache);
-  const userDir = running === undefined || userCacheDisabled(process.env) ? undefined : userCacheDir(process.env, process.platform, homedir());
+  const userDir = running === undefined || userCacheDisabled(process.env) ? undefined : userCacheDir(process.env, process.platform, homeDir());
   const toRecord: ToRecord[] = [];
   return (part) => {
     const scriptWith = (cache?: Buffer) => compilePart(part, bundle.filename, cache);

@@ -26,13 +26,13 @@ export async function main(io: Io): Promise<ExitCode> {
     verbose = options.verbose;
     switch (options.action) {
       case "help":
-        io.stdout.write(renderHelp(version, { all: options.helpAll }));
+        io.print(renderHelp(version, { all: options.helpAll }));
         return ExitCode.ok;
       case "version":
-        io.stdout.write(`lmc ${version}\n`);
+        io.print(`lmc ${version}\n`);
         return ExitCode.ok;
       case "completion":
-        io.stdout.write(renderCompletion(options.shell!));
+        io.print(renderCompletion(options.shell!));
         return ExitCode.ok;
       case "list":
         return await list(options, io);

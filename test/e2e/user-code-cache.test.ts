@@ -73,6 +73,16 @@ const statsOf = (run: Run) => {
 };
 
 describe("the user's code cache", () => {
+  it("lives in $HOME/.cache/lmc when XDG_CACHE_HOME is not set", async () => {
+    const bin = await installWithoutShippedCache();
+    const home = tempDir("home");
+    const run = await runBin(bin, ["--version"], { XDG_CACHE_HOME: undefined, HOME: home, NODE_DEBUG: "lmc" });
+    expect(run.code).toBe(0);
+    const recorded = join(home, ".cache", "lmc", userCacheFileName(spawned(), "lmc"));
+    expect(run.stderr).toContain(`code cache recorded in ${recorded}`);
+    expect(await recordIn(join(home, ".cache"))).toBeDefined();
+  });
+
   it("is recorded after a successful run and used by the next", async () => {
     const bin = await installWithoutShippedCache();
     const home = tempDir("cache-home");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   USER_CACHE_FILE,
+  bytesOf,
   cacheKeyOf,
   compilePart,
   fits,
@@ -14,8 +15,23 @@ import {
   userCacheDir,
   userCacheDisabled,
   userCacheFileName,
+  type Bytes,
   type CacheIdentity,
 } from "../../src/code-cache.js";
+
+/** `buffer` as Bytes that count what is read of them. */
+function counted(buffer: Buffer): Bytes & { readBytes: number } {
+  const bytes = bytesOf(buffer);
+  return {
+    size: bytes.size,
+    readBytes: 0,
+    read(start, length) {
+      const piece = bytes.read(start, length);
+      this.readBytes += piece.length;
+      return piece;
+    },
+  };
+}
 
 const bundleA = "module.exports = () => 'a';";
 const bundleB = "module.exports = () => 'b';";
@@ -63,6 +79,27 @@ describe("code cache", () => {
     expect(unpackCache(Buffer.from(packed.toString("latin1").replace(" sdk ", " everything "), "latin1"))).toEqual([]);
     expect(unpackCache(Buffer.from(packed.toString("latin1").replace("/3 ", "/2 "), "latin1"))).toEqual([]);
     expect(unpackCache(packed.subarray(0, packed.length - 1))).toEqual([]);
+  });
+
+  it("reads of a cache file only its header lines, and a record's data when it is asked for", () => {
+    const [lmc, sdk] = [Buffer.alloc(5000, 1), Buffer.alloc(50_000, 2)];
+    const file = counted(packCache([{ scope: "sdk", part: "lmc", data: lmc }, { scope: "sdk", part: "@lmstudio/sdk", data: sdk }], here));
+    const records = unpackCache(file);
+    expect(records.map((r) => r.part)).toEqual(["lmc", "@lmstudio/sdk"]);
+    expect(file.readBytes).toBeLessThan(1000);
+    expect(records[0]!.data.equals(lmc)).toBe(true);
+    expect(file.readBytes).toBeLessThan(1000 + lmc.length);
+    expect(records[1]!.data.equals(sdk)).toBe(true);
+  });
+
+  it("reads of the bundle only its header, and a part when its source is asked for", () => {
+    const sdk = "x".repeat(50_000);
+    const bundle = counted(Buffer.from(packBundle("key", { lmc: "lmc", "@lmstudio/sdk": sdk })));
+    const parts = partsOf(bundle)!;
+    expect(cacheKeyOf(bundle)).toBe("key");
+    expect(parts[0]!.source).toBe("lmc");
+    expect(bundle.readBytes).toBeLessThan(1000);
+    expect(parts[1]!.source).toBe(sdk);
   });
 
   it("splits the bundle into its parts, each knowing its first line in the file", () => {
