@@ -10,6 +10,7 @@ import { releaseWaitingOpens } from "./fifo-open.js";
 import { main } from "./main.js";
 import { mark } from "./timeline.js";
 import { removeTemporaryFiles } from "./output/output-file.js";
+import { streamWriter } from "./output/sinks.js";
 import { writeDirect } from "./output/write-direct.js";
 
 // Made on first use, as stdin is: making stdout's stream loads Node's stream and net
@@ -21,14 +22,17 @@ const openStdout = () => (stdout ??= process.stdout);
  * Writes `text` straight to descriptor 1 while stdout's stream is not made: on POSIX
  * the stream too writes a pipe, file or terminal synchronously. What that leaves
  * unwritten (on an error such as EPIPE or ENOSPC, or a full non-blocking pipe) goes to
- * the stream, which then does what it always did. Not on Windows, where only the
- * stream shows a console non-ASCII text right.
+ * the stream, whose error fails the run as a completion's would: exit 141 quietly for
+ * a reader gone, else one line. Not on Windows, where only the stream shows a
+ * console non-ASCII text right.
  */
-function print(text: string): void {
-  if (stdout !== undefined || process.platform === "win32") return void openStdout().write(text);
+async function print(text: string): Promise<void> {
   const bytes = Buffer.from(text);
-  const written = writeDirect(1, bytes);
-  if (written < bytes.length) openStdout().write(bytes.subarray(written));
+  const written = stdout !== undefined || process.platform === "win32" ? 0 : writeDirect(1, bytes);
+  if (written === bytes.length) return;
+  const writer = streamWriter(openStdout());
+  await writer.write(bytes.subarray(written));
+  await writer.flush();
 }
 
 // Made on first use too: most successful runs of --version or --help never write to it.

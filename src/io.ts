@@ -11,11 +11,11 @@ export interface Io {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   /**
-   * Writes a short text (--help, --version, a completion script) to stdout, as
-   * `stdout.write` does. The process's own writes it without making stdout's stream
-   * when it can (src/cli.ts).
+   * Writes a short text (--help, --version, a completion script) to stdout, and fails
+   * as a completion's write would (a ReaderGoneError when the reader has gone). The
+   * process's own writes it without making stdout's stream when it can (src/cli.ts).
    */
-  print(text: string): void;
+  print(text: string): Promise<void>;
   /**
    * The descriptors behind stdin and stdout, when they are the process's own (0 and 1),
    * for what only a descriptor tells: where stdin stands in a regular file, which file

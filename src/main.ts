@@ -26,13 +26,13 @@ export async function main(io: Io): Promise<ExitCode> {
     verbose = options.verbose;
     switch (options.action) {
       case "help":
-        io.print(renderHelp(version, { all: options.helpAll }));
+        await io.print(renderHelp(version, { all: options.helpAll }));
         return ExitCode.ok;
       case "version":
-        io.print(`lmc ${version}\n`);
+        await io.print(`lmc ${version}\n`);
         return ExitCode.ok;
       case "completion":
-        io.print(renderCompletion(options.shell!));
+        await io.print(renderCompletion(options.shell!));
         return ExitCode.ok;
       case "list":
         return await list(options, io);

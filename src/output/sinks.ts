@@ -3,6 +3,7 @@
 // On stdout a completion is streamed, or kept until it is whole.
 
 import { once } from "node:events";
+import { ExitCode, LmcError, systemErrorText } from "../errors.js";
 
 export interface CompletionSink {
   /** Resolves once the text has been handed on (backpressure included). */
@@ -66,16 +67,19 @@ export function bufferedSink(stdout: NodeJS.WriteStream): CompletionSink {
 /**
  * Writes to a stream with backpressure: a write waits only when the stream's
  * buffer is full. A stream error (EPIPE when the reader has gone) is remembered
- * and raised by the next write or flush, as a ReaderGoneError for a broken pipe.
+ * and raised by the next write or flush: a ReaderGoneError for a broken pipe, else
+ * "cannot write stdout" and what the system said (ENOSPC on /dev/full, EIO).
  */
 export function streamWriter(stream: NodeJS.WritableStream) {
   let failure: unknown;
   stream.on("error", (error) => (failure ??= error));
   const check = () => {
-    if (failure !== undefined) throw isBrokenPipe(failure) ? new ReaderGoneError() : failure;
+    if (failure === undefined) return;
+    if (isBrokenPipe(failure)) throw new ReaderGoneError();
+    throw new LmcError(`cannot write stdout: ${systemErrorText(failure)}`, ExitCode.failed, { cause: failure });
   };
   return {
-    async write(text: string): Promise<void> {
+    async write(text: string | Uint8Array): Promise<void> {
       check();
       if (!stream.write(text)) await once(stream, "drain").catch(() => {});
       check();

@@ -144,6 +144,20 @@ describe("exit 1: the prediction failed", () => {
     expect(result.text.length).toBeGreaterThan(0);
     expectOneErrorLine(result, /the connection to LM Studio at ws:\/\/127.0.0.1:\d+ was lost mid-stream/);
   });
+
+  it.each([[["-n", "3", "hi"]], [["-n", "3", "--no-stream", "hi"]], [["-n", "3", "--each", "--no-stats"]], [["--list"]]])(
+    "says so in words when stdout cannot be written (lmc %j > /dev/full)",
+    async (args) => {
+      const full = openSync("/dev/full", "w");
+      try {
+        const result = await runLmc(["--host", server.url, ...args], { stdout: full, input: "hi\n" });
+        expect(result.code).toBe(1);
+        expectOneErrorLine(result, /^lmc: cannot write stdout: no space left on device$/);
+      } finally {
+        closeSync(full);
+      }
+    },
+  );
 });
 
 describe("exit 124: --timeout", () => {

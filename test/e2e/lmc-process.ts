@@ -22,6 +22,8 @@ export interface LmcOptions {
   input?: string | Buffer;
   /** "open": stdin stays open and silent until lmc exits; a number: this open file; default: closed at once. */
   stdin?: "closed" | "open" | number;
+  /** This open file as stdout (then LmcResult.stdout is empty); default: a pipe the test reads. */
+  stdout?: number;
   env?: Record<string, string | undefined>;
   /** lmc is killed after this long and the test fails. */
   killAfterMs?: number;
@@ -34,7 +36,7 @@ export function spawnLmc(args: string[], options: LmcOptions = {}): ChildProcess
   const argv = lmcBin.endsWith(".cjs") ? [lmcBin, ...args] : args;
   return spawn(command, argv, {
     env: { ...cleanEnv(), ...options.env },
-    stdio: [typeof options.stdin === "number" ? options.stdin : "pipe", "pipe", "pipe"],
+    stdio: [typeof options.stdin === "number" ? options.stdin : "pipe", options.stdout ?? "pipe", "pipe"],
   });
 }
 
@@ -43,7 +45,7 @@ export function runLmc(args: string[], options: LmcOptions = {}): Promise<LmcRes
   const child = spawnLmc(args, options);
   const stdout: Buffer[] = [];
   let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk));
+  child.stdout?.on("data", (chunk: Buffer) => stdout.push(chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   child.stdin?.on("error", () => {}); // lmc may rightly exit without reading stdin
   if (options.input !== undefined) child.stdin!.end(options.input);

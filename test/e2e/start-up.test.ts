@@ -4,11 +4,12 @@
 // lmc's part of the bundle and of its cache. The time itself is for the benchmarks;
 // this checks the causes.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BUNDLE, CODE_CACHE, partsOf, unpackCache } from "../../src/code-cache.js";
 import { tempDir } from "../temp-dir.js";
+import { expectOneErrorLine } from "./error-line.js";
 import { lmcBin, runLmc } from "./lmc-process.js";
 
 /** A preload that reports, at exit and straight to fd 2, the deferred modules loaded and which streams were made. */
@@ -37,12 +38,23 @@ it.each([["--version"], ["--help"], ["--completion", "bash"]])("%s loads no defe
   expect(JSON.parse(result.stderr)).toEqual({ deferred: [], streamsMade: [] });
 });
 
-// What `lmc --version | true` always did: the write fails with EPIPE on stdout's
-// stream, as Node reports an unhandled stream error (status 1), not a silent success.
-it("--version into a pipe whose reader is gone fails as stdout's stream does", async () => {
-  const result = await runLmc(["--version"], { onSpawn: (child) => child.stdout!.destroy() });
-  expect(result.code).toBe(1);
-  expect(result.stderr).toMatch(/EPIPE/);
+describe.each([["--version"], ["--help"], ["--completion", "bash"]])("%s, written without a stream, fails as a completion's write does", (...args) => {
+  it("into a pipe whose reader is gone: exit 141, quietly", async () => {
+    const result = await runLmc(args, { onSpawn: (child) => child.stdout!.destroy() });
+    expect(result.code).toBe(141);
+    expect(result.stderr).toBe("");
+  });
+
+  it("onto a full disk (/dev/full): one line and exit 1", async () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      const result = await runLmc(args, { stdout: full });
+      expect(result.code).toBe(1);
+      expectOneErrorLine(result, /^lmc: cannot write stdout: no space left on device$/);
+    } finally {
+      closeSync(full);
+    }
+  });
 });
 
 /** A preload that reports, at exit, how many bytes were read from each file by name. */

@@ -41,7 +41,7 @@ async function run(argv: string[], { env = {}, stdin = "" }: { env?: Environment
     },
     stdout: stdout.stream,
     stderr: stderr.stream,
-    print: (text) => void stdout.stream.write(text),
+    print: async (text) => void stdout.stream.write(text),
     nodeVersion: process.versions.node,
     setV8Flags: (flags) => void v8Flags.push(flags),
     umask: 0o022,
