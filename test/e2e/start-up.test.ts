@@ -8,17 +8,22 @@ import { expect, it } from "vitest";
 import { tempDir } from "../temp-dir.js";
 import { runLmc } from "./lmc-process.js";
 
-/** A preload that reports, at exit and straight to fd 2, the deferred modules loaded and whether stderr was made. */
+/**
+ * A preload that reports, at exit and straight to fd 2, the deferred modules the run loaded
+ * and whether stderr was made. Modules already loaded when it runs are not the run's: the
+ * single executable starts from a snapshot that holds some of them, loaded at build time.
+ */
 function trap(): string {
   const file = join(tempDir("start-up-trap"), "trap.cjs");
   writeFileSync(
     file,
     `const fs = require("node:fs");
+    const before = new Set(process.moduleLoadList);
     let stderrMade = false;
     const own = Object.getOwnPropertyDescriptor(process, "stderr");
     Object.defineProperty(process, "stderr", { configurable: true, get() { stderrMade = true; return own.get.call(process); } });
     process.on("exit", () => {
-      const deferred = ["crypto", "v8", "fs/promises"].filter((name) => process.moduleLoadList.includes("NativeModule " + name));
+      const deferred = ["crypto", "v8", "fs/promises"].filter((name) => process.moduleLoadList.includes("NativeModule " + name) && !before.has("NativeModule " + name));
       fs.writeSync(2, JSON.stringify({ deferred, stderrMade }) + "\\n");
     });`,
   );
