@@ -12,63 +12,10 @@ import { createHash } from "node:crypto";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { promisify } from "node:util";
-import { build, type BuildOptions, type Plugin } from "esbuild";
+import { build } from "esbuild";
 import { BUNDLE, CODE_CACHE, packBundle } from "../src/code-cache.js";
+import { bundleOptions, common, LAZY_BUILTINS, lazyBuiltins } from "./bundle-options.js";
 import { thirdPartyNotices } from "./third-party-notices.js";
-
-const common: BuildOptions = { bundle: true, platform: "node", target: "node20", format: "cjs", logLevel: "warning" };
-const bundleOptions = {
-  ...common,
-  minify: true,
-  legalComments: "none", // the licences go to THIRD-PARTY-NOTICES.txt, whole
-  metafile: true,
-  write: false,
-  outfile: "unused.cjs",
-  define: {
-    // ws otherwise probes for optional native add-ons that lmc does not ship.
-    "process.env.WS_NO_BUFFER_UTIL": '"1"',
-    "process.env.WS_NO_UTF_8_VALIDATE": '"1"',
-  },
-} satisfies BuildOptions;
-
-/**
- * Node modules that lmc's part imports but most runs never use, loaded on first use
- * rather than at start: fs/promises brings readline and streams along, v8 its
- * serialiser and profiler bindings, crypto (for -o's random temporary name) its
- * ciphers and streams; together about 8 ms of every run, --version's too. And
- * stream/consumers (reading stdin), which loads Node's streams, which a run that makes
- * no stream of stdin, stdout or stderr (--version, --help) does without; and os, for
- * the signals' numbers of a second Ctrl-C (0.25 ms).
- */
-const LAZY_BUILTINS = ["node:fs/promises", "node:v8", "node:crypto", "node:stream/consumers", "node:os"];
-
-/**
- * Replaces each of these modules by a stand-in whose exports are getters that require
- * the module on first use. esbuild reads a CommonJS module's exports by name when they
- * are used, so nothing is loaded at import. The names are this Node's; a name another
- * Node lacks reads as undefined, as it would from the module itself.
- */
-function lazyBuiltins(modules: string[]): Plugin {
-  return {
-    name: "lazy-builtins",
-    setup(build) {
-      const filter = new RegExp(`^(${modules.map((m) => m.replace(/[/]/g, "\\/")).join("|")})$`);
-      // The stand-in's own require is of the real module.
-      build.onResolve({ filter }, (args) =>
-        args.namespace === "lazy-builtin" ? { path: args.path, external: true } : { path: args.path, namespace: "lazy-builtin" },
-      );
-      build.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, async (args) => {
-        const names = Object.keys(await import(args.path)).filter((name) => name !== "default");
-        const real = `require(${JSON.stringify(args.path)})`;
-        const getters = names.map((name) => `  get ${JSON.stringify(name)}() { return ${real}[${JSON.stringify(name)}]; },`);
-        // On the prototype: esbuild's import of a CommonJS module copies each of its own
-        // properties (a getter made per name, per importing file: 250 at start-up), but
-        // takes its prototype as it is.
-        return { contents: `module.exports = Object.create({\n${getters.join("\n")}\n});\n`, loader: "js" };
-      });
-    },
-  };
-}
 
 const bundleFile = `dist/${BUNDLE}`;
 // Two parts in one file (src/code-cache.ts): lmc's own code, with the SDK left out, and

@@ -6,13 +6,16 @@
 //   npm run package -- --target linux-arm64  # dist/lmc-linux-arm64
 //   npm run package -- --target win-x64      # dist/lmc-win-x64.exe
 //   npm run package -- --node 22             # dist/lmc on the newest Node 22 (see README)
+//   npm run package -- --no-snapshot         # dist/lmc as cross builds are made (to compare)
 //
-// The native build carries V8's code cache, recorded by this Node, so start-up skips
-// compiling the bundle and the SDK, and is stripped of Node's symbols when binutils'
-// strip is there. Cross builds take the Node binary of this same version from the npm
-// package node-<target>; they go without the code cache (only this machine's V8 can use
-// it) and unstripped (strip knows only this machine's architecture); this script
-// cannot run them to check them.
+// The native build starts from a V8 start-up snapshot, made by this Node, of lmc with
+// the SDK loaded and initialised (src/snapshot-entry.ts, scripts/snapshot-bundle.ts):
+// a run skips loading the SDK and building its schemas. It is stripped of Node's
+// symbols when binutils' strip is there. Cross builds take the Node binary of this same
+// version from the npm package node-<target>, and cannot have a snapshot (only the
+// target's Node can make it): they carry the launcher and the bundle, without the code
+// cache (only this machine's V8 can use it), unstripped (strip knows only this
+// machine's architecture); this script cannot run them to check them.
 // darwin-x64 is not offered: a macOS binary must be re-signed after injection, with
 // codesign, which exists only on macOS.
 
@@ -24,6 +27,7 @@ import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { BUNDLE, CODE_CACHE } from "../src/code-cache.js";
+import { snapshotEntry } from "./snapshot-bundle.js";
 
 const run = promisify(execFile);
 
@@ -41,6 +45,8 @@ export interface PackageOptions {
   target?: Target;
   /** Keep an executable built from the same bundle, Node and script. */
   reuseIfFresh?: boolean;
+  /** A native build without the snapshot: the launcher, the bundle and its code cache. */
+  noSnapshot?: boolean;
   log?: (message: string) => void;
 }
 
@@ -49,6 +55,8 @@ export interface PackageResult {
   reused: boolean;
   /** Whether Node's symbols were stripped. */
   stripped: boolean;
+  /** Whether it starts from a V8 snapshot of the initialised SDK. */
+  snapshot: boolean;
 }
 
 export function hostTarget(): Target | undefined {
@@ -71,10 +79,12 @@ export async function packageExecutable(options: PackageOptions = {}): Promise<P
   const stampFile = join(WORK, `${target}.stamp`);
   const stripped = native && process.platform === "linux" && (await canStrip());
   if (native && !stripped) log("strip (binutils) not found: the executable keeps Node's symbols");
-  const stamp = await fingerprint(target, stripped);
+  const snapshot = native && !options.noSnapshot;
+  const entry = snapshot ? await snapshotEntry() : undefined;
+  const stamp = await fingerprint(target, stripped, entry);
   if (options.reuseIfFresh && (await exists(output)) && (await readFile(stampFile, "utf8").catch(() => "")) === stamp) {
     log(`${output} is up to date`);
-    return { path: output, reused: true, stripped };
+    return { path: output, reused: true, stripped, snapshot };
   }
 
   await mkdir(WORK, { recursive: true });
@@ -82,25 +92,42 @@ export async function packageExecutable(options: PackageOptions = {}): Promise<P
   // Per process, like the executable below, so two builds at once cannot mix their files.
   const blob = resolve(WORK, `${target}.${process.pid}.blob`);
   const config = resolve(WORK, `${target}.${process.pid}.sea-config.json`);
+  const entryFile = resolve(WORK, `${target}.${process.pid}.snapshot-entry.cjs`);
+  if (entry !== undefined) await writeFile(entryFile, entry);
   await writeFile(
     config,
-    JSON.stringify({
-      main: resolve(LAUNCHER),
-      output: blob,
-      disableExperimentalSEAWarning: true,
-      // The launcher reads the bundle and its cache from these (src/launch.ts).
-      assets: {
-        [BUNDLE]: resolve(`dist/${BUNDLE}`),
-        ...(native ? { [CODE_CACHE]: resolve(`dist/${CODE_CACHE}`) } : {}),
-      },
-    }),
+    JSON.stringify(
+      entry !== undefined
+        ? // Node runs the entry to build the snapshot, when it makes the blob.
+          { main: entryFile, output: blob, disableExperimentalSEAWarning: true, useSnapshot: true }
+        : {
+            main: resolve(LAUNCHER),
+            output: blob,
+            disableExperimentalSEAWarning: true,
+            // The launcher reads the bundle and its cache from these (src/launch.ts).
+            assets: {
+              [BUNDLE]: resolve(`dist/${BUNDLE}`),
+              ...(native ? { [CODE_CACHE]: resolve(`dist/${CODE_CACHE}`) } : {}),
+            },
+          },
+    ),
   );
 
   const base = native ? process.execPath : await nodeFromNpm(target, log);
   // Made beside the output and renamed into place, so nothing ever runs a half-made one.
   const partial = `${output}.${process.pid}.partial`;
   try {
-    await run(process.execPath, ["--experimental-sea-config", config]);
+    const failure = await run(process.execPath, ["--experimental-sea-config", config]).then(
+      () => undefined,
+      (error: { stderr?: string }) => error.stderr ?? String(error),
+    );
+    if (failure !== undefined && entry === undefined) throw new Error(`making the blob failed:\n${failure}`);
+    if (failure !== undefined) {
+      // Node 22's builder aborts on this heap (std::length_error); 20, 24 and 26 make it.
+      const reason = failure.trim().split("\n").filter((line) => !/^\s*(\d+: 0x|\(node:|\(Use )/.test(line)).at(-1);
+      log(`the snapshot builder of Node ${process.version} failed (${reason}): built without the snapshot`);
+      return await packageExecutable({ ...options, noSnapshot: true });
+    }
     await copyFile(base, partial);
     await chmod(partial, 0o755);
     if (stripped) await run("strip", [partial]);
@@ -113,21 +140,22 @@ export async function packageExecutable(options: PackageOptions = {}): Promise<P
     );
     await rename(partial, output);
   } finally {
-    await Promise.all([partial, blob, config].map((file) => rm(file, { force: true })));
+    await Promise.all([partial, blob, config, entryFile].map((file) => rm(file, { force: true })));
   }
   await writeFile(stampFile, stamp);
-  log(`${output}: ${((await stat(output)).size / 1e6).toFixed(1)} MB${stripped ? ", stripped" : ""}`);
-  return { path: output, reused: false, stripped };
+  log(`${output}: ${((await stat(output)).size / 1e6).toFixed(1)} MB${stripped ? ", stripped" : ""}${snapshot ? ", with the snapshot" : ""}`);
+  return { path: output, reused: false, stripped, snapshot };
 }
 
 /** What the executable is made of: when this is unchanged, so is the executable. */
-async function fingerprint(target: Target, stripped: boolean): Promise<string> {
+async function fingerprint(target: Target, stripped: boolean, snapshotEntry: string | undefined): Promise<string> {
   const hash = (data: Buffer) => createHash("sha256").update(data).digest("hex");
   return JSON.stringify({
     target,
     node: process.version,
     execPath: process.execPath,
     inputs: await Promise.all(INPUTS.map(async (file) => hash(await readFile(file)))),
+    snapshotEntry: snapshotEntry === undefined ? null : hash(Buffer.from(snapshotEntry)),
     script: hash(await readFile(fileURLToPath(import.meta.url))),
     stripped,
   });
@@ -226,9 +254,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   try {
     if (await rerunUnderNode(process.argv.slice(2))) process.exit();
     const target = parseTarget(process.argv.slice(2));
+    const noSnapshot = process.argv.includes("--no-snapshot");
     await import("./build.js");
     const started = Date.now();
-    const result = await packageExecutable({ target, log: (m) => process.stderr.write(`${m}\n`) });
+    const result = await packageExecutable({ target, noSnapshot, log: (m) => process.stderr.write(`${m}\n`) });
     process.stderr.write(`packaged ${result.path} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   } catch (error) {
     process.stderr.write(`package: ${error instanceof Error ? error.message : String(error)}\n`);

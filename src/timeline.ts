@@ -7,6 +7,7 @@ import { debuglog } from "node:util";
 
 export type Step =
   | "bundle compiled"
+  | "snapshot restored"
   | "SDK loaded"
   | "client constructed"
   | "model found"

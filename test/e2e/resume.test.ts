@@ -71,7 +71,8 @@ describe("--resume FILE ... >> FILE", () => {
   async function appendingTo(file: string, args: string[]): Promise<number | null> {
     const fd = openSync(file, "a");
     try {
-      const child = spawn(process.execPath, [lmcBin, ...args], { env: cleanEnv(), stdio: ["pipe", fd, "ignore"] });
+      const [command, argv] = lmcBin.endsWith(".cjs") ? [process.execPath, [lmcBin, ...args]] : [lmcBin, args];
+      const child = spawn(command, argv, { env: cleanEnv(), stdio: ["pipe", fd, "ignore"] });
       child.stdin!.end(input);
       return await new Promise((resolve) => child.on("close", resolve));
     } finally {

@@ -12,6 +12,7 @@ import { cleanEnv } from "./lmc-process.js";
 const run = promisify(execFile);
 const bundle = resolve("dist/lmc.cjs"); // the npm package's bin
 let executable: string;
+let snapshot: boolean;
 let server: TestServer;
 
 async function both(args: string[]) {
@@ -29,6 +30,7 @@ describe.skipIf(hostTarget() === undefined)("dist/lmc, the single executable", (
   beforeAll(async () => {
     const [result, started] = await Promise.all([packageExecutable({ reuseIfFresh: true }), startTestServer({ quiet: true })]);
     executable = resolve(result.path);
+    snapshot = result.snapshot;
     server = started;
   }, 120_000);
 
@@ -43,9 +45,17 @@ describe.skipIf(hostTarget() === undefined)("dist/lmc, the single executable", (
     expect(fromExecutable.stderr).toBe("");
   });
 
-  it("runs with the code cache recorded by the build", async () => {
-    const { stderr } = await run(executable, ["--version"], { env: { ...cleanEnv(), NODE_DEBUG: "lmc" } });
-    expect(stderr).toMatch(/^LMC \d+: code cache used$/m);
+  it("starts from the V8 snapshot of the initialised SDK, or runs with the code cache where Node cannot make one", async () => {
+    const args = ["--host", server.url, "-n", "5", "-t", "0", "My name is"];
+    const { stderr } = await run(executable, args, { env: { ...cleanEnv(), NODE_DEBUG: "lmc" } });
+    const steps = [...stderr.matchAll(/^LMC \d+: \+[\d.]+ ms (.+)$/gm)].map((m) => m[1]);
+    if (!snapshot) {
+      expect(stderr).toMatch(/^LMC \d+: code cache used$/m);
+      return;
+    }
+    // From the snapshot: no bundle to compile, and the SDK loaded at once, from the heap.
+    expect(steps).toEqual(["snapshot restored", "SDK loaded", "client constructed", "model found", "first fragment", "done", "exit"]);
+    expect(stderr).not.toMatch(/code cache/);
   });
 
   it("completes like the bundle", async () => {

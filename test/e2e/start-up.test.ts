@@ -12,20 +12,25 @@ import { tempDir } from "../temp-dir.js";
 import { expectOneErrorLine } from "./error-line.js";
 import { lmcBin, runLmc } from "./lmc-process.js";
 
-/** A preload that reports, at exit and straight to fd 2, the deferred modules loaded and which streams were made. */
+/**
+ * A preload that reports, at exit and straight to fd 2, the deferred modules the run loaded
+ * and which streams were made. Modules already loaded when it runs are not the run's: the
+ * single executable starts from a snapshot that holds some of them, loaded at build time.
+ */
 function trap(): string {
   const file = join(tempDir("start-up-trap"), "trap.cjs");
   writeFileSync(
     file,
     `const fs = require("node:fs");
+    const before = new Set(process.moduleLoadList);
     const made = [];
     for (const name of ["stdout", "stderr"]) {
       const own = Object.getOwnPropertyDescriptor(process, name);
       Object.defineProperty(process, name, { configurable: true, get() { made.push(name); return own.get.call(process); } });
     }
     process.on("exit", () => {
-      const deferred = ["crypto", "v8", "fs/promises", "stream/consumers", "stream", "net", "os", "sea"].filter((name) => process.moduleLoadList.includes("NativeModule " + name));
-      fs.writeSync(2, JSON.stringify({ deferred, streamsMade: [...new Set(made)] }) + "\\n");
+      const deferred = ["crypto", "v8", "fs/promises", "stream/consumers", "stream", "net", "os", "sea"].filter((name) => process.moduleLoadList.includes("NativeModule " + name) && !before.has("NativeModule " + name));
+      fs.writeSync(2, JSON.stringify({ deferred, streamsMade: [...new Set(made)] }) + "\n");
     });`,
   );
   return file;

@@ -1,0 +1,19 @@
+// The single executable's entry when it is built with a V8 start-up snapshot
+// (scripts/package.ts, scripts/snapshot-bundle.ts): the SDK is loaded and initialised
+// (the schemas of its whole protocol built) while the snapshot is built, and every run
+// starts from that heap. lmc's own code, src/cli.ts and all it imports, runs only when
+// the executable does, so nothing of the process (argv, env, stdio, signals, umask) and
+// no NODE_DEBUG setting is taken from the build.
+
+import { LMStudioClient } from "@lmstudio/sdk";
+import { startupSnapshot } from "node:v8";
+import { mark } from "./timeline.js";
+
+// Used, so that esbuild keeps the import: the SDK's package says it has no side effects.
+if (typeof LMStudioClient !== "function") throw new Error("the SDK did not load");
+
+startupSnapshot.setDeserializeMainFunction(() => {
+  process.on("exit", () => mark("exit"));
+  mark("snapshot restored");
+  require("./cli.js");
+});
