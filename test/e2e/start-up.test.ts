@@ -30,7 +30,7 @@ function trap(): string {
     }
     process.on("exit", () => {
       const deferred = ["crypto", "v8", "fs/promises", "stream/consumers", "stream", "net", "os", "sea"].filter((name) => process.moduleLoadList.includes("NativeModule " + name) && !before.has("NativeModule " + name));
-      fs.writeSync(2, JSON.stringify({ deferred, streamsMade: [...new Set(made)] }) + "\n");
+      fs.writeSync(2, JSON.stringify({ deferred, streamsMade: [...new Set(made)] }) + "\\n");
     });`,
   );
   return file;
