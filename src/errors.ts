@@ -81,8 +81,16 @@ export function systemErrorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const { code, syscall } = error as NodeJS.ErrnoException;
   if (code === undefined || syscall === undefined || !error.message.startsWith(`${code}: `)) return error.message;
-  if (code === "EISDIR") return "is a directory"; // rather than "illegal operation on a directory"
+  const cats = catWords[code];
+  if (cats !== undefined) return cats;
   const text = error.message.slice(code.length + 2);
   const call = text.lastIndexOf(`, ${syscall}`);
   return call > 0 ? text.slice(0, call) : text;
 }
+
+/** Where Node's (libuv's) words for an error differ from the C library's, which cat uses. */
+const catWords: Record<string, string> = {
+  EISDIR: "is a directory", // not "illegal operation on a directory"
+  ELOOP: "too many levels of symbolic links", // not "too many symbolic links encountered"
+  ENAMETOOLONG: "file name too long", // not "name too long"
+};

@@ -16,6 +16,7 @@ import { withSession } from "../lmstudio/connect.js";
 import { outputTarget, type OutputTarget } from "../output/output-file.js";
 import { streamingSink } from "../output/sinks.js";
 import { interruptible, outputFileSink, stopWhenReaderGoes, wantsColor } from "../run-context.js";
+import { stdinChunks } from "../single/stdin.js";
 import { noProgress, progressBar, type Progress } from "../terminal/progress.js";
 import { oneLine } from "../terminal/terminal-text.js";
 import { completeItem, failedRecord } from "./complete-item.js";
@@ -150,9 +151,9 @@ export function batchListenerLimit(parallel: number, hostCount: number): number 
 function batchItems(options: RunOptions, io: Io): AsyncGenerator<BatchItem> {
   if (options.batch === "files") return itemsFromFiles(options.words);
   if (options.batch === "file-names" || options.batch === "file-names-nul") {
-    return itemsFromFiles(fileNamesFromStream(io.stdin, options.batch === "file-names-nul"));
+    return itemsFromFiles(fileNamesFromStream(stdinChunks(io.stdin), options.batch === "file-names-nul"));
   }
-  return itemsFromStream(io.stdin, options.batch as BatchFormat);
+  return itemsFromStream(stdinChunks(io.stdin), options.batch as BatchFormat);
 }
 
 /**

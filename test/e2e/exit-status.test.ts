@@ -1,10 +1,12 @@
 // Every documented exit status, each with its one clear line on stderr.
 
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readdirSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { closedPort } from "../closed-port.js";
 import { startTestServer, type TestServer } from "../server/server.js";
+import { tempDir } from "../temp-dir.js";
 import { expectOneErrorLine } from "./error-line.js";
 import { runLmc } from "./lmc-process.js";
 
@@ -158,6 +160,59 @@ describe("exit 1: the prediction failed", () => {
       }
     },
   );
+
+  it.each([[["-"]], [["--each"]], [["--each-file"]]])(
+    "says in words that stdin cannot be read (lmc %j 0> file: a descriptor open for writing only)",
+    async (args) => {
+      const writeOnly = openSync(join(tempDir("stdin"), "written"), "w");
+      try {
+        const before = server.received.length;
+        const result = await runLmc(["--host", server.url, ...args], { stdin: writeOnly });
+        expect(result.code).toBe(1);
+        expectOneErrorLine(result, /^lmc: cannot read stdin: bad file descriptor$/);
+        expect(server.received.length).toBe(before);
+      } finally {
+        closeSync(writeOnly);
+      }
+    },
+  );
+});
+
+describe("a file that cannot be opened is said as cat says it, the same for every option", () => {
+  // Node words these two as libuv does ("too many symbolic links encountered", "name
+  // too long"); lmc's own check of -o's links said "too many levels of symbolic links".
+  const cases: [string, (dir: string) => string, string][] = [
+    ["a loop of symbolic links", (dir) => join(dir, "loop", "x"), "too many levels of symbolic links"],
+    ["a name too long", (dir) => join(dir, "n".repeat(300)), "file name too long"],
+  ];
+  const options: [string, (path: string) => string[], number][] = [
+    ["-o", (path) => ["-o", path, "hi"], 1],
+    ["--schema", (path) => ["--schema", path, "hi"], 2],
+    ["--resume", (path) => ["--each", "--resume", path], 1],
+  ];
+  it.each(cases.flatMap(([what, path, words]) => options.map(([option, args, status]) => [option, what, path, words, args, status] as const)))(
+    "%s: %s",
+    async (option, _, pathIn, words, args, status) => {
+      const dir = tempDir("errno");
+      symlinkSync("loop", join(dir, "loop"));
+      const path = pathIn(dir);
+      const result = await runLmc(["--host", server.url, "-n", "2", ...args(path)], { input: "hi\n" });
+      expect(result.code).toBe(status);
+      expect(result.stdout.length).toBe(0);
+      const prefix = option === "-o" ? "cannot write" : `${option}: cannot read`;
+      expectOneErrorLine(result, new RegExp(`^lmc: ${prefix} ${path}: ${words}( \\(see lmc --help\\))?$`));
+      expect(readdirSync(dir)).toEqual(["loop"]);
+    },
+  );
+
+  it.each(cases)("--each-file: %s is the item's error", async (_, pathIn, words) => {
+    const dir = tempDir("errno");
+    symlinkSync("loop", join(dir, "loop"));
+    const path = pathIn(dir);
+    const result = await runLmc(["--host", server.url, "-n", "2", "--each-file", path]);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.text)).toEqual({ index: 0, file: path, error: `cannot read ${path}: ${words}`, status: 2 });
+  });
 });
 
 describe("exit 124: --timeout", () => {

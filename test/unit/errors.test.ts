@@ -76,6 +76,7 @@ describe("systemErrorText", () => {
     ["a missing file", () => openSync("/nonexistent-lmc-test/x", "r"), "no such file or directory"],
     ["a directory read as a file", () => readFileSync(tmpdir()), "is a directory"],
     ["a file used as a folder", () => openSync(join(fileURLToPath(import.meta.url), "x"), "r"), "not a directory"],
+    ["a name too long", () => openSync(join(tmpdir(), "n".repeat(300)), "r"), "file name too long"],
   ])("says what %s is, as cat would, without Node's code, call and path", (_, call, expected) => {
     expect(systemErrorText(failure(call))).toBe(expected);
   });
