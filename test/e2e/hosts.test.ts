@@ -158,3 +158,27 @@ it("an item that runs out of --timeout while the model loads leaves the load to 
     await slowDisk.close();
   }
 });
+
+it("Ctrl-C while every item waits on the one model load cancels that load on the server", async () => {
+  const slowDisk = await startTestServer({ quiet: true, loadDelayMs: 3000 });
+  const loads = () => slowDisk.received.filter((request) => request.channel === "getOrLoad");
+  try {
+    const items = Array.from({ length: 8 }, (_, i) => `item ${i}\n`).join("");
+    const result = await runLmc(["--host", slowDisk.url, "-m", "lmc-tiny-unloaded", "-n", "2", "--each", "-P", "4"], {
+      input: items,
+      onSpawn: (child) => {
+        const waitForLoad = setInterval(() => {
+          if (loads().length === 0) return;
+          clearInterval(waitForLoad);
+          setTimeout(() => child.kill("SIGINT"), 300);
+        }, 20);
+      },
+    });
+    expect(result.code).toBe(130);
+    // The cancel may trail lmc's exit a little.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(loads().map((load) => load.cancelled)).toEqual([true]);
+  } finally {
+    await slowDisk.close();
+  }
+});

@@ -102,7 +102,7 @@ export interface ReceivedRequest {
   config: Record<string, unknown>;
   /** getOrLoad: merged load config KV fields. Predictions: the config the instance was JIT-loaded with. */
   loadConfig?: Record<string, unknown>;
-  /** Predictions: whether the client sent a cancel. */
+  /** Predictions, and getOrLoad channels that start a load: whether the client sent a cancel. */
   cancelled?: boolean;
   /** getOrLoad: the idle time after which the client asked for the model to be unloaded. */
   loadTtlMs?: unknown;
@@ -712,7 +712,7 @@ class TestServerImpl implements TestServer {
     const loadConfig = mergeKVStack(p.loadConfigStack);
     const loaded = this.visibleInstances().find((i) => i.identifier === identifier || i.entry.key === identifier);
     const entry = loaded?.entry ?? this.findEntry(identifier);
-    this.received.push({
+    const record: ReceivedRequest = {
       channel: "getOrLoad",
       modelKey: entry?.key ?? "",
       identifier,
@@ -720,7 +720,8 @@ class TestServerImpl implements TestServer {
       config: {},
       loadConfig,
       ...(p.loadTtlMs === undefined ? {} : { loadTtlMs: p.loadTtlMs }),
-    });
+    };
+    this.received.push(record);
     if (loaded !== undefined) {
       this.channelSend(conn, channelId, ch, { type: "alreadyLoaded", info: this.instanceInfo(loaded) });
       this.channelClose(conn, channelId, ch);
@@ -729,8 +730,11 @@ class TestServerImpl implements TestServer {
     if (entry === undefined) {
       throw new ProtocolFailure(pathNotFoundError(identifier, this.catalog.map((e) => e.key)));
     }
+    record.cancelled = false;
     ch.onMessage = (m) => {
-      if ((m as { type?: unknown })?.type === "cancel") ch.abort.abort();
+      if ((m as { type?: unknown })?.type !== "cancel") return;
+      record.cancelled = true;
+      ch.abort.abort();
     };
     // JIT load. Under the nothingLoaded fault an instance may already exist (hidden): reuse it.
     const hidden = [...this.instances.values()].find((i) => i.entry.key === entry.key);
