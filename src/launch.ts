@@ -112,12 +112,12 @@ function readIfThere(path: string): Buffer | undefined {
 }
 
 /**
- * os.homedir(), which on POSIX is $HOME when that is set, without loading node:os for it
- * (a quarter of a millisecond of every run).
+ * os.homedir(), which on POSIX is $HOME when that is set and not empty, without loading
+ * node:os for it (a quarter of a millisecond of every run).
  */
 function homeDir(): string {
   const home = process.platform === "win32" ? undefined : process.env.HOME;
-  return home ?? (require("node:os") as typeof import("node:os")).homedir();
+  return home || (require("node:os") as typeof import("node:os")).homedir();
 }
 
 /**
