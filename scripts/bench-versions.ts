@@ -125,7 +125,7 @@ try {
       await sample("c1", "completion, first run", "naive SDK script", [node, lmc, ...completion], naiveMs);
       await sample("v2", "`lmc --version`, later runs", "`node -e 0`", [node, lmc, "--version"], e0, TARGETS.version);
       await sample("c2", "completion, later runs", "naive SDK script", [node, lmc, ...completion], naiveMs, TARGETS.completion);
-      await sample("ce", "completion, later runs, vs `node -e 0`", "`node -e 0`", [node, lmc, ...completion], e0);
+      await sample("ce", "completion, later runs", "`node -e 0`", [node, lmc, ...completion], e0);
       process.stderr.write(".");
     }
     process.stderr.write("\n");
