@@ -6,7 +6,7 @@
 //   npm run package -- --target linux-arm64  # dist/lmc-linux-arm64
 //   npm run package -- --target win-x64      # dist/lmc-win-x64.exe
 //   npm run package -- --node 22             # dist/lmc on the newest Node 22 (see README)
-//   npm run package -- --no-snapshot         # dist/lmc as cross builds are made (to compare)
+//   npm run package -- --no-snapshot         # dist/lmc with the launcher and code cache (to compare)
 //
 // The native build starts from a V8 start-up snapshot, made by this Node, of lmc with
 // the SDK loaded and initialised (src/snapshot-entry.ts, scripts/snapshot-bundle.ts):
@@ -82,9 +82,14 @@ export async function packageExecutable(options: PackageOptions = {}): Promise<P
   const snapshot = native && !options.noSnapshot;
   const entry = snapshot ? await snapshotEntry() : undefined;
   const stamp = await fingerprint(target, stripped, entry);
-  if (options.reuseIfFresh && (await exists(output)) && (await readFile(stampFile, "utf8").catch(() => "")) === stamp) {
-    log(`${output} is up to date`);
-    return { path: output, reused: true, stripped, snapshot };
+  // A build whose snapshot builder failed is stamped as such (see below).
+  const fellBack = `${stamp} (the snapshot builder failed)`;
+  if (options.reuseIfFresh && (await exists(output))) {
+    const stamped = await readFile(stampFile, "utf8").catch(() => "");
+    if (stamped === stamp || stamped === fellBack) {
+      log(`${output} is up to date`);
+      return { path: output, reused: true, stripped, snapshot: stamped === stamp && snapshot };
+    }
   }
 
   await mkdir(WORK, { recursive: true });
@@ -123,10 +128,15 @@ export async function packageExecutable(options: PackageOptions = {}): Promise<P
     );
     if (failure !== undefined && entry === undefined) throw new Error(`making the blob failed:\n${failure}`);
     if (failure !== undefined) {
-      // Node 22's builder aborts on this heap (std::length_error); 20, 24 and 26 make it.
       const reason = failure.trim().split("\n").filter((line) => !/^\s*(\d+: 0x|\(node:|\(Use )/.test(line)).at(-1);
+      // Node 22's builder aborts on this heap (std::length_error); 20, 24 and 26 make it.
+      // Any other failure is a snapshot that broke, not to be hidden by the fallback.
+      if (!/length_error/.test(failure)) throw new Error(`the snapshot builder failed:\n${failure}`);
       log(`the snapshot builder of Node ${process.version} failed (${reason}): built without the snapshot`);
-      return await packageExecutable({ ...options, noSnapshot: true });
+      const result = await packageExecutable({ ...options, noSnapshot: true });
+      // What this Node makes of this entry, so the next build with reuseIfFresh reuses it.
+      await writeFile(stampFile, fellBack);
+      return result;
     }
     await copyFile(base, partial);
     await chmod(partial, 0o755);
@@ -154,8 +164,12 @@ async function fingerprint(target: Target, stripped: boolean, snapshotEntry: str
     target,
     node: process.version,
     execPath: process.execPath,
-    inputs: await Promise.all(INPUTS.map(async (file) => hash(await readFile(file)))),
-    snapshotEntry: snapshotEntry === undefined ? null : hash(Buffer.from(snapshotEntry)),
+    // The snapshot's entry holds all of lmc and the SDK; the launcher, bundle and code
+    // cache (which V8 does not record the same twice) are what the other build carries.
+    inputs:
+      snapshotEntry === undefined
+        ? await Promise.all(INPUTS.map(async (file) => hash(await readFile(file))))
+        : [hash(Buffer.from(snapshotEntry))],
     script: hash(await readFile(fileURLToPath(import.meta.url))),
     stripped,
   });

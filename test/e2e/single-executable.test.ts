@@ -49,6 +49,8 @@ describe.skipIf(hostTarget() === undefined)("dist/lmc, the single executable", (
     const args = ["--host", server.url, "-n", "5", "-t", "0", "My name is"];
     const { stderr } = await run(executable, args, { env: { ...cleanEnv(), NODE_DEBUG: "lmc" } });
     const steps = [...stderr.matchAll(/^LMC \d+: \+[\d.]+ ms (.+)$/gm)].map((m) => m[1]);
+    // Only Node 22's snapshot builder fails on this heap; elsewhere a build without it is a fault.
+    expect(snapshot).toBe(process.versions.node.split(".")[0] !== "22");
     if (!snapshot) {
       expect(stderr).toMatch(/^LMC \d+: code cache used$/m);
       return;
