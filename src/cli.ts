@@ -5,7 +5,7 @@
 import { fstatSync } from "node:fs";
 import { constants } from "node:os";
 import { setFlagsFromString } from "node:v8";
-import { UsageError } from "./errors.js";
+import { ExitCode, LmcError } from "./errors.js";
 import { releaseWaitingOpens } from "./fifo-open.js";
 import { main } from "./main.js";
 import { mark } from "./timeline.js";
@@ -60,7 +60,7 @@ void main({
   // run that reads stdin (a prompt from it, batch mode) should pay for it.
   get stdin() {
     // Node reads a directory given as stdin (lmc < notes/) as empty; cat says what it is.
-    if (fstatSync(0).isDirectory()) throw new UsageError("cannot read stdin: it is a directory");
+    if (fstatSync(0).isDirectory()) throw new LmcError("cannot read stdin: is a directory", ExitCode.failed);
     return process.stdin;
   },
   get stdout() {

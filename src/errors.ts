@@ -1,6 +1,8 @@
 // Every way lmc can end, as a number scripts can rely on (documented in the
 // README and in man/lmc.1), and the error type that carries one.
 
+import { getSystemErrorMap } from "node:util";
+
 export const ExitCode = {
   ok: 0,
   /** The prediction failed, or the connection broke mid-stream. */
@@ -79,9 +81,12 @@ export function isHostFailure(error: unknown): error is LmcError {
  */
 export function systemErrorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const { code, syscall } = error as NodeJS.ErrnoException;
-  if (code === undefined || syscall === undefined || !error.message.startsWith(`${code}: `)) return error.message;
+  const { code, syscall, errno } = error as NodeJS.ErrnoException;
+  if (code === undefined || syscall === undefined) return error.message;
   const cats = catWords[code];
+  // A stream's error (a socket, pipe or terminal) says only "write EIO": its words are in Node's map.
+  if (error.message === `${syscall} ${code}`) return cats ?? (errno === undefined ? undefined : getSystemErrorMap().get(errno)?.[1]) ?? error.message;
+  if (!error.message.startsWith(`${code}: `)) return error.message;
   if (cats !== undefined) return cats;
   const text = error.message.slice(code.length + 2);
   const call = text.lastIndexOf(`, ${syscall}`);
@@ -93,4 +98,5 @@ const catWords: Record<string, string> = {
   EISDIR: "is a directory", // not "illegal operation on a directory"
   ELOOP: "too many levels of symbolic links", // not "too many symbolic links encountered"
   ENAMETOOLONG: "file name too long", // not "name too long"
+  EIO: "input/output error", // not "i/o error"
 };

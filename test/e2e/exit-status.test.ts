@@ -37,23 +37,6 @@ describe("exit 2: usage errors, with nothing sent and nothing on stdout", () => 
     expect(server.received.length).toBe(before);
   });
 
-  it.each([[["-"]], [["-", "and words"]], [["--each"]], [["--each-file"]], [["--each-jsonl"]]])(
-    "says so when stdin is a directory (lmc %j < folder), which Node would read as empty",
-    async (args) => {
-      const folder = openSync(tmpdir(), "r");
-      try {
-        const before = server.received.length;
-        const result = await runLmc(["--host", server.url, ...args], { stdin: folder });
-        expect(result.code).toBe(2);
-        expect(result.stdout.length).toBe(0);
-        expectOneErrorLine(result, /^lmc: cannot read stdin: it is a directory/);
-        expect(server.received.length).toBe(before);
-      } finally {
-        closeSync(folder);
-      }
-    },
-  );
-
   it("reports a bad environment variable by name", async () => {
     const result = await runLmc(["hi"], { env: { LMC_MAX_TOKENS: "lots", LMC_HOST: server.url } });
     expect(result.code).toBe(2);
@@ -132,6 +115,23 @@ describe("exit 4: no such model, or none loaded", () => {
 });
 
 describe("exit 1: the prediction failed", () => {
+  it.each([[["-"]], [["-", "and words"]], [["--each"]], [["--each-file"]], [["--each-jsonl"]]])(
+    "says so when stdin is a directory (lmc %j < folder), which Node would read as empty, as cat does",
+    async (args) => {
+      const folder = openSync(tmpdir(), "r");
+      try {
+        const before = server.received.length;
+        const result = await runLmc(["--host", server.url, ...args], { stdin: folder });
+        expect(result.code).toBe(1);
+        expect(result.stdout.length).toBe(0);
+        expectOneErrorLine(result, /^lmc: cannot read stdin: is a directory$/);
+        expect(server.received.length).toBe(before);
+      } finally {
+        closeSync(folder);
+      }
+    },
+  );
+
   it("passes on LM Studio's reason", async () => {
     server.setFault({ type: "predictionError", title: "The model crashed" });
     const result = await runLmc(["--host", server.url, "hi"]);

@@ -81,6 +81,15 @@ describe("systemErrorText", () => {
     expect(systemErrorText(failure(call))).toBe(expected);
   });
 
+  it.each([
+    [-5, "EIO", "input/output error"],
+    [-28, "ENOSPC", "no space left on device"],
+  ])("says what a stream's error %i (%s, worded by Node as 'write %s') is", (errno, code, expected) => {
+    // As Node's streams make them (errnoException): the message is only the call and the code.
+    const error = Object.assign(new Error(`write ${code}`), { errno, code, syscall: "write" });
+    expect(systemErrorText(error)).toBe(expected);
+  });
+
   it("leaves any other error's message as it is", () => {
     expect(systemErrorText(new Error("ENOENT: written by hand"))).toBe("ENOENT: written by hand");
     expect(systemErrorText("plain")).toBe("plain");
