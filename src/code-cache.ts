@@ -225,17 +225,20 @@ export const USER_CACHE_FILE = /^lmc-[\w.-]+\.cache(\.[\w.-]+\.tmp)?$/;
 
 /**
  * The user's cache directory for lmc: $XDG_CACHE_HOME/lmc where that is set (to an
- * absolute path, as the XDG spec asks), else the platform's place for caches.
+ * absolute path, as the XDG spec asks), else the platform's place for caches. The
+ * home directory may be given as a function, asked only when needed (it may load node:os).
  */
-export function userCacheDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform, home: string): string | undefined {
+export function userCacheDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform, homeDir: string | (() => string)): string | undefined {
   const xdg = env.XDG_CACHE_HOME;
+  const home = () => (typeof homeDir === "function" ? homeDir() : homeDir);
   if (platform === "win32") {
-    const local = env.LOCALAPPDATA || (home ? join(home, "AppData", "Local") : undefined);
+    const local = env.LOCALAPPDATA || (home() ? join(home(), "AppData", "Local") : undefined);
     return local ? join(local, "lmc", "Cache") : undefined;
   }
   if (xdg && xdg.startsWith("/")) return join(xdg, "lmc");
-  if (!home) return undefined;
-  return platform === "darwin" ? join(home, "Library", "Caches", "lmc") : join(home, ".cache", "lmc");
+  const dir = home();
+  if (!dir) return undefined;
+  return platform === "darwin" ? join(dir, "Library", "Caches", "lmc") : join(dir, ".cache", "lmc");
 }
 
 /** LMC_NO_CACHE turns the user's cache off, when set to anything but empty or 0. */

@@ -80,11 +80,25 @@ function fromFiles(): Bundle {
   const filename = join(__dirname, BUNDLE);
   let cache: Bytes | undefined;
   try {
-    cache = fileBytes(join(__dirname, CODE_CACHE));
+    cache = unreadableAsEmpty(fileBytes(join(__dirname, CODE_CACHE)));
   } catch {
     cache = undefined; // a package without one runs all the same
   }
   return { source: fileBytes(filename), cache, filename };
+}
+
+/** A cache that cannot be read (EIO, a directory in its place) is as good as none. */
+function unreadableAsEmpty(file: Bytes): Bytes {
+  return {
+    size: file.size,
+    read(start, length) {
+      try {
+        return file.read(start, length);
+      } catch {
+        return Buffer.alloc(0);
+      }
+    },
+  };
 }
 
 /**
@@ -129,7 +143,7 @@ function compiler(bundle: Bundle): (part: Part) => Script {
   const key = cacheKeyOf(bundle.source);
   const running = key === undefined ? undefined : runtimeIdentity(key);
   const shipped = unpackCache(bundle.cache);
-  const userDir = running === undefined || userCacheDisabled(process.env) ? undefined : userCacheDir(process.env, process.platform, homeDir());
+  const userDir = running === undefined || userCacheDisabled(process.env) ? undefined : userCacheDir(process.env, process.platform, homeDir);
   const toRecord: ToRecord[] = [];
   return (part) => {
     const scriptWith = (cache?: Buffer) => compilePart(part, bundle.filename, cache);

@@ -3,7 +3,9 @@
 // (the schemas of its whole protocol built) while the snapshot is built, and every run
 // starts from that heap. lmc's own code, src/cli.ts and all it imports, runs only when
 // the executable does, so nothing of the process (argv, env, stdio, signals, umask) and
-// no NODE_DEBUG setting is taken from the build.
+// no NODE_DEBUG setting is taken from the build. What the SDK computes when loaded is
+// frozen, though: its seed for tool-call ids (Math.random at load) is the same in every
+// run, which lmc, making no tool calls, never uses.
 
 import { LMStudioClient } from "@lmstudio/sdk";
 import { startupSnapshot } from "node:v8";

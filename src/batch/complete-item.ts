@@ -84,6 +84,8 @@ async function completeItemOnce(
     );
     signsOfLife.alive();
     let completion = options.echo ? prompt : "";
+    // With --echo a single run has written the prompt already, whatever happens next.
+    if (options.echo) partial.completion = completion;
     try {
       for await (const fragment of untilAborted(prediction.fragments, signal)) {
         signsOfLife.answering();

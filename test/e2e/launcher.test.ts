@@ -24,12 +24,13 @@ afterAll(async () => {
 });
 
 /** dist/ copied to a folder of its own, with `cache` as the code cache file (none when undefined). */
-async function installWith(name: string, cache: Buffer | undefined): Promise<string> {
+async function installWith(name: string, cache: Buffer | "a directory" | undefined): Promise<string> {
   const root = join(dir, name);
   await mkdir(root);
   await copyFile("dist/lmc.cjs", join(root, "lmc.cjs"));
   await copyFile(`dist/${BUNDLE}`, join(root, BUNDLE));
-  if (cache !== undefined) await writeFile(join(root, CODE_CACHE), cache);
+  if (cache === "a directory") await mkdir(join(root, CODE_CACHE));
+  else if (cache !== undefined) await writeFile(join(root, CODE_CACHE), cache);
   return join(root, "lmc.cjs");
 }
 
@@ -71,7 +72,7 @@ describe("the launcher", () => {
     expect(stderr).toMatch(/code cache used/);
   });
 
-  it("completes the same without a cache, with a corrupt one and with one for another bundle or V8", async () => {
+  it("completes the same without a cache, with a corrupt or unreadable one and with one for another bundle or V8", async () => {
     const key = cacheKeyOf(await readFile(`dist/${BUNDLE}`))!;
     const records = unpackCache(await readFile(`dist/${CODE_CACHE}`));
     expect(records.map((record) => record.part)).toEqual(["lmc", "@lmstudio/sdk"]);
@@ -80,18 +81,20 @@ describe("the launcher", () => {
     const corrupt = packCache(records.map((record) => ({ ...record, data: Buffer.alloc(record.data.length, 7) })), identity);
     const stale = packCache(records, { ...identity, bundle: "0".repeat(key.length) });
     const otherV8 = packCache(records, { ...identity, v8: "1.2.3.4-node.5" });
-    const [reference, none, rejected, other, v8] = await Promise.all([
+    const [reference, none, rejected, other, v8, unreadable] = await Promise.all([
       complete(resolve("dist/lmc.cjs")),
       installWith("none", undefined).then(complete),
       installWith("corrupt", corrupt).then(complete),
       installWith("stale", stale).then(complete),
       installWith("other-v8", otherV8).then(complete),
+      installWith("unreadable", "a directory").then(complete),
     ]);
     expect(reference.stderr).toMatch(/code cache used/);
     expect(none.stderr).toMatch(/no code cache for this bundle/);
     expect(rejected.stderr).toMatch(/code cache rejected by V8/);
     expect(other.stderr).toMatch(/no code cache for this bundle/);
     expect(v8.stderr).toMatch(/no code cache for this bundle and V8/);
-    for (const result of [none, rejected, other, v8]) expect(result.stdout).toBe(reference.stdout);
+    expect(unreadable.stderr).toMatch(/no code cache for this bundle/);
+    for (const result of [none, rejected, other, v8, unreadable]) expect(result.stdout).toBe(reference.stdout);
   });
 });

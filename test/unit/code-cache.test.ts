@@ -177,6 +177,11 @@ describe("code cache", () => {
 describe("the user's cache directory", () => {
   it("is $XDG_CACHE_HOME/lmc when that is an absolute path", () => {
     expect(userCacheDir({ XDG_CACHE_HOME: "/var/cache/me" }, "linux", "/home/me")).toBe("/var/cache/me/lmc");
+    const asked: string[] = [];
+    const home = () => (asked.push("home"), "/home/me");
+    expect(userCacheDir({ XDG_CACHE_HOME: "/var/cache/me" }, "linux", home)).toBe("/var/cache/me/lmc");
+    expect(asked).toEqual([]); // the home directory (node:os without $HOME) is not asked for
+    expect(userCacheDir({}, "linux", home)).toBe("/home/me/.cache/lmc");
     expect(userCacheDir({ XDG_CACHE_HOME: "/var/cache/me" }, "darwin", "/Users/me")).toBe("/var/cache/me/lmc");
     expect(userCacheDir({ XDG_CACHE_HOME: "relative" }, "linux", "/home/me")).toBe("/home/me/.cache/lmc");
     expect(userCacheDir({ XDG_CACHE_HOME: "" }, "linux", "/home/me")).toBe("/home/me/.cache/lmc");
