@@ -1,6 +1,6 @@
 // Batch mode over several LM Studio servers, and what happens when one fails.
 
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it, vi } from "vitest";
 import { startTestServer, type Fault, type TestServer } from "../server/server.js";
 import { runLmc, type LmcResult } from "./lmc-process.js";
 
@@ -138,23 +138,26 @@ it("no MaxListenersExceededWarning with -P above 10", async () => {
 });
 
 it("an item that runs out of --timeout while the model loads leaves the load to the items still waiting on it", async () => {
-  // Item 0 starts the load (3 s) and gives up after 2.5 s; item 1, which came 1.5 s
-  // later and has until 4 s, waits on the same load: it must get its completion, not
-  // item 0's timeout, and the load must go on for it.
-  const slowDisk = await startTestServer({ quiet: true, loadDelayMs: 3000 });
+  // Item 0 starts the load and gives up after 4 s; item 1, which came 3 s later and has
+  // until 7 s, waits on the same load, which the test lets finish once item 0's record is
+  // out. Item 1 must get its completion, not item 0's timeout: the load goes on for it.
+  let finishLoad = () => {};
+  const slowDisk = await startTestServer({ quiet: true, loadGate: new Promise<void>((resolve) => (finishLoad = resolve)) });
   try {
-    const result = await runLmc(["--host", slowDisk.url, "-m", "lmc-tiny-unloaded", "-t", "0", "-n", "2", "--each", "-P", "2", "--timeout", "2.5"], {
+    const result = await runLmc(["--host", slowDisk.url, "-m", "lmc-tiny-unloaded", "-t", "0", "-n", "2", "--each", "-P", "2", "--timeout", "4"], {
       stdin: "open",
       onSpawn: (child) => {
         child.stdin!.write("My name is\n");
-        setTimeout(() => child.stdin!.end("Once upon a time\n"), 1500);
+        setTimeout(() => child.stdin!.end("Once upon a time\n"), 3000);
+        child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes('"index":0') && finishLoad());
       },
     });
     const [first, second] = records(result);
-    expect(first).toEqual({ index: 0, error: "no answer within 2.5 s (--timeout)", status: 124 });
+    expect(first).toEqual({ index: 0, error: "no answer within 4 s (--timeout)", status: 124 });
     expect(second).toMatchObject({ index: 1, completion: expect.any(String) });
     expect(result.code).toBe(1);
   } finally {
+    finishLoad();
     await slowDisk.close();
   }
 });
@@ -176,8 +179,7 @@ it("Ctrl-C while every item waits on the one model load cancels that load on the
     });
     expect(result.code).toBe(130);
     // The cancel may trail lmc's exit a little.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(loads().map((load) => load.cancelled)).toEqual([true]);
+    await vi.waitFor(() => expect(loads().map((load) => load.cancelled)).toEqual([true]), { timeout: 5000 });
   } finally {
     await slowDisk.close();
   }

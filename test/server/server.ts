@@ -78,8 +78,10 @@ export interface TestServerOptions {
   requiredToken?: { clientIdentifier: string; clientPasskey: string };
   /** Predictions that may run at once on each loaded model (default 4). */
   parallel?: number;
-  /** Loading a model takes this much longer (a slow disk): for tests of waits on a load. */
+  /** Loading a model on demand takes this much longer (a slow disk): for tests of waits on a load. */
   loadDelayMs?: number;
+  /** Loading a model on demand waits for this too: a slow disk that the test says when to finish. */
+  loadGate?: Promise<void>;
   /** No informational logging on stderr (communication warnings are always logged). */
   quiet?: boolean;
   /**
@@ -566,7 +568,6 @@ class TestServerImpl implements TestServer {
   ): Promise<Instance> {
     const engine = this.engine;
     if (engine === undefined) throw new Error("engine not ready");
-    if (this.options.loadDelayMs) await sleep(this.options.loadDelayMs);
     const requested = loadConfig[LoadKeys.contextLength];
     const contextLength =
       typeof requested === "number" && Number.isInteger(requested) && requested > 0 ? requested : entry.contextLength;
@@ -750,6 +751,9 @@ class TestServerImpl implements TestServer {
         const created: PendingLoad = { waiters: 0, promise: Promise.resolve(null) };
         created.promise = (async () => {
           try {
+            // A slow disk, when the test asks for one: loads on demand only, not the server's own at start.
+            if (this.options.loadDelayMs) await sleep(this.options.loadDelayMs);
+            await this.options.loadGate;
             const instance = await this.loadInstance(entry, jitIdentifier, loadConfig);
             if (created.waiters === 0 || this.closing) {
               await instance.model.unload();
