@@ -32,7 +32,7 @@ const RECORD_HEADER_BYTES = 400;
 
 /**
  * A bundle or cache file, read a piece at a time: a run reads only the parts it
- * compiles (the header and lmc's own 60 kB for --version, not the SDK's 0.5 MB), and
+ * compiles (the header and lmc's own 65 kB for --version, not the SDK's 0.5 MB), and
  * of a cache only the header lines until one fits, then that record's data.
  */
 export interface Bytes {

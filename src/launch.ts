@@ -1,4 +1,5 @@
-// The npm package's bin (dist/lmc.cjs) and the single executable's entry. All of lmc is
+// The npm package's bin (dist/lmc.cjs), and the entry of a single executable built
+// without the start-up snapshot (cross builds, Node 22; see src/snapshot-entry.ts). All of lmc is
 // one bundle (dist/lmc-bundle.cjs, from src/cli.ts); this only runs it with a V8 code
 // cache (see src/code-cache.ts), which saves compiling the bundle and the SDK on every run.
 //

@@ -1,6 +1,7 @@
 // Writing a short text to a descriptor without a stream: making process.stdout loads
 // Node's stream and net modules (3-5 ms of a run as short as --version). src/cli.ts
-// hands whatever this leaves unwritten to the stream, so errors stay the stream's.
+// hands whatever this leaves unwritten to the stream, whose error ends the run as a
+// completion's write error does.
 
 import { writeSync } from "node:fs";
 
@@ -18,7 +19,7 @@ export function writeDirect(fd: number, bytes: Uint8Array, write: typeof writeSy
       written += n;
     }
   } catch {
-    // what is left goes to the stream, which reports the error as it always did
+    // what is left goes to the stream, which reports the error (src/cli.ts)
   }
   return written;
 }
