@@ -39,7 +39,7 @@ export async function completeItem(
     alive: () => watch.alive(),
     answering: () => ((answering = true), watch.alive()),
   };
-  // What came before the deadline stays, as a single run's stdout keeps it.
+  // What came before the deadline stays, as a single run's streamed stdout keeps it.
   const partial: { completion?: string } = {};
   try {
     return await completeItemOnce(session, item, options, itemAbort.signal, signsOfLife, partial);
