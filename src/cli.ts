@@ -53,6 +53,7 @@ process.on("exit", releaseWaitingOpens);
 // Ctrl-C, the terminal hanging up and SIGTERM (timeout(1), make) all stop a run the same way.
 const stopSignals = ["SIGINT", "SIGHUP", "SIGTERM"] as const;
 let interrupts = 0;
+let stdinChecked = false;
 void main({
   argv: process.argv.slice(2),
   env: process.env,
@@ -60,7 +61,9 @@ void main({
   // run that reads stdin (a prompt from it, batch mode) should pay for it.
   get stdin() {
     // Node reads a directory given as stdin (lmc < notes/) as empty; cat says what it is.
-    if (fstatSync(0).isDirectory()) throw new LmcError("cannot read stdin: is a directory", ExitCode.failed);
+    // Checked once, when stdin is first asked for (batch mode asks more than once).
+    if (!stdinChecked && fstatSync(0).isDirectory()) throw new LmcError("cannot read stdin: is a directory", ExitCode.failed);
+    stdinChecked = true;
     return process.stdin;
   },
   get stdout() {
