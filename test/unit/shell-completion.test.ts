@@ -109,7 +109,7 @@ describe.each<[Shell, (spec: OptionSpec) => RegExp[]]>([
       expect(script).toContain("-l completion -x -a 'bash zsh fish' ");
       // "complete -c lmc -f" would take file names away from prompt words.
       expect(script).not.toMatch(/^complete -c lmc -f$/m);
-      expect(script).toContain("-l model -x -a '(lmc --list --timeout 2 2>/dev/null)' ");
+      expect(script).toContain("-l model -x -a '(__lmc_models | string split0)' ");
     }
   });
 
