@@ -75,6 +75,12 @@ describe("bash", () => {
     expect(bashComplete(words, folderWithFiles())).toEqual(expected);
   });
 
+  it("offers a file named * as itself, not globbed into the folder's other files", () => {
+    const dir = tempDir("completion");
+    for (const name of ["*", "other.txt"]) writeFileSync(join(dir, name), "");
+    expect(bashComplete(["lmc", ""], dir)).toEqual(["*", "other.txt"]);
+  });
+
   it("offers every option, long and short, after a dash", () => {
     expect(bashComplete(["lmc", "-"])).toEqual([...allSpellings].sort());
   });
