@@ -19,7 +19,8 @@ const server = require("node:http").createServer((req, res) => {
   res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ lmstudio: true }));
 });
 server.on("upgrade", (req, socket) => { console.log(JSON.stringify({ url: req.url, upgrade: req.headers.upgrade })); socket.destroy(); });
-server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ port: server.address().port })));
+server.on("error", (error) => { console.error(error.message); process.exit(1); });
+server.listen(Number(process.argv[1]), "127.0.0.1", () => console.log(JSON.stringify({ port: server.address().port })));
 `;
 
 export interface OtherUsersListener {
@@ -28,19 +29,19 @@ export interface OtherUsersListener {
   requests: Array<{ url: string; upgrade: string | null }>;
 }
 
-/** Starts the listener as nobody; it is stopped when the test ends. */
-export async function startOtherUsersListener(): Promise<OtherUsersListener> {
-  const child: ChildProcess = spawn(process.execPath, ["-e", greeter], {
+/** Starts the listener as nobody, on `port` (default: a free one); it is stopped when the test ends. */
+export async function startOtherUsersListener(port = 0): Promise<OtherUsersListener> {
+  const child: ChildProcess = spawn(process.execPath, ["-e", greeter, String(port)], {
     uid: NOBODY,
     gid: NOBODY,
     cwd: "/",
     env: {},
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "ignore"],
   });
   onTestFinished(() => void child.kill());
   const requests: OtherUsersListener["requests"] = [];
   const lines = createInterface({ input: child.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
+  const listening = await new Promise<number>((resolve, reject) => {
     child.on("error", reject);
     child.on("exit", (code) => reject(new Error(`the listener exited with ${code} before listening`)));
     lines.on("line", (line) => {
@@ -49,5 +50,5 @@ export async function startOtherUsersListener(): Promise<OtherUsersListener> {
       else requests.push({ url: message.url, upgrade: message.upgrade });
     });
   });
-  return { port, requests };
+  return { port: listening, requests };
 }

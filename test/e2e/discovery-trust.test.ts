@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { canRunAsAnotherUser, NOBODY, startOtherUsersListener } from "../other-users-listener.js";
 import { startTestServer, type TestServer } from "../server/server.js";
+import { DEFAULT_PORT, withDefaultPort } from "./default-port.js";
 import { expectOneErrorLine } from "./error-line.js";
 import { runLmc } from "./lmc-process.js";
 
@@ -46,3 +47,16 @@ it.skipIf(!canRunAsAnotherUser)("goes where --host says, whoever listens there",
   expect(result.code).toBe(3);
   expect(other.requests.some((request) => request.upgrade === "websocket")).toBe(true);
 });
+
+// Where plain lmc looks first, as a user meets it: nobody's listener on 1234 while
+// LM Studio is down. Skipped when 1234 is taken (LM Studio itself, maybe).
+it.skipIf(!canRunAsAnotherUser)("skips another user's listener on LM Studio's own port, 1234", (context) =>
+  withDefaultPort(async () => {
+    const other = await startOtherUsersListener(DEFAULT_PORT).catch(() => undefined);
+    if (!other) return context.skip();
+    const result = await runLmc(["--list"], { env: { LM_API_TOKEN: "sk-lm-abcdefgh:01234567890123456789" } });
+    expect(result.code).toBe(3);
+    expectOneErrorLine(result, new RegExp(`^lmc: cannot find LM Studio on this machine \\(tried 127.0.0.1 ports ${DEFAULT_PORT}, .*; ${DEFAULT_PORT} is another user's server, not trusted\\)`));
+    expect(other.requests).toEqual(greetingOnly);
+  }),
+);

@@ -64,7 +64,7 @@ describe("findLocalServer", () => {
   it("finds the port that greets like LM Studio", async () => {
     expect(await findLocalServer([closedPort, impostor, silent, lmStudio], 300)).toEqual({ url: `ws://127.0.0.1:${lmStudio}`, untrusted: [] });
   });
-  it("answers undefined, quickly, when nothing greets", async () => {
+  it("finds none, quickly, when nothing greets", async () => {
     const started = Date.now();
     expect(await findLocalServer([closedPort, impostor, silent], 300)).toEqual({ untrusted: [] });
     expect(Date.now() - started).toBeLessThan(3000);
