@@ -19,10 +19,15 @@ const fileOptions = new Set(["output", "schema", "resume"]);
 const modelOptions = new Set(["model", "draft-model"]);
 
 /**
- * The model keys, from `lmc --list` (keys only, one a line, in a pipe): a short
- * timeout, and nothing at all when LM Studio is not running.
+ * The model keys come from `lmc --list` in a pipe: one key a line, its backslashes
+ * and control characters escaped (listing.ts), which `printf %b` undoes in all three
+ * shells. Each script asks the server of the line's --host (else LMC_HOST, else the
+ * local one), gives up after 2 seconds, and offers nothing when LM Studio is not
+ * running. A key is a server's text: it becomes one literal candidate, never words to
+ * expand (bash's `compgen -W "$(…)"` ran a `$(…)` in a key, globbed a `*` and split
+ * at spaces).
  */
-const LIST_MODELS = "lmc --list --timeout 2 2>/dev/null";
+const LIST_MODELS = "lmc --list --timeout 2";
 
 function valueCompletion(spec: OptionSpec): ValueCompletion {
   if (spec.kind === "flag") return undefined;
@@ -73,23 +78,32 @@ function bash(specs: readonly OptionSpec[]): string {
   return `# bash completion for lmc: eval "$(lmc --completion bash)"
 _lmc_files() {
   compopt -o filenames 2>/dev/null
-  local IFS=$'\\n'
-  COMPREPLY=($(compgen -f -- "$cur"))
+  local name
+  # Read, not word-split: a file named "*" must not glob into all the others.
+  while IFS= read -r name; do COMPREPLY+=("$name"); done < <(compgen -f -- "$cur")
 }
-# The model keys LM Studio has, asked of the server named on the command line, if any.
+# The model keys LM Studio has, from the server of --host on the line, if any: each
+# decoded (printf %b), compared with the word as typed and offered quoted (%q), so
+# that nothing in a key is ever expanded or run.
 _lmc_models() {
   # From the line as typed: bash splits COMP_WORDS at the ":" of an address.
   local -a words host=()
-  local i
+  local i line key quoted
   read -ra words <<< "$COMP_LINE"
   for (( i = 1; i < \${#words[@]}; i++ )); do
     case \${words[i]} in
       -H|--host) host=(--host "\${words[i+1]}") ;;
       --host=*) host=("\${words[i]}") ;;
+      -H?*) host=(--host "\${words[i]#-H}") ;;
     esac
   done
-  local IFS=$'\\n'
-  COMPREPLY=($(compgen -W "$(${LIST_MODELS.replace("2>", '"${host[@]}" 2>')})" -- "$cur"))
+  while IFS= read -r line; do
+    # A NUL (\\x00 after an even number of backslashes) cannot be in an argument.
+    [[ \${line//'\\\\'/} == *'\\x00'* ]] && continue
+    printf -v key %b "$line"
+    printf -v quoted %q "$key"
+    if [[ $key == "$cur"* || $quoted == "$cur"* ]]; then COMPREPLY+=("$quoted"); fi
+  done < <(${LIST_MODELS} "\${host[@]}" 2>/dev/null)
 }
 _lmc() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev= i
@@ -152,10 +166,24 @@ function zsh(specs: readonly OptionSpec[]): string {
   });
   return `#compdef lmc
 # zsh completion for lmc: put this in a directory of $fpath as _lmc, or: source <(lmc --completion zsh)
-# The model keys LM Studio has (nothing when it is not running).
+# The model keys LM Studio has, from the server of --host on the line, if any: each
+# decoded (printf %b) and handed to compadd, which quotes it for the line.
 _lmc_models() {
-  local -a models
-  models=(\${(f)"$(${LIST_MODELS})"})
+  local -a models host
+  local i line key
+  for (( i = 2; i < CURRENT; i++ )); do
+    case $words[i] in
+      (-H|--host) host=(--host "\${(Q)words[i+1]}") ;;
+      (--host=*) host=("--host=\${(Q)\${words[i]#--host=}}") ;;
+      (-H?*) host=(--host "\${(Q)\${words[i]#-H}}") ;;
+    esac
+  done
+  for line in "\${(@f)$(${LIST_MODELS} "\${host[@]}" 2>/dev/null)}"; do
+    # A NUL (\\x00 after an even number of backslashes) cannot be in an argument.
+    [[ -z $line || \${line//'\\\\'/} == *'\\x00'* ]] && continue
+    printf -v key %b "$line"
+    models+=("$key")
+  done
   compadd -a models
 }
 _lmc() {
@@ -180,7 +208,7 @@ function fish(specs: readonly OptionSpec[]): string {
     if (spec.kind !== "flag") {
       if (completion === undefined) parts.push("-x");
       else if ("files" in completion) parts.push("-r -F");
-      else if ("models" in completion) parts.push(`-x -a ${singleQuoted(`(${LIST_MODELS})`, "fish")}`);
+      else if ("models" in completion) parts.push(`-x -a ${singleQuoted("(__lmc_models | string split0)", "fish")}`);
       else parts.push(`-x -a ${singleQuoted(completion.words.join(" "), "fish")}`);
     }
     parts.push(`-d ${singleQuoted(summary(spec), "fish")}`);
@@ -189,6 +217,31 @@ function fish(specs: readonly OptionSpec[]): string {
   return `# fish completion for lmc: lmc --completion fish > ~/.config/fish/completions/lmc.fish
 # Prompt words complete to file names (fish's default), as do --output, --schema
 # and --resume; -m and --draft-model to the model keys LM Studio has.
+
+# The model keys LM Studio has, from the server of --host on the line, if any: each
+# decoded (printf %b) and ended by a NUL, so that "string split0" keeps a key with a
+# newline as one candidate; fish quotes each for the line. A key with a NUL cannot be
+# an argument, and one with a tab cannot be a candidate (fish takes what follows a
+# tab as the description): both are left out, found as \\x00 or \\t after an even
+# number of backslashes.
+function __lmc_models
+    set -l tokens (commandline -opc)
+    set -l host
+    for i in (seq 2 (count $tokens))
+        switch $tokens[$i]
+            case -H --host
+                set -q tokens[(math $i + 1)]; and set host --host $tokens[(math $i + 1)]
+            case '--host=*'
+                set host $tokens[$i]
+            case '-H?*'
+                set host --host (string sub -s 3 -- $tokens[$i])
+        end
+    end
+    ${LIST_MODELS} $host 2>/dev/null | while read -l line
+        string replace -a '\\\\\\\\' '' -- $line | string match -qr '\\\\\\\\(x00|t)'; and continue
+        printf '%b\\0' $line
+    end
+end
 ${lines.join("\n")}
 `;
 }

@@ -36,7 +36,7 @@ export async function withSession<T>(
   stop: AbortController,
   work: (session: Session, host: string) => Promise<T>,
 ): Promise<T> {
-  const host = settings.hosts[0] ?? (await raceAbort(findServer(settings.localPorts), stop.signal));
+  const host = settings.hosts[0] ?? (await raceAbort(findServer(settings, stderr), stop.signal));
   if (settings.verbose) stderr.write(`lmc: using LM Studio at ${host}\n`);
   const session = (await sessionOpener(settings, stderr))(host);
   try {
@@ -46,12 +46,26 @@ export async function withSession<T>(
   }
 }
 
-async function findServer(ports: readonly number[]): Promise<string> {
-  const found = await findLocalServer(ports);
-  if (found) return found;
+/** The local server, found on the ports of the settings; with --verbose, says which were skipped and why. */
+async function findServer(settings: ServerSettings, stderr: NodeJS.WritableStream): Promise<string> {
+  const ports = settings.localPorts;
+  const search = await findLocalServer(ports);
+  if (settings.verbose) {
+    for (const { url, owners } of search.untrusted) stderr.write(`lmc: not using ${url}: ${untrustedReason(owners)}\n`);
+    if (search.unchecked) stderr.write(`lmc: cannot tell who owns ${search.url}'s socket (no /proc/net/tcp here): trusted as found\n`);
+  }
+  if (search.url) return search.url;
+  const skipped = search.untrusted.map(({ url }) => new URL(url).port);
   throw new LmcError(
-    `cannot find LM Studio on this machine (tried 127.0.0.1 ports ${ports.join(", ")}): ` +
-      `${startServerAdvice} or give its address with --host / LMC_HOST`,
+    `cannot find LM Studio on this machine (tried 127.0.0.1 ports ${ports.join(", ")}` +
+      (skipped.length > 0 ? `; ${skipped.join(", ")} ${skipped.length === 1 ? "is another user's server" : "are other users' servers"}, not trusted` : "") +
+      `): ${startServerAdvice} or give its address with --host / LMC_HOST`,
     ExitCode.unreachable,
   );
+}
+
+function untrustedReason(owners: readonly number[]): string {
+  const you = `you (uid ${process.geteuid?.()}) or root`;
+  if (owners.length === 0) return `it answers as LM Studio, but no socket listening there was found to belong to ${you}`;
+  return `it answers as LM Studio, but its socket belongs to uid ${[...new Set(owners)].join(", ")}, not to ${you}`;
 }

@@ -1,7 +1,11 @@
 // Finding the local LM Studio by asking its greeting endpoint, when no address is
 // given. lmc always hands the SDK an explicit address, because the SDK's own
 // discovery kills the process with an unhandled rejection when nothing answers
-// (lmstudio-js 1.5).
+// (lmstudio-js 1.5). A server that answers is used only when its listening socket
+// is the user's own or root's (socket-owners.ts): another local user can listen on a
+// free port of the list, and would receive the API token and the prompt.
+
+import { listenerOwners, readTcpTables, type TcpTables } from "./socket-owners.js";
 
 /**
  * Ports a local LM Studio may listen on: the server's usual port, then the ones the
@@ -14,18 +18,49 @@ export function greetingUrl(wsUrl: string): string {
   return `${wsUrl.replace(/^ws/, "http")}/lmstudio-greeting`;
 }
 
+/** A server that answered as LM Studio but was not used: its socket is not the user's. */
+export interface UntrustedServer {
+  url: string;
+  /** The owners of the sockets listening there (none: none was found). */
+  owners: number[];
+}
+
+export interface LocalSearch {
+  /** The server to use, if any. */
+  url?: string;
+  /** Servers that answered before it (in the order of the ports) and were skipped. */
+  untrusted: UntrustedServer[];
+  /** Set when the owners could not be checked (no /proc/net/tcp): what answered was trusted. */
+  unchecked?: true;
+}
+
 /**
- * Asks each local port at once whether LM Studio is there; resolves with the
- * first in the order of `ports` that answers, or undefined within `timeoutMs`.
+ * Asks each local port at once whether LM Studio is there; resolves with the first,
+ * in the order of `ports`, that answers within `timeoutMs` and whose listening socket
+ * belongs to the effective user or to root. Where the owners cannot be known (no
+ * /proc/net, as on macOS and Windows), the first that answers.
  */
 export async function findLocalServer(
   ports: readonly number[] = localPorts,
   timeoutMs = 700,
   hostname = "127.0.0.1",
-): Promise<string | undefined> {
-  const candidates = ports.map((port) => `ws://${hostname}:${port}`);
-  const answers = await Promise.all(candidates.map((url) => isLmStudio(url, timeoutMs)));
-  return candidates[answers.indexOf(true)];
+  tcpTables: () => Promise<TcpTables | undefined> = readTcpTables,
+): Promise<LocalSearch> {
+  const candidates = ports.map((port) => ({ port, url: `ws://${hostname}:${port}` }));
+  const answers = await Promise.all(candidates.map(({ url }) => isLmStudio(url, timeoutMs)));
+  const answered = candidates.filter((_, i) => answers[i]);
+  if (answered.length === 0) return { untrusted: [] };
+  // Read after the greetings, so that the owners are those of the sockets that answered.
+  const tables = await tcpTables();
+  const uid = process.geteuid?.();
+  if (tables === undefined || uid === undefined) return { url: answered[0]!.url, untrusted: [], unchecked: true };
+  const untrusted: UntrustedServer[] = [];
+  for (const { port, url } of answered) {
+    const owners = listenerOwners(tables, port, hostname);
+    if (owners.length > 0 && owners.every((owner) => owner === uid || owner === 0)) return { url, untrusted };
+    untrusted.push({ url, owners });
+  }
+  return { untrusted };
 }
 
 async function isLmStudio(wsUrl: string, timeoutMs: number): Promise<boolean> {

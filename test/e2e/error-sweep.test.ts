@@ -9,6 +9,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { closedPort } from "../closed-port.js";
+import { canRunAsAnotherUser, startOtherUsersListener } from "../other-users-listener.js";
 import { defaultCatalog } from "../server/model-catalog.js";
 import { startTestServer, type Fault, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
@@ -79,6 +80,10 @@ const paths: ErrorPath[] = [
   { name: "3: the server drops the connection", args: single("hi"), fault: { type: "refuse" }, status: 3, messages: 1 },
   { name: "3: wss:// to a plain ws:// server", args: () => ["--host", server.url.replace(/^ws/, "wss"), "-o", "OUT", "hi"], status: 3, messages: 1 },
   { name: "3: no LM Studio on this machine", args: () => ["-o", "OUT", "hi"], env: { LMC_LOCAL_PORTS: "PORT" }, status: 3, messages: 1 },
+  // Another user's listener that greets like LM Studio (it takes root to start one as nobody).
+  ...(canRunAsAnotherUser
+    ? [{ name: "3: only another user's server on this machine", args: () => ["-o", "OUT", "hi"], env: { LMC_LOCAL_PORTS: "OTHER_USERS_PORT" }, status: 3, messages: 1 }]
+    : []),
   { name: "3: --list, when the server drops the connection", args: () => ["--host", "HOST", "--list"], fault: { type: "refuse" }, status: 3, messages: 1 },
   { name: "4: no such model (the list holds a hostile key)", args: single("-m", "gpt-17", "hi"), status: 4, messages: 1 },
   { name: "4: no model loaded", args: single("hi"), fault: { type: "nothingLoaded" }, status: 4, messages: 1 },
@@ -117,6 +122,7 @@ describe("every documented error path: its status, one line of message, and noth
     const args = (await path.args()).map((arg) => arg.replace(/^OUT$/, out).replace(/^DIR\//, `${dir}/`).replace(/^HOST$/, host));
     const env: Record<string, string | undefined> = { LM_API_TOKEN: canary, ...path.env };
     if (env.LMC_LOCAL_PORTS === "PORT") env.LMC_LOCAL_PORTS = String(await closedPort());
+    if (env.LMC_LOCAL_PORTS === "OTHER_USERS_PORT") env.LMC_LOCAL_PORTS = String((await startOtherUsersListener()).port);
     if (path.fault) server.setFault(path.fault);
 
     const result = await runLmc(args, { env, input: path.input });

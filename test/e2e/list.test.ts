@@ -1,6 +1,8 @@
 // lmc --list: what LM Studio has downloaded, and what is loaded.
 
+import { execFileSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { hostileCatalog, hostileKeys } from "../server/hostile-models.js";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { runLmc } from "./lmc-process.js";
 
@@ -16,6 +18,25 @@ it("gives the keys only, one per line, in a pipe", async () => {
   expect(result.code).toBe(0);
   expect(result.stderr).toBe("");
   expect(result.text).toBe("lmc-tiny\nlmc-tiny-unloaded\n");
+});
+
+it("writes a key with a newline or control character escaped: one key per line, which printf %b gives back", async () => {
+  const hostile = await startTestServer({ quiet: true, models: hostileCatalog() });
+  try {
+    const result = await runLmc(["--host", hostile.url, "--list"]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe("");
+    expect(result.text).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(result.text).toContain("f new\\nline\n");
+    // What a `while read` loop sees, decoded as the man page says, in hex (a key may hold a NUL).
+    const decoded = execFileSync("bash", ["-c", `while IFS= read -r line; do printf %b "$line" | od -An -tx1 | tr -d ' \\n'; echo; done`], {
+      input: result.stdout,
+      encoding: "utf8",
+    });
+    expect(decoded.split("\n").slice(0, -1)).toEqual(["lmc-tiny", ...hostileKeys].map((key) => Buffer.from(key).toString("hex")));
+  } finally {
+    await hostile.close();
+  }
 });
 
 it("gives one JSON array with --json", async () => {

@@ -75,6 +75,12 @@ describe("bash", () => {
     expect(bashComplete(words, folderWithFiles())).toEqual(expected);
   });
 
+  it("offers a file named * as itself, not globbed into the folder's other files", () => {
+    const dir = tempDir("completion");
+    for (const name of ["*", "other.txt"]) writeFileSync(join(dir, name), "");
+    expect(bashComplete(["lmc", ""], dir)).toEqual(["*", "other.txt"]);
+  });
+
   it("offers every option, long and short, after a dash", () => {
     expect(bashComplete(["lmc", "-"])).toEqual([...allSpellings].sort());
   });
@@ -109,7 +115,7 @@ describe.each<[Shell, (spec: OptionSpec) => RegExp[]]>([
       expect(script).toContain("-l completion -x -a 'bash zsh fish' ");
       // "complete -c lmc -f" would take file names away from prompt words.
       expect(script).not.toMatch(/^complete -c lmc -f$/m);
-      expect(script).toContain("-l model -x -a '(lmc --list --timeout 2 2>/dev/null)' ");
+      expect(script).toContain("-l model -x -a '(__lmc_models | string split0)' ");
     }
   });
 
