@@ -72,8 +72,8 @@ export class ServerProtocolError extends ConnectionLostError {
 
 /** A host accepted the connection but then showed no sign of life for too long (--idle-timeout). */
 export class HostSilentError extends LmcError {
-  constructor(host: string, seconds: number) {
-    super(`LM Studio at ${host} did not answer for ${seconds} s (--idle-timeout)`, ExitCode.unreachable);
+  constructor(host: string, seconds: number, awaited?: string) {
+    super(`LM Studio at ${host} did not answer for ${seconds} s (--idle-timeout)${awaited ? `: lmc waited for ${awaited}` : ""}`, ExitCode.unreachable);
     this.name = "HostSilentError";
   }
 }
