@@ -7,7 +7,7 @@
 import type { CompletionSink } from "../output/sinks.js";
 
 /** What lmc waits on LM Studio for, named in the message when it falls silent. */
-export type AwaitedAnswer = "the connection" | "the model" | "the model to load" | "the first token" | "the next token";
+export type AwaitedAnswer = "the connection" | "the model" | "the model to load" | "the first token" | "the next token" | "the list of models";
 
 export interface IdleWatch {
   /** LM Studio said something; from now on lmc waits for `next`. */

@@ -96,6 +96,7 @@ const paths: ErrorPath[] = [
   { name: "1: a message that is not JSON", args: single("-n", "4", "My name is"), fault: { type: "badFrame", afterFragments: 1, kind: "json" }, status: 1, messages: 1 },
   { name: "1: a message of the wrong shape", args: single("-n", "4", "My name is"), fault: { type: "badFrame", afterFragments: 1, kind: "message" }, status: 1, messages: 1 },
   { name: "3: the server says nothing (--idle-timeout)", args: single("--idle-timeout", "1", "hi"), fault: { type: "hang" }, status: 3, messages: 1 },
+  { name: "3: --list, when the server says nothing (--idle-timeout)", args: () => ["--host", "HOST", "--idle-timeout", "1", "--list"], fault: { type: "hang" }, status: 3, messages: 1 },
   { name: "3: the server falls silent mid-stream (--idle-timeout)", args: single("--idle-timeout", "1", "-n", "8", "My name is"), fault: { type: "stall", afterFragments: 2 }, status: 3, messages: 1 },
   {
     name: "batch 1: error records (bad JSON holding the canary, a bad model key, a bad value)",

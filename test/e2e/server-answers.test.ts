@@ -129,6 +129,13 @@ describe("--idle-timeout bounds a single run: LM Studio silent that long ends it
     }
   });
 
+  it("--list too: waiting for the list of models", async () => {
+    server.setFault({ type: "hang" });
+    const result = await runLmc(["--host", server.url, "--idle-timeout", "1", "--list"]);
+    expect(result.code).toBe(3);
+    expectOneErrorLine(result, /did not answer for 1 s \(--idle-timeout\): lmc waited for the list of models$/);
+  });
+
   it("a slow but steady server is not a silent one: each fragment is a sign of life", async () => {
     server.setFault({ type: "slow", delayMs: 400 });
     const result = await runLmc(["--host", server.url, "--idle-timeout", "1", "-n", "6", "-t", "0", "My name is"]);
