@@ -52,16 +52,28 @@ export class UsageError extends LmcError {
 
 /** The connection to a server broke during a prediction: that server, not the prompt, failed. */
 export class ConnectionLostError extends LmcError {
-  constructor(host: string, cause: unknown) {
-    super(`the connection to LM Studio at ${host} was lost mid-stream`, ExitCode.failed, { cause });
+  constructor(host: string, cause: unknown, message = `the connection to LM Studio at ${host} was lost mid-stream`) {
+    super(message, ExitCode.failed, { cause });
     this.name = "ConnectionLostError";
+  }
+}
+
+/**
+ * A server that was reached broke the protocol: a frame that is not UTF-8, a message the
+ * SDK refuses, a prediction ended with no result. That server failed, as when the
+ * connection is lost mid-stream; `what` ends the sentence "LM Studio at HOST …".
+ */
+export class ServerProtocolError extends ConnectionLostError {
+  constructor(host: string, what: string, cause?: unknown) {
+    super(host, cause, `LM Studio at ${host} ${what}`);
+    this.name = "ServerProtocolError";
   }
 }
 
 /** A host accepted the connection but then showed no sign of life for too long (--idle-timeout). */
 export class HostSilentError extends LmcError {
-  constructor(host: string, seconds: number) {
-    super(`LM Studio at ${host} did not answer for ${seconds} s (--idle-timeout)`, ExitCode.unreachable);
+  constructor(host: string, seconds: number, awaited?: string) {
+    super(`LM Studio at ${host} did not answer for ${seconds} s (--idle-timeout)${awaited ? `: lmc waited for ${awaited}` : ""}`, ExitCode.unreachable);
     this.name = "HostSilentError";
   }
 }

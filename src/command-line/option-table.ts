@@ -79,7 +79,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { name: "parallel", common: true, short: "P", kind: "value", hint: "N", env: "LMC_PARALLEL",
     description: "batch: keep N predictions in flight (default 4)" },
   { name: "idle-timeout", kind: "value", hint: "SECONDS", env: "LMC_IDLE_TIMEOUT",
-    description: "batch: a host silent for SECONDS while items wait on it (no progress, no text) is taken out (default 60)" },
+    description: "LM Studio silent for SECONDS while lmc waits on it (no progress, no text) ends the run (exit 3); in batch mode that host is taken out (default 60)" },
   { name: "resume", kind: "value", hint: "FILE",
     description: "batch: skip the items that FILE, an earlier run's output, already holds; with -o FILE, keep them there" },
   { name: "list", common: true, short: "l", kind: "flag",

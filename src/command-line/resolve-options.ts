@@ -267,7 +267,7 @@ function batchInput(args: ParsedArgs): RunOptions["batch"] {
   if (args.values.has("resume") && args.values.has("delimiter")) {
     throw new UsageError("--resume reads JSON Lines output, so it cannot go with --delimiter");
   }
-  for (const option of ["parallel", "resume", "delimiter", "idle-timeout"]) {
+  for (const option of ["parallel", "resume", "delimiter"]) {
     if (args.values.has(option) && modes.length === 0) throw new UsageError(`--${option} goes with --each, --each-jsonl or --each-file`);
   }
   switch (modes[0]) {

@@ -3,17 +3,29 @@
 
 import type { RunOptions } from "../command-line/resolve-options.js";
 import { raceAbort } from "../abort.js";
-import { ExitCode } from "../errors.js";
+import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import { streamWriter } from "../output/sinks.js";
 import { interruptible } from "../run-context.js";
+import { idleWatch } from "../single/idle-watch.js";
 import { formatListing } from "./listing.js";
 
 export async function list(options: RunOptions, io: Io): Promise<ExitCode> {
   return interruptible(options, io, async (stop, deadline) => {
     deadline.start();
-    const models = await withSession(options, io.stderr, stop, (session) => raceAbort(session.listModels(), stop.signal));
+    const models = await withSession(options, io.stderr, stop, async (session, host) => {
+      // A server that accepted the connection and then says nothing ends the run, as a completion's does.
+      const seconds = options.idleTimeoutSec;
+      const silence = idleWatch(seconds * 1000, "the connection", (awaited) => {
+        stop.abort(new HostSilentError(host, seconds, awaited === "the connection" && session.connected() ? "the list of models" : awaited));
+      });
+      try {
+        return await raceAbort(session.listModels(), stop.signal);
+      } finally {
+        silence.stop();
+      }
+    });
     const stdout = streamWriter(io.stdout);
     await stdout.write(formatListing(models, { json: options.json, terminal: io.stdout.isTTY === true }));
     await stdout.flush();

@@ -2,12 +2,12 @@
 // advice they call for: nothing listening, a token refused, a connection lost, a model
 // not found. The SDK's messages are boxed prose; these read them by their phrases.
 
-import { ConnectionLostError, ExitCode, LmcError } from "../errors.js";
+import { ConnectionLostError, ExitCode, LmcError, ServerProtocolError } from "../errors.js";
 import { errorLine, escapeControls, messageParagraphs, plainText } from "../terminal/terminal-text.js";
 
 /** An error from a request before the prediction streams: looking up or loading the model, listing models. */
 export function requestError(error: unknown, host: string, sentToken: boolean): LmcError {
-  return connectionError(error, host) ?? authenticationError(error, host, sentToken) ?? lostConnection(error, host) ?? unexpectedError(error);
+  return protocolError(error, host) ?? connectionError(error, host) ?? authenticationError(error, host, sentToken) ?? lostConnection(error, host) ?? unexpectedError(error);
 }
 
 export type ModelProblem = "notFound" | "nothingLoaded";
@@ -47,9 +47,22 @@ export function connectionError(error: unknown, host: string): LmcError | undefi
   if (typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
     return unreachable(`its TLS certificate is not trusted: ${code}`, "");
   }
-  const notLmStudio = /Unexpected server response|Invalid WebSocket frame|WebSocket was closed/i.test(message);
+  const notLmStudio = /Unexpected server response|WebSocket was closed/i.test(message);
   if (!(typeof code === "string" && unreachableCodes.has(code)) && !notLmStudio) return undefined;
   return unreachable(typeof code === "string" ? code : plainText(message));
+}
+
+/**
+ * A websocket frame that breaks the protocol (ws's WS_ERR_ codes: text that is not UTF-8,
+ * a bad opcode, a frame too large). It comes after the connection was made, so the server
+ * is there: a failure mid-stream, not "cannot reach".
+ */
+function protocolError(error: unknown, host: string): ServerProtocolError | undefined {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string" || !code.startsWith("WS_ERR_")) return undefined;
+  if (code === "WS_ERR_INVALID_UTF8") return new ServerProtocolError(host, "sent a frame that is not valid UTF-8", error);
+  const message = plainText(error instanceof Error ? error.message : String(error));
+  return new ServerProtocolError(host, `broke the websocket protocol (${code}: ${message})`, error);
 }
 
 /** Any other error of the SDK, as one line without its frame or stack trace (that is for --verbose). */
@@ -81,7 +94,7 @@ function lostConnection(error: unknown, host: string): ConnectionLostError | und
 /** An error while the prediction streams, or of its outcome. */
 export function streamError(error: unknown, host: string): LmcError {
   if (error instanceof LmcError) return error;
-  const lost = lostConnection(error, host);
+  const lost = protocolError(error, host) ?? lostConnection(error, host);
   if (lost) return lost;
   // The SDK reconnects for each new prediction: a server that has gone away refuses it.
   const unreachable = connectionError(error, host);

@@ -4,11 +4,12 @@
 // (sdk-errors.ts). The seam owns the types of what it is asked.
 
 import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface } from "@lmstudio/sdk";
-import { raceAbort } from "../abort.js";
-import { ExitCode, LmcError } from "../errors.js";
+import { raceAbort, untilAborted } from "../abort.js";
+import { ExitCode, LmcError, ServerProtocolError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import { mark } from "../timeline.js";
 import type { Credentials } from "./api-token.js";
+import { watchPort, type PortWatch } from "./port-watch.js";
 import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
 
 // This module is imported lazily, so its first statement runs once the SDK is initialised.
@@ -44,6 +45,8 @@ export interface CompletionRequest {
   /** While the prompt is processed: how far it is, 0 to 1. */
   onPromptProgress?: (fraction: number) => void;
   onFirstToken?: () => void;
+  /** As each fragment arrives, however fast lmc writes them out: a sign of life. */
+  onFragment?: () => void;
 }
 
 export interface ModelIdentity {
@@ -87,6 +90,8 @@ export interface Session {
   /** The downloaded language models, loaded ones marked, in LM Studio's order. */
   listModels(): Promise<ModelListing[]>;
   close(): Promise<void>;
+  /** Whether the connection is made (the handshake done); undefined when the SDK does not say. */
+  connected(): boolean | undefined;
 }
 
 /** One model lookup (or load) that several completions wait on. */
@@ -98,7 +103,10 @@ interface SharedLookup {
 }
 
 export function openSession({ host, credentials, log }: SessionOptions): Session {
-  const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log) });
+  // Set below, once the client (whose logger reports frames the SDK could not read) is made.
+  let watch: PortWatch | undefined;
+  const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log, (what) => watch?.unreadableFrame(what)) });
+  watch = watchPort((client.llm as unknown as { port?: unknown }).port);
   mark("client constructed");
 
   const findModel = async ({ model: key, load, prediction, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
@@ -160,7 +168,10 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         throw requestError(error, host, credentials !== undefined);
       }
       const { settings, raw } = splitRawSettings(request.prediction);
-      const ongoing = model.complete(request.prompt, {
+      // Trouble the SDK does not report (a message it refused, no result) ends the prediction here.
+      const troubled = new AbortController();
+      const trouble = (what: string) => troubled.signal.aborted || troubled.abort(new ServerProtocolError(host, what));
+      const ongoing = watch!.predicting(() => model.complete(request.prompt, {
         ...settings,
         stopStrings: request.stopStrings.length > 0 ? request.stopStrings : undefined,
         structured: request.schema ? { type: "json", jsonSchema: request.schema } : undefined,
@@ -168,8 +179,9 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         signal: request.signal,
         onPromptProcessingProgress: request.onPromptProgress,
         onFirstToken: request.onFirstToken,
-      });
-      const outcome = ongoing.result().then((result) => {
+        onPredictionFragment: request.onFragment,
+      }), trouble);
+      const outcome = raceAbort(ongoing.result(), troubled.signal).then((result) => {
         mark("done");
         return {
           stats: { ...result.stats, stopString: knownStopString(result.stats, request.stopStrings) },
@@ -183,7 +195,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         throw streamError(error, host);
       });
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
-      return { fragments: fragmentsOf(ongoing), outcome };
+      return { fragments: fragmentsOf(untilAborted(ongoing, troubled.signal)), outcome };
     },
     async listModels() {
       let downloaded, loaded;
@@ -208,6 +220,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
     async close() {
       await client[Symbol.asyncDispose]();
     },
+    connected: () => watch!.connected(),
   };
 
   async function* fragmentsOf(fragments: AsyncIterable<{ content: string; reasoningType: string }>) {
@@ -247,8 +260,14 @@ function splitRawSettings(prediction: Record<string, unknown>) {
 }
 
 /** The SDK's log lines may quote the server: handed on (lmc shows them with --verbose) with control characters escaped. */
-function sdkLogger(log: SessionOptions["log"]): LoggerInterface {
-  const to = (level: string) => (...parts: unknown[]) => log(level, escapeControls(parts.map(String).join(" ")));
+function sdkLogger(log: SessionOptions["log"], unreadableFrame: (what: string) => void): LoggerInterface {
+  const to = (level: string) => (...parts: unknown[]) => {
+    const text = parts.map(String).join(" ");
+    // The SDK drops a frame it cannot parse, and says so only here.
+    if (/Received invalid JSON message from server/.test(text)) unreadableFrame("a message that is not JSON");
+    else if (/Received invalid message from server/.test(text)) unreadableFrame("a message that lmc cannot read");
+    log(level, escapeControls(text));
+  };
   return { debug: to("debug"), info: to("info"), warn: to("warn"), error: to("error") };
 }
 

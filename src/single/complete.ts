@@ -6,7 +6,7 @@
 
 import { raceAbort, settleWithin, untilAborted } from "../abort.js";
 import type { RunOptions } from "../command-line/resolve-options.js";
-import { ExitCode } from "../errors.js";
+import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import type { CompletionRequest, Session } from "../lmstudio/session.js";
@@ -16,6 +16,7 @@ import { noProgress, progressBar } from "../terminal/progress.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
 import { loadSchema } from "./schema.js";
+import { idleWatch, type IdleWatch } from "./idle-watch.js";
 import { formatStats } from "./stats.js";
 import { readStdin } from "./stdin.js";
 
@@ -54,7 +55,18 @@ export async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
         onPromptProgress: (fraction) => progress.show("processing the prompt", fraction),
         onFirstToken: () => progress.clear(),
       };
-      await withSession(options, io.stderr, stop, (session) => predict(session, request, options, sink, stop, io, deadline));
+      await withSession(options, io.stderr, stop, async (session, host) => {
+        const seconds = options.idleTimeoutSec;
+        const silence = idleWatch(seconds * 1000, "the connection", (awaited) => {
+          const what = awaited === "the connection" && session.connected() ? "the model" : awaited;
+          stop.abort(new HostSilentError(host, seconds, what));
+        });
+        try {
+          return await predict(watchedSession(session, silence), watchedRequest(request, silence), options, silence.writesOf(sink), stop, io, deadline);
+        } finally {
+          silence.stop();
+        }
+      });
     } catch (error) {
       await sink.discard().catch(() => {});
       throw error;
@@ -66,6 +78,29 @@ export async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
   });
 }
 
+/** The session, with its prediction's start and end told to the idle watch: silence after the end is no one's. */
+function watchedSession(session: Session, silence: IdleWatch): Session {
+  return {
+    ...session,
+    async complete(request) {
+      const prediction = await session.complete(request);
+      silence.alive("the first token");
+      prediction.outcome.then(silence.stop, silence.stop);
+      return prediction;
+    },
+  };
+}
+
+/** The request, with every message of LM Studio a sign of life. */
+function watchedRequest(request: CompletionRequest, silence: IdleWatch): CompletionRequest {
+  return {
+    ...request,
+    onLoadProgress: (fraction) => (silence.alive("the model to load"), request.onLoadProgress?.(fraction)),
+    onPromptProgress: (fraction) => (silence.alive("the first token"), request.onPromptProgress?.(fraction)),
+    onFirstToken: () => (silence.alive("the next token"), request.onFirstToken?.()),
+    onFragment: () => (silence.alive("the next token"), request.onFragment?.()),
+  };
+}
 
 /**
  * Writes reasoning to stderr, with control characters escaped (it is the server's

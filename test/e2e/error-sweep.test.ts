@@ -94,6 +94,15 @@ const paths: ErrorPath[] = [
   { name: "6: the token is refused", args: single("hi"), guarded: true, status: 6, messages: 1 },
   { name: "6: a token is required and none is set", args: single("hi"), guarded: true, env: { LM_API_TOKEN: undefined }, status: 6, messages: 1 },
   { name: "124: --timeout runs out", args: single("--timeout", "1", "hi"), fault: { type: "hang" }, status: 124, messages: 1 },
+  { name: "1: the prediction ends without its result", args: single("-n", "4", "My name is"), fault: { type: "noResult" }, status: 1, messages: 1 },
+  { name: "1: a result the SDK refuses (a hostile stopReason)", args: single("-n", "4", "My name is"), fault: { type: "resultStats", stats: { stopReason: `new${hostile}` } }, status: 1, messages: 1 },
+  { name: '1: "NaN" in the stats', args: single("-n", "4", "My name is"), fault: { type: "resultStats", stats: { tokensPerSecond: "NaN" } }, status: 1, messages: 1 },
+  { name: "1: a frame that is not UTF-8", args: single("-n", "4", "My name is"), fault: { type: "badFrame", afterFragments: 1, kind: "utf8" }, status: 1, messages: 1 },
+  { name: "1: a message that is not JSON", args: single("-n", "4", "My name is"), fault: { type: "badFrame", afterFragments: 1, kind: "json" }, status: 1, messages: 1 },
+  { name: "1: a message of the wrong shape", args: single("-n", "4", "My name is"), fault: { type: "badFrame", afterFragments: 1, kind: "message" }, status: 1, messages: 1 },
+  { name: "3: the server says nothing (--idle-timeout)", args: single("--idle-timeout", "1", "hi"), fault: { type: "hang" }, status: 3, messages: 1 },
+  { name: "3: --list, when the server says nothing (--idle-timeout)", args: () => ["--host", "HOST", "--idle-timeout", "1", "--list"], fault: { type: "hang" }, status: 3, messages: 1 },
+  { name: "3: the server falls silent mid-stream (--idle-timeout)", args: single("--idle-timeout", "1", "-n", "8", "My name is"), fault: { type: "stall", afterFragments: 2 }, status: 3, messages: 1 },
   {
     name: "batch 1: error records (bad JSON holding the canary, a bad model key, a bad value)",
     args: batch("--each-jsonl"),
@@ -111,6 +120,9 @@ const paths: ErrorPath[] = [
   { name: "batch 6: the token is refused", args: batch("--each"), input: "a\nb\n", guarded: true, status: 6, messages: 1 },
   // --timeout is per item in batch mode: the item's record says 124, and the batch goes on.
   { name: "batch 1: --timeout runs out for an item", args: batch("--each", "--timeout", "1"), input: "a\n", fault: { type: "hang" }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
+  { name: "batch 1: predictions end without their result", args: batch("--each"), input: "a\nb\n", fault: { type: "noResult" }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
+  { name: "batch 1: results the SDK refuses", args: batch("--each"), input: "a\nb\n", fault: { type: "resultStats", stats: { stopReason: `new${hostile}` } }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
+  { name: "batch 1: a frame that is not UTF-8", args: batch("--each"), input: "a\nb\n", fault: { type: "badFrame", afterFragments: 0, kind: "utf8" }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
   { name: "batch 3: the only host falls silent", args: batch("--each", "--idle-timeout", "1"), input: "a\nb\n", fault: { type: "hang" }, status: 3, messages: 1 },
 ];
 

@@ -4,6 +4,7 @@
 //                               [--token IDENTIFIER:PASSKEY] [--quiet]
 //
 // SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | flood:N | predictionError[:TITLE]
+//       | noResult | stall:N | resultStats:JSON | badFrame:N:utf8|json|message
 //
 // Without --port it listens on LM Studio's default port, 1234, so that plain `lmc` finds
 // it; when 1234 is taken it says so on stderr, with the `export LMC_HOST=…` line to use,
@@ -20,7 +21,8 @@ function usage(message: string): never {
   process.stderr.write(
     `${message}\nusage: tsx test/server/main.ts [--port N] [--host H] [--fault SPEC] [--parallel N] ` +
       `[--token IDENTIFIER:PASSKEY] [--quiet]\n` +
-      `SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | flood:N | predictionError[:TITLE]\n`,
+      `SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | flood:N | predictionError[:TITLE]\n` +
+      `      | noResult | stall:N | resultStats:JSON | badFrame:N:utf8|json|message\n`,
   );
   process.exit(2);
 }
@@ -48,6 +50,21 @@ function parseFault(spec: string): Fault {
       return { type: "dieMidStream", afterFragments: parseInteger("--fault dieMidStream:N", arg ?? "3", 0) };
     case "flood":
       return { type: "flood", fragments: parseInteger("--fault flood:N", arg ?? "20000", 0) };
+    case "noResult":
+      return { type: "noResult" };
+    case "stall":
+      return { type: "stall", afterFragments: parseInteger("--fault stall:N", arg ?? "0", 0) };
+    case "resultStats": {
+      // resultStats:JSON, the fields to replace, e.g. resultStats:{"stopReason":"newReason"}
+      const stats: unknown = JSON.parse(arg ?? '{"stopReason":"newReason"}');
+      if (typeof stats !== "object" || stats === null) usage("--fault resultStats:JSON needs a JSON object");
+      return { type: "resultStats", stats: stats as Record<string, unknown> };
+    }
+    case "badFrame": {
+      const [after, kind = "utf8"] = (arg ?? "0").split(":");
+      if (kind !== "utf8" && kind !== "json" && kind !== "message") usage("--fault badFrame:N:KIND needs KIND utf8, json or message");
+      return { type: "badFrame", afterFragments: parseInteger("--fault badFrame:N", after, 0), kind };
+    }
     case "predictionError":
       return arg === undefined ? { type: "predictionError" } : { type: "predictionError", title: arg };
     default:

@@ -65,7 +65,23 @@ export type Fault =
    * No model appears loaded: getModelInfo fails with generic.noModelMatchingQuery and
    * listLoaded is empty; getOrLoad of a key goes through the JIT-loading sequence.
    */
-  | { type: "nothingLoaded" };
+  | { type: "nothingLoaded" }
+  // Hostile answers, for lmc's checks of what a server says (see the README's fault modes).
+  /** Predictions stream their fragments, then the channel is closed without a result. */
+  | { type: "noResult" }
+  /** After `afterFragments` fragments, a prediction says nothing more and its channel stays open. */
+  | { type: "stall"; afterFragments: number }
+  /**
+   * The result's stats with these fields replaced, as sent: a stopReason the SDK does not
+   * know, "NaN", or numbers no model produces (-5, 1e300, a total that is not the sum).
+   */
+  | { type: "resultStats"; stats: Record<string, unknown> }
+  /**
+   * After `afterFragments` fragments, one frame that is `utf8`: a text frame that is not
+   * UTF-8, `json`: text that is not JSON, or `message`: a fragment message of the wrong
+   * shape; then the prediction goes on as usual.
+   */
+  | { type: "badFrame"; afterFragments: number; kind: "utf8" | "json" | "message" };
 
 export interface TestServerOptions {
   host?: string;
@@ -358,6 +374,8 @@ class TestServerImpl implements TestServer {
 
   private warn(warning: Record<string, unknown>): void {
     this.warnings.push(warning);
+    // Under a hostile fault the client is meant to complain: recorded, not shouted.
+    if (["resultStats", "badFrame"].includes(this.fault.type)) return this.log(`communication warning: ${JSON.stringify(warning)}`);
     process.stderr.write(`\n[lmc-test-server] !!! COMMUNICATION WARNING !!!\n${JSON.stringify(warning, null, 2)}\n\n`);
   }
 
@@ -962,6 +980,8 @@ class TestServerImpl implements TestServer {
             if (current.type === "slow") await sleep(current.delayMs, signal);
             if (signal.aborted || ch.ended) return;
             ensureFinalProgress();
+            if (current.type === "stall" && fragments >= current.afterFragments) return;
+            if (current.type === "badFrame" && fragments === current.afterFragments) this.sendBadFrame(conn, channelId, current.kind);
             fragments++;
             if (current.type === "dieMidStream" && fragments >= current.afterFragments) {
               // Let this fragment reach the kernel, then cut every connection.
@@ -982,6 +1002,7 @@ class TestServerImpl implements TestServer {
         throw new ProtocolFailure(makeError(e.message, { stack: e.stack }));
       }
       ensureFinalProgress();
+      if (this.fault.type === "stall") return; // the channel stays open, silent
       this.finishPrediction(conn, channelId, ch, instance, result);
     } finally {
       instance.lastUsedTime = Date.now();
@@ -1023,6 +1044,14 @@ class TestServerImpl implements TestServer {
     });
   }
 
+  /** One frame the client cannot read (the badFrame fault). */
+  private sendBadFrame(conn: Conn, channelId: number, kind: Extract<Fault, { type: "badFrame" }>["kind"]): void {
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+    if (kind === "utf8") conn.ws.send(Buffer.from('{"type":"\xff\xfe"}', "latin1"), { binary: false });
+    else if (kind === "json") conn.ws.send('{"type":"channelSend",');
+    else conn.ws.send(JSON.stringify({ type: "channelSend", channelId, message: { type: "fragment", fragment: { content: 42 } } }));
+  }
+
   private finishPrediction(
     conn: Conn,
     channelId: number,
@@ -1030,6 +1059,10 @@ class TestServerImpl implements TestServer {
     instance: Instance,
     result: CompletionResult,
   ): void {
+    if (this.fault.type === "noResult") {
+      this.channelClose(conn, channelId, ch);
+      return;
+    }
     const promptTokensCount = Math.round(finite(result.promptTokensCount));
     const predictedTokensCount = Math.round(finite(result.predictedTokensCount));
     const stats = {
@@ -1042,6 +1075,7 @@ class TestServerImpl implements TestServer {
       promptTokensCount,
       predictedTokensCount,
       totalTokensCount: promptTokensCount + predictedTokensCount,
+      ...(this.fault.type === "resultStats" ? this.fault.stats : {}),
     };
     this.channelSend(conn, channelId, ch, {
       type: "success",

@@ -31,6 +31,7 @@ describe("resolveOptions", () => {
     ["LMC_HOST too", ["--each"], { LMC_HOST: "h:1,ws://h:1" }, { hosts: ["ws://h:1"] }],
     ["--idle-timeout", ["--each", "--idle-timeout", "2.5"], { LMC_IDLE_TIMEOUT: "9" }, { idleTimeoutSec: 2.5 }],
     ["LMC_IDLE_TIMEOUT", ["--each"], { LMC_IDLE_TIMEOUT: "9" }, { idleTimeoutSec: 9 }],
+    ["--idle-timeout in a single run too", ["--idle-timeout", "5"], {}, { idleTimeoutSec: 5 }],
     ["an empty variable is unset", [], { LMC_MODEL: "", LMC_MAX_TOKENS: "" }, { model: undefined, prediction: {} }],
     ["switches", ["--no-stream", "--no-stats", "--raw-stdin", "-v", "-o", "out.txt"], {},
       { stream: false, stats: false, rawStdin: true, verbose: true, outputFile: "out.txt" }],

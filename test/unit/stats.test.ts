@@ -40,3 +40,31 @@ describe("the stats' floats", () => {
     expect(seconds(0.0000004)).toBe(0);
   });
 });
+
+describe("the server's numbers, checked before they are written", () => {
+  const written = (stats: Record<string, unknown>) => JSON.parse(formatStats({ model, stats: { stopReason: "eosFound", ...stats } as never }));
+
+  it("writes counts that are not whole numbers from 0 to 2^53 as null", () => {
+    expect(written({ predictedTokensCount: -5, promptTokensCount: 1e300 })).toMatchObject({ predictedTokensCount: null, promptTokensCount: null });
+    expect(written({ predictedTokensCount: 2.5, promptTokensCount: 2 ** 53 })).toMatchObject({ predictedTokensCount: null, promptTokensCount: null });
+    expect(written({ predictedTokensCount: 0, promptTokensCount: 2 ** 53 - 1 })).toMatchObject({ predictedTokensCount: 0, promptTokensCount: 2 ** 53 - 1 });
+  });
+  it("writes a total that is not the sum of its parts as null, and one it cannot check as it came", () => {
+    expect(written({ promptTokensCount: 4, predictedTokensCount: 8, totalTokensCount: 12 }).totalTokensCount).toBe(12);
+    expect(written({ promptTokensCount: 4, predictedTokensCount: 8, totalTokensCount: 13 }).totalTokensCount).toBeNull();
+    expect(written({ promptTokensCount: -4, predictedTokensCount: 8, totalTokensCount: 4 }).totalTokensCount).toBeNull();
+    expect(written({ promptTokensCount: 4, totalTokensCount: 12 }).totalTokensCount).toBe(12);
+    expect(written({ promptTokensCount: 4, predictedTokensCount: 8, totalTokensCount: -1 }).totalTokensCount).toBeNull();
+  });
+  it("writes times and rates that are not finite numbers >= 0 as null", () => {
+    expect(written({ tokensPerSecond: Infinity, timeToFirstTokenSec: -0.5, totalTimeSec: NaN })).toMatchObject({
+      tokensPerSecond: null,
+      timeToFirstTokenSec: null,
+      totalTimeSec: null,
+    });
+    expect(written({ tokensPerSecond: 0, timeToFirstTokenSec: 0, totalTimeSec: 1e6 })).toMatchObject({ tokensPerSecond: 0, timeToFirstTokenSec: 0, totalTimeSec: 1e6 });
+  });
+  it("still leaves out what was not reported", () => {
+    expect(Object.keys(written({ tokensPerSecond: -1 }))).toEqual(["model", "stopReason", "tokensPerSecond"]);
+  });
+});
