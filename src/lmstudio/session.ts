@@ -9,6 +9,7 @@ import { ExitCode, LmcError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import { mark } from "../timeline.js";
 import type { Credentials } from "./api-token.js";
+import { fragmentQueue, MAX_COMPLETION_BYTES } from "./fragment-queue.js";
 import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
 
 // This module is imported lazily, so its first statement runs once the SDK is initialised.
@@ -160,6 +161,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         throw requestError(error, host, credentials !== undefined);
       }
       const { settings, raw } = splitRawSettings(request.prediction);
+      const fragments = fragmentQueue(MAX_COMPLETION_BYTES, () => void ongoing.cancel());
       const ongoing = model.complete(request.prompt, {
         ...settings,
         stopStrings: request.stopStrings.length > 0 ? request.stopStrings : undefined,
@@ -168,7 +170,12 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         signal: request.signal,
         onPromptProcessingProgress: request.onPromptProgress,
         onFirstToken: request.onFirstToken,
+        onPredictionFragment: (fragment) => {
+          forgetFragments(ongoing);
+          fragments.push(fragment.content, fragment.reasoningType !== "none");
+        },
       });
+      ongoing.then(fragments.finish, (error) => fragments.fail(streamError(error, host)));
       const outcome = ongoing.result().then((result) => {
         mark("done");
         return {
@@ -183,7 +190,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         throw streamError(error, host);
       });
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
-      return { fragments: fragmentsOf(ongoing), outcome };
+      return { fragments: markFirst(fragments), outcome };
     },
     async listModels() {
       let downloaded, loaded;
@@ -210,16 +217,25 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
     },
   };
 
-  async function* fragmentsOf(fragments: AsyncIterable<{ content: string; reasoningType: string }>) {
-    try {
-      for await (const fragment of fragments) {
-        mark("first fragment");
-        yield { text: fragment.content, reasoning: fragment.reasoningType !== "none" };
-      }
-    } catch (error) {
-      throw streamError(error, host);
-    }
+}
+
+async function* markFirst(fragments: AsyncIterable<Fragment>): AsyncGenerator<Fragment> {
+  for await (const fragment of fragments) {
+    mark("first fragment");
+    yield fragment;
   }
+}
+
+/**
+ * SDK 1.5's OngoingPrediction keeps every fragment (StreamablePromise's private `buffer`)
+ * to make the result's text, which lmc never reads: 2 million one-token fragments took
+ * half a gigabyte. lmc takes the fragments from onPredictionFragment instead, which the
+ * SDK calls just before it keeps the fragment, and empties the buffer each time, so it
+ * holds one. test/e2e/memory.test.ts fails should an upgrade of the SDK undo this.
+ */
+function forgetFragments(ongoing: object): void {
+  const kept = (ongoing as { buffer?: unknown }).buffer;
+  if (Array.isArray(kept)) kept.length = 0;
 }
 
 /**
