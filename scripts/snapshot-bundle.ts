@@ -8,8 +8,8 @@ import { bundleOptions, LAZY_BUILTINS, lazyBuiltins, processFree } from "./bundl
  * Node modules that Node's snapshot builder cannot hold, or does not vouch for, and that the
  * SDK's dependencies require when they are loaded: ws requires http, https, net and tls (the
  * builder stops with "global handle not serialized" on http's HTTPParser). Made stand-ins,
- * they are loaded when a run first connects. (lms-isomorphic's child_process and tty went
- * with its terminalSize: see processFree.)
+ * they are loaded when a run first connects. tty too, which nothing requires since
+ * lms-isomorphic's terminalSize gave way to a stand-in (processFree), should it come back.
  */
 const UNSNAPSHOTTABLE = ["http", "https", "net", "tls", "tty"];
 
