@@ -14,7 +14,7 @@ import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { BUNDLE, CODE_CACHE, packBundle } from "../src/code-cache.js";
-import { bundleOptions, common, LAZY_BUILTINS, lazyBuiltins } from "./bundle-options.js";
+import { bundleOptions, common, LAZY_BUILTINS, lazyBuiltins, processFree } from "./bundle-options.js";
 import { thirdPartyNotices } from "./third-party-notices.js";
 
 const bundleFile = `dist/${BUNDLE}`;
@@ -22,8 +22,8 @@ const bundleFile = `dist/${BUNDLE}`;
 // the SDK, which lmc requires lazily, so that the launcher compiles it only then.
 const SDK = "@lmstudio/sdk";
 const parts = await Promise.all([
-  build({ ...bundleOptions, entryPoints: ["src/cli.ts"], external: [SDK], plugins: [lazyBuiltins(LAZY_BUILTINS)] }),
-  build({ ...bundleOptions, stdin: { contents: `module.exports = require(${JSON.stringify(SDK)});`, resolveDir: ".", loader: "js" } }),
+  build({ ...bundleOptions, entryPoints: ["src/cli.ts"], external: [SDK], plugins: [...processFree, lazyBuiltins(LAZY_BUILTINS)] }),
+  build({ ...bundleOptions, stdin: { contents: `module.exports = require(${JSON.stringify(SDK)});`, resolveDir: ".", loader: "js" }, plugins: processFree }),
 ]);
 const [lmcSource, sdkSource] = parts.map((result) => result.outputFiles![0]!.text);
 const key = createHash("sha256").update(lmcSource!).update(sdkSource!).digest("hex").slice(0, 32);
@@ -33,7 +33,7 @@ const metafile = { inputs: { ...parts[0].metafile.inputs, ...parts[1].metafile.i
 await writeFile("dist/THIRD-PARTY-NOTICES.txt", await thirdPartyNotices(metafile));
 
 // Minified too: Node compiles the launcher itself without a cache.
-await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", minify: true, banner: { js: "#!/usr/bin/env node" } });
+await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", minify: true, banner: { js: "#!/usr/bin/env node" }, plugins: processFree });
 await chmod("dist/lmc.cjs", 0o755);
 
 await recordCodeCache();

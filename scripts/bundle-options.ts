@@ -71,3 +71,47 @@ export function lazyBuiltins(modules: string[], { forwardFunctions = false } = {
     },
   };
 }
+
+/**
+ * lmc never starts a process. The SDK words its errors for a terminal as wide as
+ * lms-isomorphic's terminalSize() says, and with no terminal around (cron, CI, ssh with a
+ * command) that runs `tput` and `resize` found through PATH, with the whole environment
+ * (the API token too), from the current directory when PATH has an empty entry. This
+ * stand-in answers from what the process knows, as terminalSize does before it tries
+ * those programs, and then with terminalSize's own fallback, 80x24: the SDK's messages
+ * read as before.
+ */
+export const terminalSizeWithoutProcesses: Plugin = {
+  name: "terminal-size-without-processes",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@lmstudio[\\/]lms-isomorphic[\\/].*[\\/]terminalSize\.js$/ }, () => ({
+      contents: `"use strict";
+exports.terminalSize = function terminalSize() {
+  const { stdout, stderr, env } = process;
+  const size = (columns, rows) => ({ columns: Number.parseInt(columns, 10), rows: Number.parseInt(rows, 10) });
+  if (stdout && stdout.columns && stdout.rows) return size(stdout.columns, stdout.rows);
+  if (stderr && stderr.columns && stderr.rows) return size(stderr.columns, stderr.rows);
+  if (env.COLUMNS && env.LINES) return size(env.COLUMNS, env.LINES);
+  return { columns: 80, rows: 24 };
+};
+`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
+ * And so that nothing else in the bundle can start one, now or after an upgrade of the
+ * SDK: a bundle that would require child_process is not built.
+ */
+export const noChildProcesses: Plugin = {
+  name: "no-child-processes",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) => ({
+      errors: [{ text: `${args.importer} requires ${args.path}: lmc never starts a process (scripts/bundle-options.ts)` }],
+    }));
+  },
+};
+
+/** The plugins every bundle of lmc is made with, before any other. */
+export const processFree: Plugin[] = [noChildProcesses, terminalSizeWithoutProcesses];

@@ -9,6 +9,7 @@ import type { Session } from "../lmstudio/session.js";
 import { CANCEL_GRACE_MS, cutOffError, timeoutError } from "../run-context.js";
 import { joinPrompt } from "../single/prompt.js";
 import { statsRecord } from "../single/stats.js";
+import { TextBuilder } from "../text-builder.js";
 import type { HostWatch } from "./host-watch.js";
 import type { BatchItem } from "./input.js";
 import type { BatchRecord } from "./ordered-engine.js";
@@ -40,12 +41,13 @@ export async function completeItem(
     answering: () => ((answering = true), watch.alive()),
   };
   // What came before the deadline stays, as a single run's streamed stdout keeps it.
-  const partial: { completion?: string } = {};
+  const partial: { completion?: TextBuilder } = {};
   try {
     return await completeItemOnce(session, item, options, itemAbort.signal, signsOfLife, partial);
   } catch (error) {
     if (!batchSignal.aborted && error instanceof LmcError && error.exitCode === ExitCode.timeout) {
-      return { ...failedRecord(item, error.message, error.exitCode), ...partial };
+      const completion = partial.completion?.toString();
+      return { ...failedRecord(item, error.message, error.exitCode), ...(completion === undefined ? {} : { completion }) };
     }
     throw error;
   } finally {
@@ -61,7 +63,7 @@ async function completeItemOnce(
   options: RunOptions,
   signal: AbortSignal,
   signsOfLife: { alive(): void; answering(): void },
-  partial: { completion?: string },
+  partial: { completion?: TextBuilder },
 ): Promise<BatchRecord> {
   const record: BatchRecord = { index: item.index, ...(item.file === undefined ? {} : { file: item.file }) };
   if (item.problem) return failedRecord(item, item.problem, ExitCode.usage);
@@ -83,13 +85,13 @@ async function completeItemOnce(
       signal,
     );
     signsOfLife.alive();
-    let completion = options.echo ? prompt : "";
+    const completion = new TextBuilder(options.echo ? prompt : "");
     // With --echo a single run has written the prompt already, whatever happens next.
     if (options.echo) partial.completion = completion;
     try {
       for await (const fragment of untilAborted(prediction.fragments, signal)) {
         signsOfLife.answering();
-        if (!fragment.reasoning) partial.completion = completion += fragment.text;
+        if (!fragment.reasoning) (partial.completion = completion).append(fragment.text);
       }
     } catch (error) {
       await settleWithin(prediction.outcome, CANCEL_GRACE_MS);
@@ -98,8 +100,8 @@ async function completeItemOnce(
     const outcome = await raceAbort(prediction.outcome, signal);
     const stats = statsRecord(outcome);
     const cutOff = cutOffError(options.failOnTruncate, stats.stopReason);
-    if (cutOff) return { ...failedRecord(item, cutOff.message, cutOff.exitCode), completion, stats };
-    return { ...record, completion, stats };
+    if (cutOff) return { ...failedRecord(item, cutOff.message, cutOff.exitCode), completion: completion.toString(), stats };
+    return { ...record, completion: completion.toString(), stats };
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     // A failed host is for the caller to handle (another host, or the end of the batch).

@@ -4,11 +4,12 @@
 // (sdk-errors.ts). The seam owns the types of what it is asked.
 
 import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface } from "@lmstudio/sdk";
-import { raceAbort, untilAborted } from "../abort.js";
+import { raceAbort } from "../abort.js";
 import { ExitCode, LmcError, ServerProtocolError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import { mark } from "../timeline.js";
 import type { Credentials } from "./api-token.js";
+import { fragmentQueue, MAX_COMPLETION_BYTES } from "./fragment-queue.js";
 import { watchPort, type PortWatch } from "./port-watch.js";
 import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
 
@@ -171,6 +172,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
       // Trouble the SDK does not report (a message it refused, no result) ends the prediction here.
       const troubled = new AbortController();
       const trouble = (what: string) => troubled.signal.aborted || troubled.abort(new ServerProtocolError(host, what));
+      const fragments = fragmentQueue(MAX_COMPLETION_BYTES, () => void ongoing.cancel());
       const ongoing = watch!.predicting(() => model.complete(request.prompt, {
         ...settings,
         stopStrings: request.stopStrings.length > 0 ? request.stopStrings : undefined,
@@ -179,8 +181,14 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         signal: request.signal,
         onPromptProcessingProgress: request.onPromptProgress,
         onFirstToken: request.onFirstToken,
-        onPredictionFragment: request.onFragment,
+        onPredictionFragment: (fragment) => {
+          forgetFragments(ongoing);
+          fragments.push(fragment.content, fragment.reasoningType !== "none");
+          request.onFragment?.();
+        },
       }), trouble);
+      ongoing.then(fragments.finish, (error) => fragments.fail(streamError(error, host)));
+      troubled.signal.addEventListener("abort", () => fragments.fail(troubled.signal.reason), { once: true });
       const outcome = raceAbort(ongoing.result(), troubled.signal).then((result) => {
         mark("done");
         return {
@@ -195,7 +203,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         throw streamError(error, host);
       });
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
-      return { fragments: fragmentsOf(untilAborted(ongoing, troubled.signal)), outcome };
+      return { fragments: markFirst(fragments), outcome };
     },
     async listModels() {
       let downloaded, loaded;
@@ -223,16 +231,25 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
     connected: () => watch!.connected(),
   };
 
-  async function* fragmentsOf(fragments: AsyncIterable<{ content: string; reasoningType: string }>) {
-    try {
-      for await (const fragment of fragments) {
-        mark("first fragment");
-        yield { text: fragment.content, reasoning: fragment.reasoningType !== "none" };
-      }
-    } catch (error) {
-      throw streamError(error, host);
-    }
+}
+
+async function* markFirst(fragments: AsyncIterable<Fragment>): AsyncGenerator<Fragment> {
+  for await (const fragment of fragments) {
+    mark("first fragment");
+    yield fragment;
   }
+}
+
+/**
+ * SDK 1.5's OngoingPrediction keeps every fragment (StreamablePromise's private `buffer`)
+ * to make the result's text, which lmc never reads: 2 million one-token fragments took
+ * half a gigabyte. lmc takes the fragments from onPredictionFragment instead, which the
+ * SDK calls just before it keeps the fragment, and empties the buffer each time, so it
+ * holds one. test/e2e/memory.test.ts fails should an upgrade of the SDK undo this.
+ */
+function forgetFragments(ongoing: object): void {
+  const kept = (ongoing as { buffer?: unknown }).buffer;
+  if (Array.isArray(kept)) kept.length = 0;
 }
 
 /**

@@ -4,6 +4,7 @@
 
 import { once } from "node:events";
 import { ExitCode, LmcError, systemErrorText } from "../errors.js";
+import { TextBuilder } from "../text-builder.js";
 
 export interface CompletionSink {
   /** Resolves once the text has been handed on (backpressure included). */
@@ -49,14 +50,14 @@ export function streamingSink(stdout: NodeJS.WriteStream): CompletionSink {
 
 /** Keeps the completion until it is whole: on failure nothing is written at all. */
 export function bufferedSink(stdout: NodeJS.WriteStream): CompletionSink {
-  const pieces: string[] = [];
+  const completion = new TextBuilder();
   return {
     async write(text) {
-      pieces.push(text);
+      completion.append(text);
     },
     async commit() {
       const stream = streamingSink(stdout);
-      await stream.write(pieces.join(""));
+      await stream.write(completion.toString());
       await stream.commit();
     },
     async discard() {},

@@ -25,6 +25,10 @@ export interface LmcOptions {
   /** This open file as stdout (then LmcResult.stdout is empty); default: a pipe the test reads. */
   stdout?: number;
   env?: Record<string, string | undefined>;
+  /** The working directory (default: the test's). */
+  cwd?: string;
+  /** In a session of its own, with no controlling terminal, as under cron or `ssh host lmc …`. */
+  noTerminal?: boolean;
   /** lmc is killed after this long and the test fails. */
   killAfterMs?: number;
   /** Called once lmc is running, to interact with it. */
@@ -36,6 +40,8 @@ export function spawnLmc(args: string[], options: LmcOptions = {}): ChildProcess
   const argv = lmcBin.endsWith(".cjs") ? [lmcBin, ...args] : args;
   return spawn(command, argv, {
     env: { ...cleanEnv(), ...options.env },
+    cwd: options.cwd,
+    detached: options.noTerminal,
     stdio: [typeof options.stdin === "number" ? options.stdin : "pipe", options.stdout ?? "pipe", "pipe"],
   });
 }
