@@ -8,7 +8,7 @@
 // POLL_MS. lmc is thus never the other end of a FIFO it was told to use: another
 // process waiting on the same FIFO is never handed a phantom partner, however lmc ends.
 
-import { close, constants, fstat, open, read, stat, write, type Stats } from "node:fs";
+import { close, constants, fstat, lstat, open, read, stat, write, type Stats } from "node:fs";
 // Loaded when a FIFO is met, not at start (scripts/bundle-options.ts): no ordinary run needs it.
 import { Socket } from "node:net";
 
@@ -115,25 +115,22 @@ export interface NamedFileWriter {
  */
 export async function openToAppend(path: string, { follow, signal }: { follow: boolean; signal?: AbortSignal }): Promise<NamedFileWriter> {
   const flags = O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | (follow ? 0 : O_NOFOLLOW);
-  let fifo: Stats | undefined;
+  const found = await callback<Stats>((done) => (follow ? stat : lstat)(path, done));
   let fd: number;
   for (;;) {
     try {
       fd = await callback<number>((done) => open(path, flags, done));
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENXIO") throw error;
       // ENXIO is also a socket's answer, which no wait changes.
-      const now = await callback<Stats>((done) => stat(path, done));
-      if (!now.isFIFO() || (fifo !== undefined && !sameFile(fifo, now))) throw error;
-      fifo ??= now;
+      if ((error as NodeJS.ErrnoException).code !== "ENXIO" || !found.isFIFO()) throw error;
       await pause(POLL_MS, signal);
-      const still = await callback<Stats>((done) => stat(path, done));
-      if (!sameFile(fifo, still)) throw changedMeanwhile();
+      const now = await callback<Stats>((done) => (follow ? stat : lstat)(path, done));
+      if (!sameFile(found, now)) throw changedMeanwhile();
     }
   }
   const stats = await callback<Stats>((done) => fstat(fd, done));
-  if (fifo !== undefined && !sameFile(fifo, stats)) {
+  if (!sameFile(found, stats)) {
     close(fd, () => {});
     throw changedMeanwhile();
   }
@@ -180,7 +177,7 @@ function sameFile(a: Stats, b: Stats): boolean {
 }
 
 function changedMeanwhile(): Error {
-  return new Error("it was replaced while lmc waited for a reader");
+  return new Error("it was replaced while lmc waited for it");
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
