@@ -27,9 +27,10 @@ export const bundleOptions = {
  * ciphers and streams; together about 8 ms of every run, --version's too. And
  * stream/consumers (reading stdin), which loads Node's streams, which a run that makes
  * no stream of stdin, stdout or stderr (--version, --help) does without; and os, for
- * the signals' numbers of a second Ctrl-C (0.25 ms).
+ * the signals' numbers of a second Ctrl-C (0.25 ms); and net, for a FIFO the user
+ * names (src/fifo-open.ts).
  */
-export const LAZY_BUILTINS = ["node:fs/promises", "node:v8", "node:crypto", "node:stream/consumers", "node:os"];
+export const LAZY_BUILTINS = ["node:fs/promises", "node:v8", "node:crypto", "node:stream/consumers", "node:os", "node:net"];
 
 /**
  * Replaces each of these modules by a stand-in whose exports are getters that require

@@ -6,7 +6,6 @@ import { fstatSync } from "node:fs";
 import { constants } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { ExitCode, LmcError } from "./errors.js";
-import { releaseWaitingOpens } from "./fifo-open.js";
 import { main } from "./main.js";
 import { mark } from "./timeline.js";
 import { removeTemporaryFiles } from "./output/output-file.js";
@@ -47,8 +46,6 @@ function openStderr(): NodeJS.WriteStream {
 // However lmc ends (process.exit on a second Ctrl-C or a signal, an uncaught
 // error), no temporary file of -o is left behind.
 process.on("exit", removeTemporaryFiles);
-// Nor does a FIFO that no one opened at the other end keep it from exiting.
-process.on("exit", releaseWaitingOpens);
 
 // Ctrl-C, the terminal hanging up and SIGTERM (timeout(1), make) all stop a run the same way.
 const stopSignals = ["SIGINT", "SIGHUP", "SIGTERM"] as const;

@@ -5,7 +5,8 @@ import type { RunOptions } from "./command-line/resolve-options.js";
 import { raceAbort } from "./abort.js";
 import { ExitCode, LmcError } from "./errors.js";
 import type { Io, StopSignal } from "./io.js";
-import { fileSink, type OutputTarget } from "./output/output-file.js";
+import { fileSink } from "./output/output-file.js";
+import type { OutputTarget } from "./output/output-path.js";
 import { isBrokenPipe, ReaderGoneError, type CompletionSink } from "./output/sinks.js";
 
 /** How each signal that stops lmc is reported, and its exit status (128 + the signal's number). */
@@ -105,5 +106,5 @@ export function wantsColor(io: Io): boolean {
 /** -o FILE for this process: a new file gets the mode the umask leaves; /dev/stdout is stdout itself. */
 export function outputFileSink(io: Io, path: string, stop: AbortController, target?: OutputTarget): Promise<CompletionSink> {
   // The file may be a FIFO no one reads: a signal or --timeout still ends the wait.
-  return raceAbort(fileSink(path, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout }, target), stop.signal);
+  return raceAbort(fileSink(path, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout, signal: stop.signal }, target), stop.signal);
 }

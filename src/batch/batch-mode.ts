@@ -13,7 +13,7 @@ import type { RunOptions } from "../command-line/resolve-options.js";
 import { ConnectionLostError, ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
-import { outputTarget, type OutputTarget } from "../output/output-file.js";
+import { outputTarget, type OutputTarget } from "../output/output-path.js";
 import { streamingSink } from "../output/sinks.js";
 import { interruptible, outputFileSink, stopWhenReaderGoes, wantsColor } from "../run-context.js";
 import { stdinChunks } from "../single/stdin.js";

@@ -2,8 +2,8 @@
 // per-item settings, or one per file. Everything is read as it is needed, so a
 // batch of any length runs in bounded memory.
 
-import { readFile } from "node:fs/promises";
 import { systemErrorText } from "../errors.js";
+import { readNamedFile } from "../fifo-open.js";
 import { jsonErrorPosition } from "../json-position.js";
 import { modelKeySetting, predictionSettings } from "../command-line/prediction-settings.js";
 
@@ -87,7 +87,7 @@ export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<st
   for await (const file of files) {
     index++;
     try {
-      yield { index: index - 1, file, text: (await readFile(file, "utf8")).replace(/\r?\n$/, "") };
+      yield { index: index - 1, file, text: (await readNamedFile(file)).replace(/\r?\n$/, "") };
     } catch (error) {
       yield { index: index - 1, file, text: "", problem: `cannot read ${file}: ${systemErrorText(error)}` };
     }

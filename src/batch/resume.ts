@@ -3,10 +3,9 @@
 // so those items run again; so is a last line cut short (lmc killed mid-write).
 
 import type { Stats } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
 import { splitRecords } from "./input.js";
 import { ExitCode, LmcError, systemErrorText } from "../errors.js";
-import { openWaitingForPartner } from "../fifo-open.js";
+import { openToRead, type NamedFileReader } from "../fifo-open.js";
 
 /** Where a record is in the file: bytes, without its newline. */
 interface Span {
@@ -22,15 +21,15 @@ export interface EarlierOutput {
   /** The file read, to tell it from the output (device and inode). */
   stats: Stats;
   /** Open on the file read, for carrying its records over; closed by close(). */
-  handle: FileHandle;
+  file: NamedFileReader;
   close(): Promise<void>;
 }
 
 /** The earlier output in `file`; undefined when there is none yet (nothing to skip). */
 export async function readEarlierOutput(file: string): Promise<EarlierOutput | undefined> {
-  let handle: FileHandle;
+  let handle: NamedFileReader;
   try {
-    handle = await openWaitingForPartner(file, "read", () => open(file, "r"));
+    handle = await openToRead(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw cannotRead(file, error);
@@ -39,14 +38,12 @@ export async function readEarlierOutput(file: string): Promise<EarlierOutput | u
     const done = new Map<number, Span>();
     let offset = 0;
     let lastByte = 0x0a;
-    const source = handle.createReadStream({ autoClose: false });
-    for await (const line of splitRecords(tap(source, (chunk) => (lastByte = chunk[chunk.length - 1]!)), 0x0a)) {
+    for await (const line of splitRecords(tap(handle.chunks(), (chunk) => (lastByte = chunk[chunk.length - 1]!)), 0x0a)) {
       const index = completedIndex(Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString("utf8"));
       if (index !== undefined) done.set(index, { offset, length: line.length });
       offset += line.length + 1;
     }
-    const stats = await handle.stat();
-    return { done, cutShort: lastByte !== 0x0a, stats, handle, close: () => handle.close() };
+    return { done, cutShort: lastByte !== 0x0a, stats: handle.stats, file: handle, close: () => handle.close() };
   } catch (error) {
     await handle.close().catch(() => {});
     throw cannotRead(file, error);
@@ -83,7 +80,7 @@ export function carriedRecords(earlier: EarlierOutput) {
     const { offset, length } = left.get(index)!;
     left.delete(index);
     const bytes = Buffer.alloc(length);
-    await earlier.handle.read(bytes, 0, length, offset);
+    await earlier.file.readAt(bytes, offset);
     return bytes.toString("utf8") + "\n";
   };
   return {

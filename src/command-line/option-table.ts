@@ -53,7 +53,7 @@ export const optionSpecs: readonly OptionSpec[] = [
   { name: "timeout", kind: "value", hint: "SECONDS", env: "LMC_TIMEOUT",
     description: "give up after SECONDS for the whole request (exit 124); in batch mode per item, whose record then says so" },
   { name: "output", common: true, short: "o", kind: "value", hint: "FILE",
-    description: "write the completion to FILE, only on success and atomically; nothing on stdout" },
+    description: "write the completion to FILE, only on success and then whole; nothing on stdout" },
   { name: "echo", short: "e", kind: "flag", description: "write the prompt before the completion" },
   { name: "no-stream", kind: "flag",
     description: "write the completion only once it is complete" },

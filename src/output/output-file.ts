@@ -1,94 +1,74 @@
-// -o FILE: where the completion goes when it is a file. A regular file (or the
-// regular file a symlink leads to) is replaced atomically, through a temporary
-// file beside it that only lmc can have opened; a device, FIFO or socket, or a
-// descriptor lmc was given (/dev/stdout), is written in place, as a shell's `>` would.
+// -o FILE: where the completion goes when it is a file (output-path.ts finds what
+// FILE names). The completion is written to a temporary file beside it that only lmc
+// can have opened, and reaches FILE only once it is whole: a new file by renaming the
+// temporary file, an existing one by copying it in at the end, in place, as a shell's
+// `>` writes, so FILE keeps all that guards it. A device, FIFO or socket, or a
+// descriptor lmc was given (/dev/stdout), is written in place as the text comes.
 
 import { randomBytes } from "node:crypto";
-import { unlinkSync, type Stats } from "node:fs";
-import { lstat, open, readlink, realpath, rename, rm, type FileHandle } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { open, rename, rm, type FileHandle } from "node:fs/promises";
+import { basename, dirname, resolve } from "node:path";
 import { ExitCode, LmcError, systemErrorText } from "../errors.js";
-import { openWaitingForPartner } from "../fifo-open.js";
+import { openToAppend } from "../fifo-open.js";
+import { outputTarget, type OutputTarget } from "./output-path.js";
 import { streamingSink, type CompletionSink } from "./sinks.js";
-
-/** How `-o PATH` is written. */
-export type OutputTarget =
-  /** A regular file, new (no `existing`) or replaced; `path` is where a symlink chain ends. */
-  | { kind: "replace"; path: string; existing?: Stats }
-  /** A device, FIFO, socket or descriptor: opened and written as it is; `fd` for /dev/fd/N and the like. */
-  | { kind: "inPlace"; path: string; fd?: number };
-
-/** The limit of symlinks followed, as the kernel's (ELOOP). */
-const MAX_LINKS = 40;
-
-/**
- * Follows `path` through its symlinks to what it names. A dangling symlink names
- * the file it points to, which is created (as `>` in a shell does). Paths under
- * /proc and /dev/fd are descriptors of this process (/dev/stdout leads there):
- * their links are not ordinary paths, and the file behind one may be appended to.
- */
-export async function outputTarget(path: string): Promise<OutputTarget> {
-  let next = path; // as written: a ".." in it is for the kernel to resolve, not the text
-  for (let links = 0; ; links++) {
-    const named = resolve(next);
-    if (/^\/(proc|dev\/fd)\//.test(named)) {
-      const fd = /^\/(?:dev\/fd|proc\/(?:self|thread-self)\/fd)\/(\d+)$/.exec(named)?.[1];
-      return { kind: "inPlace", path: named, ...(fd === undefined ? {} : { fd: Number(fd) }) };
-    }
-    // The folder as the kernel finds it: "dl/../out" is beside dl's target, not beside dl.
-    const folder = await realpath(dirname(next)).catch((error) => Promise.reject(cannotWrite(path, error)));
-    const current = join(folder, basename(next));
-    let stats: Stats;
-    try {
-      stats = await lstat(current);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { kind: "replace", path: current };
-      throw cannotWrite(path, error);
-    }
-    if (stats.isFile()) return { kind: "replace", path: current, existing: stats };
-    if (!stats.isSymbolicLink()) return { kind: "inPlace", path: current };
-    if (links === MAX_LINKS) throw new LmcError(`cannot write ${path}: too many levels of symbolic links`, ExitCode.failed);
-    const target = await readlink(current).catch((error) => Promise.reject(cannotWrite(path, error)));
-    next = target.startsWith("/") ? target : `${folder}/${target}`;
-  }
-}
 
 /**
  * A sink for -o PATH, opened before the request is sent, so an unwritable path
- * fails before any work is done. A regular file appears only on commit; a
+ * fails before any work is done. A regular file changes only on commit; a
  * device or FIFO gets the text as it comes, like stdout. `newFileMode` is the
- * mode a new file gets (0666 less the umask); `stdoutFd` is stdout's descriptor.
+ * mode a new file gets (0666 less the umask); `stdoutFd` is stdout's descriptor;
+ * `signal` ends a wait for a FIFO's reader.
  */
 export async function fileSink(
   path: string,
-  { newFileMode, stdout, stdoutFd }: { newFileMode: number; stdout: NodeJS.WriteStream; stdoutFd: number | undefined },
+  { newFileMode, stdout, stdoutFd, signal }: { newFileMode: number; stdout: NodeJS.WriteStream; stdoutFd: number | undefined; signal?: AbortSignal },
   target?: OutputTarget,
 ): Promise<CompletionSink> {
   target ??= await outputTarget(path);
   if (target.kind === "replace") return replacingSink(path, target, newFileMode);
   // -o /dev/stdout: stdout itself, which may be a socket that cannot be opened by name.
   if (target.fd !== undefined && target.fd === stdoutFd) return streamingSink(stdout);
-  return inPlaceSink(path, target.path);
+  return inPlaceSink(path, target, signal);
 }
 
-async function inPlaceSink(path: string, device: string): Promise<CompletionSink> {
-  let handle: FileHandle;
+async function inPlaceSink(path: string, target: Extract<OutputTarget, { kind: "inPlace" }>, signal: AbortSignal | undefined): Promise<CompletionSink> {
+  let file: Awaited<ReturnType<typeof openToAppend>>;
   try {
-    // Append: a descriptor the shell opened with `>>` must not be truncated.
-    handle = await openWaitingForPartner(device, "write", () => open(device, "a"));
+    // Append: a descriptor the shell opened with `>>` must not be truncated. A path
+    // outputTarget resolved is no symlink, and one put there since is not followed;
+    // /dev/fd/N and /dev/stdout are links by nature.
+    file = await openToAppend(target.path, { follow: /^\/(proc|dev\/fd)\//.test(target.path), signal });
   } catch (error) {
     throw cannotWrite(path, error);
   }
-  const close = () => handle.close().catch(() => {});
+  const close = () => file.close().catch(() => {});
   return {
-    write: (text) => writeOrSay(handle, text, path),
+    async write(text) {
+      try {
+        await file.write(text);
+      } catch (error) {
+        throw cannotWrite(path, error);
+      }
+    },
     commit: close,
     discard: close,
   };
 }
 
 async function replacingSink(path: string, target: Extract<OutputTarget, { kind: "replace" }>, newFileMode: number): Promise<CompletionSink> {
-  const { temporary, handle } = await createTemporary(path, target.path);
+  // Opened now, so a file lmc may not write fails before any work is done, and the
+  // file written at the end is the one found, whatever is put at its name meanwhile.
+  const existing = target.existing && openExisting(path, target.path, target.existing);
+  let temporary: string;
+  let handle: FileHandle;
+  try {
+    ({ temporary, handle } = await createTemporary(path, target.path));
+  } catch (error) {
+    if (existing !== undefined) closeSync(existing);
+    throw error;
+  }
   const remove = async () => {
     await rm(temporary, { force: true });
     temporaries.delete(temporary);
@@ -97,12 +77,14 @@ async function replacingSink(path: string, target: Extract<OutputTarget, { kind:
     write: (text) => writeOrSay(handle, text, path),
     async commit() {
       try {
+        if (existing !== undefined) {
+          await handle.close();
+          copyInPlace(temporary, existing);
+          await remove();
+          return;
+        }
         await handle.sync();
-        const existing = target.existing;
-        // The owner where allowed (as root, or a group of one's own), then the mode,
-        // since a change of owner clears the set-user-ID bit.
-        if (existing) await handle.chown(existing.uid, existing.gid).catch(() => {});
-        await handle.chmod(existing ? existing.mode & 0o7777 : newFileMode);
+        await handle.chmod(newFileMode);
         await handle.close();
         await rename(temporary, target.path);
         temporaries.delete(temporary);
@@ -110,13 +92,60 @@ async function replacingSink(path: string, target: Extract<OutputTarget, { kind:
         await handle.close().catch(() => {});
         await remove();
         throw cannotWrite(path, error);
+      } finally {
+        if (existing !== undefined) closeSync(existing);
       }
     },
     async discard() {
+      if (existing !== undefined) closeSync(existing);
       await handle.close().catch(() => {});
       await remove();
     },
   };
+}
+
+/**
+ * The existing regular file at `file`, open for writing, not truncated, and checked to
+ * be the file outputTarget found (`found`): a symlink or another file put there
+ * since is not followed or written.
+ */
+function openExisting(path: string, file: string, found: { dev: number; ino: number }): number {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    throw cannotWrite(path, error);
+  }
+  const opened = fstatSync(fd);
+  if (opened.dev !== found.dev || opened.ino !== found.ino || !opened.isFile()) {
+    closeSync(fd);
+    throw new LmcError(`cannot write ${path}: it was replaced while lmc looked at it`, ExitCode.failed);
+  }
+  return fd;
+}
+
+/**
+ * Copies the whole completion from `temporary` into the existing file, in place, as
+ * `>` would write it: the file keeps its inode, owner, group, mode, ACLs, other
+ * attributes and hard links, none of which a rename could keep for certain (Node
+ * cannot read ACLs). Synchronous on purpose: a signal's handler cannot run until the
+ * copy is done, so only SIGKILL or a crash can leave the file part-written.
+ */
+function copyInPlace(temporary: string, fd: number): void {
+  const source = openSync(temporary, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    ftruncateSync(fd, 0);
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    for (let position = 0; ; ) {
+      const length = readSync(source, buffer, 0, buffer.length, position);
+      if (length === 0) break;
+      for (let written = 0; written < length; ) written += writeSync(fd, buffer, written, length - written, position + written);
+      position += length;
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(source);
+  }
 }
 
 /**

@@ -2,8 +2,7 @@
 // Its errors name the file and the place, never its contents: the file may not be
 // what the user meant to show.
 
-import { readFile } from "node:fs/promises";
-import { openWaitingForPartner } from "../fifo-open.js";
+import { readNamedFile } from "../fifo-open.js";
 import { systemErrorText, UsageError } from "../errors.js";
 import { describePosition, jsonErrorPosition } from "../json-position.js";
 
@@ -13,7 +12,7 @@ export async function loadSchema(source: string): Promise<object> {
   let text = source;
   if (!inline) {
     try {
-      text = (await openWaitingForPartner(source, "read", () => readFile(source, "utf8"))).replace(/^\uFEFF/, "");
+      text = (await readNamedFile(source)).replace(/^\uFEFF/, "");
     } catch (error) {
       throw new UsageError(`--schema: cannot read ${source}: ${systemErrorText(error)}`);
     }

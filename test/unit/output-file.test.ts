@@ -3,7 +3,8 @@ import { lstatSync, statSync } from "node:fs";
 import { chmod, readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fileSink, outputTarget, removeTemporaryFiles } from "../../src/output/output-file.js";
+import { fileSink, removeTemporaryFiles } from "../../src/output/output-file.js";
+import { outputTarget } from "../../src/output/output-path.js";
 import { tempDir } from "../temp-dir.js";
 
 const mode = (path: string) => statSync(path).mode & 0o7777;
