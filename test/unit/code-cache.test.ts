@@ -77,7 +77,7 @@ describe("code cache", () => {
     const packed = packCache([{ scope: "sdk", part: "lmc", data: Buffer.from("data") }], here);
     expect(unpackCache(packed)).toHaveLength(1);
     expect(unpackCache(Buffer.from(packed.toString("latin1").replace(" sdk ", " everything "), "latin1"))).toEqual([]);
-    expect(unpackCache(Buffer.from(packed.toString("latin1").replace("/3 ", "/2 "), "latin1"))).toEqual([]);
+    expect(unpackCache(Buffer.from(packed.toString("latin1").replace("/4 ", "/3 "), "latin1"))).toEqual([]);
     expect(unpackCache(packed.subarray(0, packed.length - 1))).toEqual([]);
   });
 
