@@ -6,7 +6,8 @@
 // it checks only the length; a cache made for an older bundle of the same length would
 // be taken. So the bundle starts with a key (a hash of its content) and every cache file
 // starts with a header line naming the bundle key, V8 version, architecture and flags
-// it was made with: a cache whose header does not fit is not even handed to V8.
+// it was made with: a cache whose header does not fit is not even handed to V8. The line
+// ends with a checksum of the record's data (src/checksum.ts): V8 crashes on damaged data.
 //
 // Two kinds of cache files: the one the package ships (recorded at build time, by this
 // machine's Node) and, when that one does not fit the user's V8, those that lmc records

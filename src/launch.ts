@@ -7,7 +7,9 @@
 // accepts. On any other V8 (the user's Node is another version than the build's, a
 // cross-built executable) lmc records its own cache after a successful run, in the
 // user's cache directory, and uses that from then on. `LMC_NO_CACHE=1` leaves that
-// directory alone. `NODE_DEBUG=lmc` tells which cache was used, and what was written.
+// directory alone. `NODE_DEBUG=lmc` tells which cache was used, and what was written;
+// `--verbose` why a cache was not used. Only a directory and files that are the user's
+// own are read or written (src/cache-dir.ts): a cache is code that V8 runs.
 
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
