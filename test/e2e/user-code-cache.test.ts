@@ -325,6 +325,8 @@ describe("a user's code cache that someone else could have planted", () => {
     await mkdir(join(home, "lmc"), { mode: 0o700 });
     await writeFile(cacheFile(home), await forgedCache(marker), { mode: 0o600 });
     await loosen(join(home, "lmc"));
+    const quiet = await runBin(bin, ["--version"], { XDG_CACHE_HOME: home });
+    expect([quiet.code, quiet.stderr, existsSync(marker)]).toEqual([0, "", false]); // said under --verbose only
     const run = await runBin(bin, ["--version", "--verbose"], { XDG_CACHE_HOME: home });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^lmc \d+\.\d+\.\d+\n$/);
