@@ -323,10 +323,17 @@ describe("a user's code cache that someone else could have planted", () => {
     const home = tempDir("cache-home");
     const marker = join(tempDir("marker"), "ran");
     await mkdir(join(home, "lmc"), { mode: 0o700 });
-    await writeFile(cacheFile(home), await forgedCache(marker), { mode: 0o600 });
-    await loosen(join(home, "lmc"));
+    const forged = await forgedCache(marker);
+    // Planted again before each run: where the directory is the user's own, a run records over the file.
+    const plant = async () => {
+      await writeFile(cacheFile(home), forged, { mode: 0o600 });
+      await chmod(cacheFile(home), 0o600);
+      await loosen(join(home, "lmc"));
+    };
+    await plant();
     const quiet = await runBin(bin, ["--version"], { XDG_CACHE_HOME: home });
     expect([quiet.code, quiet.stderr, existsSync(marker)]).toEqual([0, "", false]); // said under --verbose only
+    await plant();
     const run = await runBin(bin, ["--version", "--verbose"], { XDG_CACHE_HOME: home });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^lmc \d+\.\d+\.\d+\n$/);
