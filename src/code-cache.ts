@@ -6,7 +6,8 @@
 // it checks only the length; a cache made for an older bundle of the same length would
 // be taken. So the bundle starts with a key (a hash of its content) and every cache file
 // starts with a header line naming the bundle key, V8 version, architecture and flags
-// it was made with: a cache whose header does not fit is not even handed to V8.
+// it was made with: a cache whose header does not fit is not even handed to V8. The line
+// ends with a checksum of the record's data (src/checksum.ts): V8 crashes on damaged data.
 //
 // Two kinds of cache files: the one the package ships (recorded at build time, by this
 // machine's Node) and, when that one does not fit the user's V8, those that lmc records
@@ -18,6 +19,7 @@
 
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
+import { checksumOf } from "./checksum.js";
 
 /** File names in dist/, and asset names in the single executable. */
 export const BUNDLE = "lmc-bundle.cjs";
@@ -26,7 +28,7 @@ export const CODE_CACHE = `${BUNDLE}.cache`;
 const HEADER_MARK = "//# lmcBundle";
 /** The header line's length: fixed, so that it can be found without scanning the bundle. */
 const HEADER_BYTES = 400;
-const MAGIC = "lmc-code-cache/3";
+const MAGIC = "lmc-code-cache/4";
 /** A cache record's header line is shorter than this. */
 const RECORD_HEADER_BYTES = 400;
 
@@ -134,6 +136,8 @@ export interface CacheFile {
   scope: CacheScope;
   /** The part of the bundle it was made for. */
   part: string;
+  /** Of the data (src/checksum.ts): V8 crashes on damaged data, so it is checked first (see intact). */
+  checksum: string;
   data: Buffer;
 }
 
@@ -164,14 +168,20 @@ function fnv1a(text: string): string {
 }
 
 /** A cache file: one record (header line and data) per part, back to back. */
-export function packCache(records: Array<Omit<CacheFile, "identity">>, identity: CacheIdentity): Buffer {
+export function packCache(records: Array<Omit<CacheFile, "identity" | "checksum">>, identity: CacheIdentity): Buffer {
   const { bundle, v8, arch, flags } = identity;
   return Buffer.concat(
-    records.flatMap(({ scope, part, data }) => [
-      Buffer.from(`${MAGIC} ${bundle} ${v8} ${arch} ${flags} ${scope} ${part} ${data.length}\n`),
-      data,
-    ]),
+    records.flatMap(({ scope, part, data }) => {
+      const checksum = checksumOf(data);
+      if (checksum === undefined) throw new Error("no checksum without WebAssembly");
+      return [Buffer.from(`${MAGIC} ${bundle} ${v8} ${arch} ${flags} ${scope} ${part} ${data.length} ${checksum}\n`), data];
+    }),
   );
+}
+
+/** Whether a record's data is what was recorded: V8 is never handed data that fails this. */
+export function intact(record: CacheFile): boolean {
+  return checksumOf(record.data) === record.checksum;
 }
 
 /**
@@ -185,16 +195,18 @@ export function unpackCache(input: Buffer | Bytes | undefined): CacheFile[] {
     const line = file.read(at, RECORD_HEADER_BYTES + 1);
     const end = line.indexOf(10); // "\n"
     if (end < 0) return [];
-    const [magic, bundle, v8, arch, flags, scope, part, bytes, ...rest] = line.subarray(0, end).toString("latin1").split(" ");
+    const [magic, bundle, v8, arch, flags, scope, part, bytes, checksum, ...rest] = line.subarray(0, end).toString("latin1").split(" ");
     const start = at + end + 1;
     const length = Number(bytes);
     if (magic !== MAGIC || rest.length > 0 || (scope !== "startup" && scope !== "sdk")) return [];
     if (!bundle || !v8 || !arch || !flags || !part || !/^\d+$/.test(bytes ?? "") || start + length > file.size) return [];
+    if (!/^[\da-f]{16}$/.test(checksum ?? "")) return [];
     let data: Buffer | undefined;
     records.push({
       identity: { bundle, v8, arch, flags },
       scope,
       part,
+      checksum: checksum!,
       get data() {
         return (data ??= file.read(start, length));
       },

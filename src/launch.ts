@@ -7,12 +7,15 @@
 // accepts. On any other V8 (the user's Node is another version than the build's, a
 // cross-built executable) lmc records its own cache after a successful run, in the
 // user's cache directory, and uses that from then on. `LMC_NO_CACHE=1` leaves that
-// directory alone. `NODE_DEBUG=lmc` tells which cache was used, and what was written.
+// directory alone. `NODE_DEBUG=lmc` tells which cache was used, and what was written;
+// `--verbose` why a cache was not used. Only a directory and files that are the user's
+// own are read or written (src/cache-dir.ts): a cache is code that V8 runs.
 
-import { fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { debuglog } from "node:util";
 import type { Script } from "node:vm";
+import { effectiveUid, inspectCacheDir, openCacheFile, type CacheDirState } from "./cache-dir.js";
 import {
   BUNDLE,
   CODE_CACHE,
@@ -21,6 +24,7 @@ import {
   cacheKeyOf,
   compilePart,
   fits,
+  intact,
   packCache,
   partsOf,
   runBundle,
@@ -34,6 +38,7 @@ import {
   type CacheIdentity,
   type Part,
 } from "./code-cache.js";
+import { leaveNote } from "./launcher-notes.js";
 import { mark, reached } from "./timeline.js";
 
 interface Bundle {
@@ -53,7 +58,8 @@ const debug = debuglog("lmc");
 interface ToRecord {
   part: Part;
   script: Script;
-  path: string;
+  /** The file's name in the user's cache directory. */
+  name: string;
   /** It had one, of start-up only: recorded again once a run has loaded the SDK. */
   hadStartupCache: boolean;
 }
@@ -79,16 +85,28 @@ function fromExecutable(): Bundle | undefined {
 
 function fromFiles(): Bundle {
   const filename = join(__dirname, BUNDLE);
-  let cache: Bytes | undefined;
-  try {
-    cache = unreadableAsEmpty(fileBytes(join(__dirname, CODE_CACHE)));
-  } catch {
-    cache = undefined; // a package without one runs all the same
-  }
-  return { source: fileBytes(filename), cache, filename };
+  const opened = openFile(filename);
+  return { source: bytesOfFile(opened.fd, opened.size), cache: shippedCache(join(__dirname, CODE_CACHE)), filename };
 }
 
-/** A cache that cannot be read (EIO, a directory in its place) is as good as none. */
+function openFile(path: string): { fd: number; size: number } {
+  const fd = openSync(path, "r");
+  return { fd, size: fstatSync(fd).size };
+}
+
+/**
+ * The cache the package ships: a file of the package, trusted as the bundle beside it is
+ * (whoever can write one can write the other), so links are followed and its owner is not
+ * checked; but a FIFO or a device in its place neither blocks nor floods the run.
+ */
+function shippedCache(path: string): Bytes | undefined {
+  const opened = openCacheFile(path, { followLinks: true, uid: undefined });
+  if ("refused" in opened) debug(`code cache ${path} not used: ${opened.refused}`);
+  if (!("fd" in opened)) return undefined; // a package without one runs all the same
+  return unreadableAsEmpty(bytesOfFile(opened.fd, opened.size));
+}
+
+/** A cache that cannot be read (EIO) is as good as none. */
 function unreadableAsEmpty(file: Bytes): Bytes {
   return {
     size: file.size,
@@ -103,26 +121,46 @@ function unreadableAsEmpty(file: Bytes): Bytes {
 }
 
 /**
- * A file read in pieces, as they are asked for (src/code-cache.ts). It stays open
+ * An open file read in pieces, as they are asked for (src/code-cache.ts). It stays open
  * while lmc runs, so that a part compiled late (the SDK) comes from the same file as
  * the rest even when an upgrade replaces it meanwhile.
  */
-function fileBytes(path: string): Bytes {
-  const fd = openSync(path, "r");
+function bytesOfFile(fd: number, size: number): Bytes {
   return {
-    size: fstatSync(fd).size,
+    size,
     read(start, length) {
-      const buffer = Buffer.allocUnsafe(length);
-      return buffer.subarray(0, readSync(fd, buffer, 0, length, start));
+      const buffer = Buffer.allocUnsafe(Math.max(0, Math.min(length, size - start)));
+      return buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, start));
     },
   };
 }
 
-function readIfThere(path: string): Buffer | undefined {
+/** Says why a cache was not used: under NODE_DEBUG=lmc, and under --verbose (src/launcher-notes.ts). */
+function notUsed(what: string, reason: string): void {
+  debug(`${what} not used: ${reason}`);
+  leaveNote(`${what} not used: ${reason}`);
+}
+
+/** The records of the user's cache file at `path`, read only when it is safe to (src/cache-dir.ts). */
+function userCacheIn(path: string): CacheFile[] {
+  const opened = openCacheFile(path, { followLinks: false, uid: effectiveUid() });
+  if ("refused" in opened) notUsed(`code cache ${path}`, opened.refused);
+  if (!("fd" in opened)) return [];
   try {
-    return readFileSync(path);
+    return unpackCache(bytesOfFile(opened.fd, opened.size).read(0, opened.size));
   } catch {
-    return undefined;
+    return []; // cannot be read (EIO): as good as none
+  } finally {
+    closeSync(opened.fd);
+  }
+}
+
+/** Where the user's cache directory really is, or why it is not used (src/cache-dir.ts). */
+function inspectUserDir(dir: string, create: boolean): CacheDirState {
+  try {
+    return inspectCacheDir(dir, create);
+  } catch (error) {
+    return { refused: `it cannot be inspected: ${(error as Error).message}` };
   }
 }
 
@@ -138,13 +176,15 @@ function homeDir(): string {
 /**
  * Compiles each part of the bundle, when it is needed, with the shipped cache when that
  * fits this V8, else with the user's own, and records the user's own at exit when it
- * was missing or refused.
+ * was missing or refused. Every record's checksum is checked before V8 sees its data.
  */
 function compiler(bundle: Bundle): (part: Part) => Script {
   const key = cacheKeyOf(bundle.source);
   const running = key === undefined ? undefined : runtimeIdentity(key);
   const shipped = unpackCache(bundle.cache);
   const userDir = running === undefined || userCacheDisabled(process.env) ? undefined : userCacheDir(process.env, process.platform, homeDir);
+  // Inspected when first needed: a run that the shipped cache serves never looks.
+  let userPlace: CacheDirState | undefined;
   const toRecord: ToRecord[] = [];
   return (part) => {
     const scriptWith = (cache?: Buffer) => compilePart(part, bundle.filename, cache);
@@ -152,34 +192,48 @@ function compiler(bundle: Bundle): (part: Part) => Script {
     const fromShipped = shipped.find((record) => record.part === part.name);
     let script: Script | undefined;
     if (running !== undefined && fits(fromShipped, running, true)) {
-      script = scriptWith(fromShipped.data);
-      if (!script.cachedDataRejected) {
-        debug(`code cache used${about}`);
-        return script;
+      if (!intact(fromShipped)) {
+        notUsed(`code cache${about} shipped in ${bundle.filename}`, "it is damaged (its checksum does not match): install lmc again");
+      } else {
+        script = scriptWith(fromShipped.data);
+        if (!script.cachedDataRejected) {
+          debug(`code cache used${about}`);
+          return script;
+        }
+        debug(`code cache rejected by V8${about}`);
       }
-      debug(`code cache rejected by V8${about}`);
     } else {
       debug(`no code cache for this bundle and V8${about}`);
     }
     if (running === undefined || userDir === undefined) return script ?? scriptWith();
 
-    const path = join(userDir, userCacheFileName(running, part.name));
-    const [own] = unpackCache(readIfThere(path));
+    if (userPlace === undefined) {
+      userPlace = inspectUserDir(userDir, false);
+      if ("refused" in userPlace) notUsed(`code cache in ${userDir}`, userPlace.refused);
+    }
+    if ("refused" in userPlace) return script ?? scriptWith();
+    const name = userCacheFileName(running, part.name);
     let used: CacheFile | undefined;
-    if (fits(own, running) && own.part === part.name) {
-      script = scriptWith(own.data);
-      if (script.cachedDataRejected) debug(`code cache in ${path} rejected by V8`);
+    if ("dir" in userPlace) {
+      const path = join(userPlace.dir, name);
+      const [own] = userCacheIn(path);
+      if (!fits(own, running) || own.part !== part.name) debug(`no code cache in ${path}`);
+      else if (!intact(own)) notUsed(`code cache ${path}`, "it is damaged (its checksum does not match)");
       else {
-        debug(`code cache in ${path} used`);
-        used = own;
+        script = scriptWith(own.data);
+        if (script.cachedDataRejected) notUsed(`code cache ${path}`, "V8 rejected it");
+        else {
+          debug(`code cache in ${path} used`);
+          used = own;
+        }
       }
     } else {
-      debug(`no code cache in ${path}`);
+      debug(`no code cache in ${userDir}`);
     }
     script ??= scriptWith();
     if (used?.scope !== "sdk") {
       if (toRecord.length === 0) recordAtExit(running, userDir, toRecord);
-      toRecord.push({ part, script, path, hadStartupCache: used !== undefined });
+      toRecord.push({ part, script, name, hadStartupCache: used !== undefined });
     }
     return script;
   };
@@ -189,36 +243,42 @@ function compiler(bundle: Bundle): (part: Part) => Script {
  * Records the caches when the run ends well: at exit, when the output is written and
  * flushed (src/cli.ts exits only then), so that recording never delays it. Skipped when
  * the run changed V8's flags (batch mode does): V8 would refuse that cache next time.
+ * The directory is made here when it is not there yet, and inspected again: recording
+ * happens only in a directory that is the user's own (src/cache-dir.ts).
  */
-function recordAtExit(running: CacheIdentity, dir: string, toRecord: ToRecord[]): void {
+function recordAtExit(running: CacheIdentity, userDir: string, toRecord: ToRecord[]): void {
   process.on("exit", (code) => {
     if (code !== 0) return debug(`code cache not recorded: exit status ${code}`);
     if (reached("V8 flags set")) return debug("code cache not recorded: the run changed V8's flags");
+    const place = inspectUserDir(userDir, true);
+    if ("refused" in place) return debug(`code cache not recorded: ${place.refused}`);
+    if ("missing" in place) return; // made just now, and gone at once: nothing to do
     const scope = reached("SDK loaded") ? "sdk" : "startup";
     const written: string[] = [];
-    for (const { part, script, path, hadStartupCache } of toRecord) {
+    for (const { part, script, name, hadStartupCache } of toRecord) {
       if (hadStartupCache && scope === "startup") continue; // it would hold nothing new
+      const path = join(place.dir, name);
       try {
-        writeAtomically(dir, path, packCache([{ scope, part: part.name, data: script.createCachedData() }], running));
+        writeAtomically(path, packCache([{ scope, part: part.name, data: script.createCachedData() }], running));
         debug(`code cache recorded in ${path}`);
         written.push(path);
       } catch (error) {
         debug(`code cache not recorded: ${(error as Error).message}`);
       }
     }
-    if (written.length > 0) prune(dir, written);
+    if (written.length > 0) prune(place.dir, written);
   });
 }
 
 /**
  * Writes to a temporary file of this process's own, then renames it into place: many lmc
- * at once (make -j) each rename a whole file, and a reader never sees half of one.
+ * at once (make -j) each rename a whole file, and a reader never sees half of one. The
+ * file is the user's alone (0600), whatever the umask: one that others may write is not used.
  */
-function writeAtomically(dir: string, path: string, data: Buffer): void {
-  mkdirSync(dir, { recursive: true });
+function writeAtomically(path: string, data: Buffer): void {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    writeFileSync(temp, data, { flag: "wx" });
+    writeFileSync(temp, data, { flag: "wx", mode: 0o600 });
     renameSync(temp, path);
   } catch (error) {
     try {
@@ -238,7 +298,7 @@ function prune(dir: string, keep: string[]): void {
     for (const name of readdirSync(dir)) {
       if (!USER_CACHE_FILE.test(name)) continue;
       const path = join(dir, name);
-      const { mtimeMs } = statSync(path, { throwIfNoEntry: false }) ?? { mtimeMs: now };
+      const { mtimeMs } = lstatSync(path, { throwIfNoEntry: false }) ?? { mtimeMs: now };
       if (name.endsWith(".tmp")) {
         if (now - mtimeMs > STALE_TEMP_MS) remove(path);
       } else if (!keep.includes(path)) caches.push({ path, mtimeMs });

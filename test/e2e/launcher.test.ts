@@ -24,12 +24,14 @@ afterAll(async () => {
 });
 
 /** dist/ copied to a folder of its own, with `cache` as the code cache file (none when undefined). */
-async function installWith(name: string, cache: Buffer | "a directory" | undefined): Promise<string> {
+async function installWith(name: string, cache: Buffer | "a directory" | "a FIFO" | "a link to /dev/zero" | undefined): Promise<string> {
   const root = join(dir, name);
   await mkdir(root);
   await copyFile("dist/lmc.cjs", join(root, "lmc.cjs"));
   await copyFile(`dist/${BUNDLE}`, join(root, BUNDLE));
   if (cache === "a directory") await mkdir(join(root, CODE_CACHE));
+  else if (cache === "a FIFO") await run("mkfifo", [join(root, CODE_CACHE)]);
+  else if (cache === "a link to /dev/zero") await symlink("/dev/zero", join(root, CODE_CACHE));
   else if (cache !== undefined) await writeFile(join(root, CODE_CACHE), cache);
   return join(root, "lmc.cjs");
 }
@@ -96,5 +98,23 @@ describe("the launcher", () => {
     expect(v8.stderr).toMatch(/no code cache for this bundle and V8/);
     expect(unreadable.stderr).toMatch(/no code cache for this bundle/);
     for (const result of [none, rejected, other, v8, unreadable]) expect(result.stdout).toBe(reference.stdout);
+  });
+
+  it("neither blocks on nor reads a FIFO or a device in the shipped cache's place, and refuses a damaged one", async () => {
+    const records = unpackCache(await readFile(`dist/${CODE_CACHE}`));
+    const packed = packCache(records, records[0]!.identity);
+    const damaged = Buffer.from(packed);
+    damaged[packed.indexOf(10) + 1 + 1000]! ^= 0x10; // a bit of lmc's record, which V8 would otherwise take
+    const [reference, fifo, zero, flipped] = await Promise.all([
+      complete(resolve("dist/lmc.cjs")),
+      installWith("fifo", "a FIFO").then(complete),
+      installWith("zero", "a link to /dev/zero").then(complete),
+      installWith("damaged", damaged).then(complete),
+    ]);
+    expect(fifo.stderr).toMatch(/code cache .* not used: it is not a regular file/);
+    expect(zero.stderr).toMatch(/code cache .* not used: it is not a regular file/);
+    expect(flipped.stderr).toMatch(/code cache shipped in .* not used: it is damaged \(its checksum does not match\): install lmc again/);
+    expect(flipped.stderr).toMatch(/code cache used \(@lmstudio\/sdk\)/); // the other record is sound
+    for (const result of [fifo, zero, flipped]) expect(result.stdout).toBe(reference.stdout);
   });
 });

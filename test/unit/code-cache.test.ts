@@ -6,6 +6,7 @@ import {
   compilePart,
   fits,
   flagsKey,
+  intact,
   packBundle,
   packCache,
   partsOf,
@@ -77,8 +78,25 @@ describe("code cache", () => {
     const packed = packCache([{ scope: "sdk", part: "lmc", data: Buffer.from("data") }], here);
     expect(unpackCache(packed)).toHaveLength(1);
     expect(unpackCache(Buffer.from(packed.toString("latin1").replace(" sdk ", " everything "), "latin1"))).toEqual([]);
-    expect(unpackCache(Buffer.from(packed.toString("latin1").replace("/3 ", "/2 "), "latin1"))).toEqual([]);
+    expect(unpackCache(Buffer.from(packed.toString("latin1").replace("/4 ", "/3 "), "latin1"))).toEqual([]);
     expect(unpackCache(packed.subarray(0, packed.length - 1))).toEqual([]);
+  });
+
+  it("finds a record whose data is not what was recorded, before V8 sees it", () => {
+    const data = recorded(bundleA);
+    const packed = packCache([{ scope: "sdk", part: "lmc", data }], here);
+    const [record] = unpackCache(packed);
+    expect(intact(record!)).toBe(true);
+    const damaged = Buffer.from(packed);
+    damaged[damaged.length - 1]! ^= 1;
+    expect(intact(unpackCache(damaged)[0]!)).toBe(false);
+    // A header without a checksum, or with one that is not 16 hex digits, is not of this format.
+    const header = packed.subarray(0, packed.indexOf(10)).toString("latin1");
+    const withChecksum = (checksum: string) => Buffer.concat([Buffer.from(`${header.slice(0, header.lastIndexOf(" "))}${checksum}\n`, "latin1"), data]);
+    expect(unpackCache(withChecksum(""))).toEqual([]);
+    expect(unpackCache(withChecksum(" 0123"))).toEqual([]);
+    expect(unpackCache(withChecksum(" 0123456789ABCDEF"))).toEqual([]);
+    expect(unpackCache(withChecksum(` ${record!.checksum}`))).toHaveLength(1);
   });
 
   it("reads of a cache file only its header lines, and a record's data when it is asked for", () => {
