@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { systemErrorText } from "../errors.js";
 import { jsonErrorPosition } from "../json-position.js";
+import { lookupTable } from "../lookup-table.js";
 import { modelKeySetting, predictionSettings } from "../command-line/prediction-settings.js";
 
 export interface BatchItem {
@@ -95,14 +96,14 @@ export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<st
 }
 
 /** Per-item settings JSON Lines may carry, with their SDK names. */
-const itemSettings: Readonly<Record<string, string>> = {
+const itemSettings = lookupTable({
   maxTokens: "maxTokens",
   temperature: "temperature",
   topK: "topKSampling",
   topP: "topPSampling",
   minP: "minPSampling",
   repeatPenalty: "repeatPenalty",
-};
+});
 
 /**
  * `{"prompt": "...", "model"?: "...", "stop"?: [...], "maxTokens"?: 40, ...}`. A bad

@@ -134,3 +134,16 @@ describe("files the user points at are named, never quoted", () => {
     expect(result.text + result.stderr).not.toContain("SECRET");
   });
 });
+
+describe("a key that names a member of Object.prototype is an unknown key, not a crash", () => {
+  it.each<[string[], RegExp]>([
+    [["--option", "__proto__=1"], /^lmc: --option __proto__: unknown setting "__proto__"; known: temperature, maxTokens, .*cpuThreads/],
+    [["--option", "constructor=1"], /^lmc: --option constructor: unknown setting "constructor"; known: temperature/],
+    [["--context-overflow", "toString"], /^lmc: --context-overflow must be one of stop, truncate-middle, rolling-window, not "toString"/],
+  ])("%j is a usage error that lists the known keys", async (args, message) => {
+    const result = await runLmc(["--host", server.url, ...args, "My name is"]);
+    expect(result.code).toBe(2);
+    expect(result.text).toBe("");
+    expectOneErrorLine(result, message);
+  });
+});

@@ -88,6 +88,14 @@ describe("jsonItem", () => {
   ])("gives %j a problem", (line, problem) => {
     expect(jsonItem(0, line).problem).toMatch(problem);
   });
+  it.each(["__proto__", "constructor", "hasOwnProperty", "toString", "valueOf", "isPrototypeOf"])(
+    "gives a field named %j, a member of Object.prototype, the problem of any unknown field",
+    (name) => {
+      const item = jsonItem(0, `{"prompt":"hi",${JSON.stringify(name)}:{"maxTokens":1}}`);
+      expect(item.problem).toMatch(new RegExp(`^line 1: unknown field "${name}"; known: prompt, model, stop, maxTokens`));
+      expect(item.prediction).toBeUndefined();
+    },
+  );
 });
 
 describe("runInOrder", () => {
