@@ -72,13 +72,15 @@ export async function* itemsFromStream(source: AsyncIterable<Uint8Array>, format
 
 /**
  * The file names of `--each-file` with no file words, from stdin: one per line, or
- * NUL-separated (`find … -print0`). Empty names are skipped.
+ * NUL-separated (`find … -print0`). A blank line is layout and skipped; an empty
+ * NUL-separated name (two NULs in a row) is an item, which fails, so that the
+ * indexes after it stay those of the input.
  */
 export async function* fileNamesFromStream(source: AsyncIterable<Uint8Array>, nul: boolean): AsyncGenerator<string> {
   for await (const record of splitRecords(source, nul ? 0x00 : 0x0a)) {
     const name = decoder.decode(record);
-    const trimmed = nul ? name : name.replace(/\r$/, "");
-    if (trimmed !== "") yield trimmed;
+    if (nul) yield name;
+    else if (name.replace(/\r$/, "") !== "") yield name.replace(/\r$/, "");
   }
 }
 
@@ -87,6 +89,10 @@ export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<st
   let index = 0;
   for await (const file of files) {
     index++;
+    if (file === "") {
+      yield { index: index - 1, file, text: "", problem: "the file name is empty" };
+      continue;
+    }
     try {
       yield { index: index - 1, file, text: (await readFile(file, "utf8")).replace(/\r?\n$/, "") };
     } catch (error) {

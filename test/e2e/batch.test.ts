@@ -170,6 +170,24 @@ describe("--each-file", () => {
   });
 });
 
+describe("--each-file, empty names", () => {
+  it("-0: an empty name (two NULs in a row) is an item that fails at its index; the indexes after it stay", async () => {
+    const dir = tempDir("each-file-empty-name");
+    const [a, b] = [join(dir, "a.txt"), join(dir, "b.txt")];
+    await writeFile(a, "My name is\n");
+    await writeFile(b, "I like\n");
+    const result = await runLmc([...greedy(), "--each-file", "-0"], { input: `${a}\0\0${b}\0\0` });
+    expect(result.code).toBe(1);
+    const out = records(result);
+    expect(out.map((r) => r.index)).toEqual([0, 1, 2, 3]);
+    expect(out[0]).toMatchObject({ file: a, completion: await single("My name is") });
+    expect(out[1]).toEqual({ index: 1, file: "", error: "the file name is empty", status: 2 });
+    expect(out[2]).toMatchObject({ file: b, completion: await single("I like") });
+    expect(out[3]).toEqual({ index: 3, file: "", error: "the file name is empty", status: 2 });
+    expect(summaryOf(result)).toMatchObject({ items: 4, failures: 2 });
+  });
+});
+
 describe("usage", () => {
   it.each<[string[], RegExp]>([
     [["--each", "--each-jsonl"], /--each and --each-jsonl cannot go together/],
