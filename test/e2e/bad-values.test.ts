@@ -213,3 +213,24 @@ describe("an endless or huge prompt source is refused in words, in bounded memor
     expect(records[1]).toMatchObject({ index: 1, completion: expect.any(String) });
   });
 });
+
+describe("an option behind a typographic dash (as word processors rewrite --) is a usage error, not prompt text", () => {
+  it.each<[string, string[]]>([
+    ["an em dash", ["\u2014max-tokens", "3", "My name is"]],
+    ["an en dash, with =", ["My name is", "\u2013max-tokens=3"]],
+    ["a minus sign", ["\u2212\u2212max-tokens", "3", "My name is"]],
+  ])("%s", async (_, args) => {
+    const before = server.received.length;
+    const result = await runLmc(["--host", server.url, ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stdout.length).toBe(0);
+    expectOneErrorLine(result, /starts with U\+[0-9A-F]{4}, not "--" \(did you mean --max-tokens\?\); put a prompt that starts with it after "--"/);
+    expect(server.received.length).toBe(before);
+  });
+
+  it("after --, such a word is prompt text", async () => {
+    const result = await runLmc(["--host", server.url, "-n", "2", "--", "\u2014max-tokens", "3"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(server.received.at(-1)!.prompt).toBe("\u2014max-tokens 3");
+  });
+});
