@@ -3,9 +3,11 @@
 // batch of any length runs in bounded memory.
 
 import { systemErrorText } from "../errors.js";
-import { readNamedFile } from "../fifo-open.js";
+import { openToRead } from "../fifo-open.js";
 import { jsonErrorPosition } from "../json-position.js";
+import { lookupTable } from "../lookup-table.js";
 import { modelKeySetting, predictionSettings } from "../command-line/prediction-settings.js";
+import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "../single/prompt-limit.js";
 
 export interface BatchItem {
   index: number;
@@ -29,20 +31,46 @@ export type BatchFormat = "lines" | "nul" | "jsonl";
  * ends, so a record of any length takes time in proportion to its length.
  */
 export async function* splitRecords(source: AsyncIterable<Uint8Array>, separator: number): AsyncGenerator<Uint8Array> {
+  for await (const record of splitBoundedRecords(source, separator, Infinity)) yield record!;
+}
+
+/**
+ * splitRecords, with undefined for a record of more than `maxBytes`: its bytes are
+ * dropped as they come, so an endless record (stdin from /dev/zero) takes no memory.
+ */
+export async function* splitBoundedRecords(
+  source: AsyncIterable<Uint8Array>,
+  separator: number,
+  maxBytes: number,
+): AsyncGenerator<Uint8Array | undefined> {
   let unfinished: Buffer[] = [];
+  let size = 0; // of the unfinished chunks
+  let tooLarge = false;
   for await (const bytes of source) {
     const chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let start = 0;
     for (let at = chunk.indexOf(separator); at !== -1; at = chunk.indexOf(separator, start)) {
       const end = chunk.subarray(start, at);
-      yield unfinished.length === 0 ? end : Buffer.concat([...unfinished, end]);
+      if (tooLarge || size + end.length > maxBytes) yield undefined;
+      else yield unfinished.length === 0 ? end : Buffer.concat([...unfinished, end]);
       unfinished = [];
+      size = 0;
+      tooLarge = false;
       start = at + 1;
     }
-    // A copy of a chunk's tail, so the rest of the chunk can be freed.
-    if (start < chunk.length) unfinished.push(start === 0 ? chunk : Buffer.from(chunk.subarray(start)));
+    if (start === chunk.length) continue;
+    tooLarge ||= size + chunk.length - start > maxBytes;
+    if (tooLarge) {
+      unfinished = [];
+      size = 0;
+    } else {
+      // A copy of a chunk's tail, so the rest of the chunk can be freed.
+      unfinished.push(start === 0 ? chunk : Buffer.from(chunk.subarray(start)));
+      size += chunk.length - start;
+    }
   }
-  if (unfinished.length > 0) yield Buffer.concat(unfinished);
+  if (tooLarge) yield undefined;
+  else if (unfinished.length > 0) yield Buffer.concat(unfinished);
 }
 
 /** How many records splitRecords would make of `source`, without keeping any. */
@@ -59,35 +87,66 @@ export async function countRecords(source: AsyncIterable<Uint8Array>, separator:
 
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
-/** The items of stdin in the given format, numbered from 0 in input order. */
+/**
+ * The items of stdin in the given format, numbered from 0 in input order. An item
+ * of more than MAX_PROMPT_BYTES is not kept: it fails, and the batch goes on.
+ */
 export async function* itemsFromStream(source: AsyncIterable<Uint8Array>, format: BatchFormat): AsyncGenerator<BatchItem> {
   let index = 0;
-  for await (const record of splitRecords(source, format === "nul" ? 0x00 : 0x0a)) {
+  for await (const record of splitBoundedRecords(source, format === "nul" ? 0x00 : 0x0a, MAX_PROMPT_BYTES)) {
+    if (record === undefined) {
+      yield { index, text: "", problem: tooLargeForPrompt(format === "nul" ? "the item" : `line ${index + 1}`) };
+      index++;
+      continue;
+    }
     const text = decoder.decode(record);
     if (format === "jsonl") yield jsonItem(index++, text);
     else yield { index: index++, text: format === "lines" ? text.replace(/\r$/, "") : text };
   }
 }
 
+/** File names on stdin longer than this (Linux takes 4096 bytes) are not kept in memory: they fail. */
+const MAX_NAME_BYTES = 64 * 1024;
+export const NAME_TOO_LONG = Symbol("a file name of more than MAX_NAME_BYTES");
+
 /**
  * The file names of `--each-file` with no file words, from stdin: one per line, or
- * NUL-separated (`find … -print0`). Empty names are skipped.
+ * NUL-separated (`find … -print0`). A blank line is layout and skipped; an empty
+ * NUL-separated name (two NULs in a row) is an item, which fails, so that the
+ * indexes after it stay those of the input.
  */
-export async function* fileNamesFromStream(source: AsyncIterable<Uint8Array>, nul: boolean): AsyncGenerator<string> {
-  for await (const record of splitRecords(source, nul ? 0x00 : 0x0a)) {
+export async function* fileNamesFromStream(source: AsyncIterable<Uint8Array>, nul: boolean): AsyncGenerator<string | typeof NAME_TOO_LONG> {
+  for await (const record of splitBoundedRecords(source, nul ? 0x00 : 0x0a, MAX_NAME_BYTES)) {
+    if (record === undefined) {
+      yield NAME_TOO_LONG;
+      continue;
+    }
     const name = decoder.decode(record);
     const trimmed = nul ? name : name.replace(/\r$/, "");
-    if (trimmed !== "") yield trimmed;
+    if (nul || trimmed !== "") yield trimmed;
   }
 }
 
-/** One item a file, its contents as the prompt (one trailing newline dropped, as for stdin). */
-export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<string>): AsyncGenerator<BatchItem> {
+/**
+ * One item a file, its contents as the prompt (one trailing newline dropped, as for
+ * stdin). A file of more than MAX_PROMPT_BYTES fails after reading that much.
+ */
+export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<string | typeof NAME_TOO_LONG>): AsyncGenerator<BatchItem> {
   let index = 0;
   for await (const file of files) {
     index++;
+    if (file === NAME_TOO_LONG) {
+      yield { index: index - 1, text: "", problem: `the file name is too long (more than ${MAX_NAME_BYTES} bytes)` };
+      continue;
+    }
+    if (file === "") {
+      yield { index: index - 1, file, text: "", problem: "the file name is empty" };
+      continue;
+    }
     try {
-      yield { index: index - 1, file, text: (await readNamedFile(file)).replace(/\r?\n$/, "") };
+      const bytes = await readPromptFile(file);
+      if (bytes === undefined) yield { index: index - 1, file, text: "", problem: tooLargeForPrompt(file) };
+      else yield { index: index - 1, file, text: bytes.toString("utf8").replace(/\r?\n$/, "") };
     } catch (error) {
       yield { index: index - 1, file, text: "", problem: `cannot read ${file}: ${systemErrorText(error)}` };
     }
@@ -95,14 +154,14 @@ export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<st
 }
 
 /** Per-item settings JSON Lines may carry, with their SDK names. */
-const itemSettings: Readonly<Record<string, string>> = {
+const itemSettings = lookupTable({
   maxTokens: "maxTokens",
   temperature: "temperature",
   topK: "topKSampling",
   topP: "topPSampling",
   minP: "minPSampling",
   repeatPenalty: "repeatPenalty",
-};
+});
 
 /**
  * `{"prompt": "...", "model"?: "...", "stop"?: [...], "maxTokens"?: 40, ...}`. A bad
@@ -144,4 +203,14 @@ export function jsonItem(index: number, line: string): BatchItem {
     (item.prediction ??= {})[key] = parsed;
   }
   return item;
+}
+
+/** A file of --each-file, opened without waiting on a FIFO, read up to a prompt's limit. */
+async function readPromptFile(path: string): Promise<Buffer | undefined> {
+  const file = await openToRead(path);
+  try {
+    return await readAtMost(file.chunks());
+  } finally {
+    await file.close();
+  }
 }

@@ -43,6 +43,8 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[] 
       break;
     }
     if (arg === "-" || !arg.startsWith("-")) {
+      const meant = optionBehindTypographicDash(arg, byLong);
+      if (meant) throw new UsageError(typographicDashMessage(arg, meant));
       parsed.words.push(arg);
     } else if (arg.startsWith("--")) {
       const eq = arg.indexOf("=");
@@ -68,6 +70,33 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[] 
     }
   }
   return parsed;
+}
+
+/**
+ * Dashes that word processors, chat apps and autocorrect put where "--" was typed:
+ * hyphen and non-breaking hyphen, figure, en and em dashes, horizontal bar, minus
+ * sign, and their small and full-width forms.
+ */
+const TYPOGRAPHIC_DASHES = /^[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]+/;
+
+/**
+ * The long option a word names behind typographic dashes ("—max-tokens",
+ * "–model=x"), if any. Such a word would otherwise become prompt text and, with
+ * the option lost, may run a completion to the context's end; a prompt that really
+ * starts so is rare, and "--" before it (or stdin) still passes it.
+ */
+function optionBehindTypographicDash(word: string, byLong: ReadonlyMap<string, OptionSpec>): OptionSpec | undefined {
+  const dashes = TYPOGRAPHIC_DASHES.exec(word);
+  if (!dashes) return undefined;
+  const rest = word.slice(dashes[0].length);
+  const eq = rest.indexOf("=");
+  return byLong.get(eq === -1 ? rest : rest.slice(0, eq));
+}
+
+function typographicDashMessage(word: string, meant: OptionSpec): string {
+  const dash = word.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+  // Up to the name: a value after "=" is not repeated.
+  return `"${word.split("=", 1)[0]}" starts with U+${dash}, not "--" (did you mean --${meant.name}?); put a prompt that starts with it after "--"`;
 }
 
 function unknownOptionMessage(option: string, specs: readonly OptionSpec[]): string {

@@ -4,6 +4,7 @@
 // both go through this table, so they are validated alike. Pure.
 
 import { UsageError } from "../errors.js";
+import { lookupTable } from "../lookup-table.js";
 
 export interface Setting {
   /** What the value may be, for messages and docs. */
@@ -61,7 +62,7 @@ export const modelKeySetting: Setting = {
   parse: (value) => (value.trim() !== "" && value.length <= 1024 && value !== "__proto__" && !/\p{C}/u.test(value) ? value : undefined),
 };
 
-export const predictionSettings: Readonly<Record<string, Setting>> = {
+export const predictionSettings = lookupTable<Setting>({
   temperature: numberSetting(0),
   maxTokens: orOff(numberSetting(1, Infinity, { integer: true })),
   // The upper bounds are those of LM Studio's configuration schema, which refuses more.
@@ -78,7 +79,7 @@ export const predictionSettings: Readonly<Record<string, Setting>> = {
   speculativeDecodingNumDraftTokensExact: numberSetting(1, Infinity, { integer: true }),
   speculativeDecodingMinDraftLengthToConsider: numberSetting(0, Infinity, { integer: true }),
   speculativeDecodingMinContinueDraftingProbability: numberSetting(0, 1),
-};
+});
 
 /** Checks one prediction setting's value; `source` names where it came from, for the message. */
 export function parseSetting(key: string, value: string, source: string): unknown {
@@ -96,7 +97,10 @@ export function checkValue(setting: Setting, value: string, source: string): unk
   return parsed;
 }
 
-/** `--option KEY=VALUE` pairs as settings, in order (a later one wins). */
+/**
+ * `--option KEY=VALUE` pairs as settings, in order (a later one wins). Only keys of
+ * predictionSettings are ever set, so "__proto__" can never become a prototype.
+ */
 export function parseOptionPairs(pairs: readonly string[]): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
   for (const pair of pairs) {
@@ -109,8 +113,8 @@ export function parseOptionPairs(pairs: readonly string[]): Record<string, unkno
 }
 
 /** --context-overflow's words, as the SDK names the policies. */
-export const overflowPolicies: Readonly<Record<string, string>> = {
+export const overflowPolicies = lookupTable({
   stop: "stopAtLimit",
   "truncate-middle": "truncateMiddle",
   "rolling-window": "rollingWindow",
-};
+});

@@ -12,6 +12,7 @@ import type { Environment } from "../io.js";
 import { localPorts } from "../lmstudio/discovery.js";
 import { normalizeHost } from "./host-address.js";
 import { optionSpecs } from "./option-table.js";
+import { lookupTable } from "../lookup-table.js";
 import { parseApiToken, type Credentials } from "../lmstudio/api-token.js";
 import type { LoadSettings } from "../lmstudio/session.js";
 import {
@@ -85,7 +86,7 @@ const gpuRatio: Setting = {
 };
 
 /** Dedicated flags for prediction settings, by flag name. */
-const predictionFlags: Readonly<Record<string, string>> = {
+const predictionFlags = lookupTable({
   "max-tokens": "maxTokens",
   temperature: "temperature",
   "top-k": "topKSampling",
@@ -93,7 +94,7 @@ const predictionFlags: Readonly<Record<string, string>> = {
   "min-p": "minPSampling",
   "repeat-penalty": "repeatPenalty",
   "draft-model": "draftModel",
-};
+});
 
 /** The environment variable that gives each option's default, from the option table. */
 const environmentDefaults = new Map(optionSpecs.flatMap((spec) => (spec.env ? [[spec.name, spec.env] as const] : [])));
@@ -239,7 +240,7 @@ function parseLocalPorts(text: string | undefined): readonly number[] {
 /** --delimiter's value with the escapes \0, \n, \t and \\ turned into the characters. */
 function parseDelimiter(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
-  const escapes: Record<string, string> = { "0": "\0", n: "\n", t: "\t", "\\": "\\" };
+  const escapes = lookupTable({ "0": "\0", n: "\n", t: "\t", "\\": "\\" });
   return text.replace(/\\(.)/g, (match, letter: string) => escapes[letter] ?? match);
 }
 

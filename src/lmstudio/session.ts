@@ -7,6 +7,7 @@ import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface
 import { raceAbort } from "../abort.js";
 import { ExitCode, LmcError, ServerProtocolError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
+import { lookupTable } from "../lookup-table.js";
 import { mark } from "../timeline.js";
 import type { Credentials } from "./api-token.js";
 import { fragmentQueue, MAX_COMPLETION_BYTES } from "./fragment-queue.js";
@@ -257,12 +258,12 @@ function forgetFragments(ongoing: object): void {
  * (its option schema lacks them), with the key LM Studio reads them by. lmc sends
  * them as raw configuration fields instead.
  */
-const rawSettingKeys: Readonly<Record<string, string>> = {
+const rawSettingKeys = lookupTable({
   xtcProbability: "llm.prediction.llama.xtcProbability",
   xtcThreshold: "llm.prediction.llama.xtcThreshold",
   logProbs: "llm.prediction.logProbs",
   seed: "llm.prediction.seed",
-};
+});
 
 /** Separates the settings the SDK passes on from those that must go as raw fields. */
 function splitRawSettings(prediction: Record<string, unknown>) {

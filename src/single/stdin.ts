@@ -2,15 +2,19 @@
 // in one place (prompt.ts). The stream is the one Io hands over; a single run
 // touches it only here, so one whose prompt is all words never creates it.
 
-import { buffer } from "node:stream/consumers";
-import { ExitCode, LmcError, systemErrorText } from "../errors.js";
+import { ExitCode, LmcError, systemErrorText, UsageError } from "../errors.js";
+import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "./prompt-limit.js";
 
+/** All of stdin, up to MAX_PROMPT_BYTES: more is a usage error, and is not read. */
 export async function readStdin(
   stdin: NodeJS.ReadStream,
   hint: (message: string) => void,
+  limit: number = MAX_PROMPT_BYTES,
 ): Promise<Uint8Array> {
   if (stdin.isTTY) hint("reading the prompt from the terminal; end it with Ctrl-D");
-  return buffer(stdinChunks(stdin));
+  const bytes = await readAtMost(stdinChunks(stdin), limit);
+  if (bytes === undefined) throw new UsageError(tooLargeForPrompt("stdin"));
+  return bytes;
 }
 
 /**

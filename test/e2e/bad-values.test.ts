@@ -2,13 +2,14 @@
 // model keys with control characters, a malformed token where none is needed, and
 // files whose contents must not end up in an error message.
 
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
 import { expectOneErrorLine } from "./error-line.js";
-import { runLmc, statsOf } from "./lmc-process.js";
+import { runLmc, statsOf, type LmcResult } from "./lmc-process.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -132,5 +133,104 @@ describe("files the user points at are named, never quoted", () => {
       "line 4 is not valid JSON (it ends too early)",
     ]);
     expect(result.text + result.stderr).not.toContain("SECRET");
+  });
+});
+
+describe("a key that names a member of Object.prototype is an unknown key, not a crash", () => {
+  it.each<[string[], RegExp]>([
+    [["--option", "__proto__=1"], /^lmc: --option __proto__: unknown setting "__proto__"; known: temperature, maxTokens, .*cpuThreads/],
+    [["--option", "constructor=1"], /^lmc: --option constructor: unknown setting "constructor"; known: temperature/],
+    [["--context-overflow", "toString"], /^lmc: --context-overflow must be one of stop, truncate-middle, rolling-window, not "toString"/],
+  ])("%j is a usage error that lists the known keys", async (args, message) => {
+    const result = await runLmc(["--host", server.url, ...args, "My name is"]);
+    expect(result.code).toBe(2);
+    expect(result.text).toBe("");
+    expectOneErrorLine(result, message);
+  });
+});
+
+describe("an endless or huge prompt source is refused in words, in bounded memory", () => {
+  /** lmc run with `stdin` an open /dev/zero (or the file given). */
+  const withStdinFrom = async (path: string, args: string[]): Promise<LmcResult> => {
+    const fd = openSync(path, "r");
+    try {
+      return await runLmc(["--host", server.url, "-n", "2", ...args], { stdin: fd, killAfterMs: 60_000 });
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  it("stdin from /dev/zero: a usage error, and nothing is sent", async () => {
+    const before = server.received.length;
+    const result = await withStdinFrom("/dev/zero", []);
+    expect(result.code).toBe(2);
+    expect(result.stdout.length).toBe(0);
+    expectOneErrorLine(result, /^lmc: stdin is too large for a prompt \(more than 32 MiB\)/);
+    expect(server.received.length).toBe(before);
+  });
+
+  it("--each-file /dev/zero, eight at once with -P 8: an error record each, and the batch stays small", async () => {
+    const last = join(tempDir("endless"), "last.txt");
+    await writeFile(last, "My name is\n");
+    let peakKiB = 0;
+    const result = await runLmc(["--host", server.url, "-n", "2", "--each-file", "-P", "8", ...Array(8).fill("/dev/zero"), last], {
+      killAfterMs: 60_000,
+      onSpawn: (child) => {
+        // VmHWM is the resident set's high-water mark so far: its last reading is a floor of the peak.
+        const poll = setInterval(() => {
+          try {
+            const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1];
+            if (hwm !== undefined) peakKiB = Math.max(peakKiB, Number(hwm));
+          } catch {
+            // gone
+          }
+        }, 2);
+        child.on("exit", () => clearInterval(poll));
+      },
+    });
+    expect(result.code).toBe(1);
+    const records = result.text.trim().split("\n").map((line) => JSON.parse(line));
+    expect(records.slice(0, 8)).toEqual(
+      Array.from({ length: 8 }, (_, index) => ({ index, file: "/dev/zero", error: "/dev/zero is too large for a prompt (more than 32 MiB)", status: 2 })),
+    );
+    expect(records[8]).toMatchObject({ index: 8, file: last, completion: expect.any(String) });
+    // Reading all of /dev/zero took more than 500 MB before the bound; the bound is 32 MiB a file.
+    expect(peakKiB).toBeGreaterThan(0);
+    expect(peakKiB / 1024).toBeLessThan(250);
+  });
+
+  it.each<[string, string[], (big: string) => string]>([
+    ["--each", ["--each"], (big) => `${big}\nMy name is\n`],
+    ["--each-jsonl", ["--each-jsonl"], (big) => `{"prompt":"${big}"}\n{"prompt":"My name is"}\n`],
+  ])("%s: a line of more than 32 MiB gets an error record, and the next line is completed", async (_, args, input) => {
+    const file = join(tempDir("huge-line"), "input");
+    await writeFile(file, input("a".repeat(32 * 1024 * 1024 + 1)));
+    const result = await withStdinFrom(file, args);
+    expect(result.code).toBe(1);
+    const records = result.text.trim().split("\n").map((line) => JSON.parse(line));
+    expect(records).toHaveLength(2);
+    expect(records[0]).toEqual({ index: 0, error: "line 1 is too large for a prompt (more than 32 MiB)", status: 2 });
+    expect(records[1]).toMatchObject({ index: 1, completion: expect.any(String) });
+  });
+});
+
+describe("an option behind a typographic dash (as word processors rewrite --) is a usage error, not prompt text", () => {
+  it.each<[string, string[]]>([
+    ["an em dash", ["\u2014max-tokens", "3", "My name is"]],
+    ["an en dash, with =", ["My name is", "\u2013max-tokens=3"]],
+    ["a minus sign", ["\u2212\u2212max-tokens", "3", "My name is"]],
+  ])("%s", async (_, args) => {
+    const before = server.received.length;
+    const result = await runLmc(["--host", server.url, ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stdout.length).toBe(0);
+    expectOneErrorLine(result, /starts with U\+[0-9A-F]{4}, not "--" \(did you mean --max-tokens\?\); put a prompt that starts with it after "--"/);
+    expect(server.received.length).toBe(before);
+  });
+
+  it("after --, such a word is prompt text", async () => {
+    const result = await runLmc(["--host", server.url, "-n", "2", "--", "\u2014max-tokens", "3"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(server.received.at(-1)!.prompt).toBe("\u2014max-tokens 3");
   });
 });

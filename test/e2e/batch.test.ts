@@ -114,6 +114,25 @@ describe("--each-jsonl", () => {
     expect(second.completion).not.toContain(".");
     expect(third).toMatchObject({ index: 2, status: 2, error: expect.stringMatching(/^line 3 is not valid JSON/) });
   });
+  it("gives a line whose field names a member of Object.prototype an error record, and goes on with the others", async () => {
+    const hostile = ["__proto__", "constructor", "hasOwnProperty", "toString"];
+    const input = [
+      '{"prompt":"My name is"}',
+      ...hostile.map((name) => `{"prompt":"I like",${JSON.stringify(name)}:{"maxTokens":1}}`),
+      '{"prompt":"I like"}',
+    ].join("\n");
+    const result = await runLmc([...greedy(), "--each-jsonl", "-P", "2"], { input });
+    expect(result.code).toBe(1);
+    expect(result.stderr).not.toMatch(/^lmc:/m);
+    const out = records(result);
+    expect(out.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(out[0].completion).toBe(await single("My name is"));
+    for (const [i, name] of hostile.entries()) {
+      expect(out[i + 1]).toEqual({ index: i + 1, status: 2, error: expect.stringMatching(new RegExp(`^line ${i + 2}: unknown field "${name}"`)) });
+    }
+    expect(out[5].completion).toBe(await single("I like"));
+    expect(summaryOf(result)).toMatchObject({ items: 6, failures: 4 });
+  });
 });
 
 describe("--each-file", () => {
@@ -148,6 +167,24 @@ describe("--each-file", () => {
     expect(out).toHaveLength(2);
     expect(out[0]).toMatchObject({ index: 0, file: a, completion: await single("My name is") });
     expect(out[1]).toMatchObject({ index: 1, file: files[1], completion: await single("I like") });
+  });
+});
+
+describe("--each-file, empty names", () => {
+  it("-0: an empty name (two NULs in a row) is an item that fails at its index; the indexes after it stay", async () => {
+    const dir = tempDir("each-file-empty-name");
+    const [a, b] = [join(dir, "a.txt"), join(dir, "b.txt")];
+    await writeFile(a, "My name is\n");
+    await writeFile(b, "I like\n");
+    const result = await runLmc([...greedy(), "--each-file", "-0"], { input: `${a}\0\0${b}\0\0` });
+    expect(result.code).toBe(1);
+    const out = records(result);
+    expect(out.map((r) => r.index)).toEqual([0, 1, 2, 3]);
+    expect(out[0]).toMatchObject({ file: a, completion: await single("My name is") });
+    expect(out[1]).toEqual({ index: 1, file: "", error: "the file name is empty", status: 2 });
+    expect(out[2]).toMatchObject({ file: b, completion: await single("I like") });
+    expect(out[3]).toEqual({ index: 3, file: "", error: "the file name is empty", status: 2 });
+    expect(summaryOf(result)).toMatchObject({ items: 4, failures: 2 });
   });
 });
 

@@ -27,6 +27,9 @@ describe("parseArgs", () => {
     [["a", "--", "-"], { words: ["a", "-"] }],
     [["--output", "out file.txt"], { values: { output: "out file.txt" } }],
     [["--stop="], { lists: { stop: [""] } }],
+    // A typographic dash before a word that is no option name is prose.
+    [["\u2014the", "end", "\u2014", "\u2013max-tokensy", "\u2014-"], { words: ["\u2014the", "end", "\u2014", "\u2013max-tokensy", "\u2014-"] }],
+    [["--", "\u2014max-tokens", "3"], { words: ["\u2014max-tokens", "3"] }],
   ];
   for (const [argv, expected] of accepted) {
     it(`reads ${JSON.stringify(argv)}`, () => expect(parse(...argv)).toMatchObject(expected));
@@ -35,6 +38,11 @@ describe("parseArgs", () => {
   const refused: Array<[string[], RegExp]> = [
     [["--bogus"], /unknown option --bogus/],
     [["--stpo", "x"], /unknown option --stpo \(did you mean --stop\?\)/],
+    [["\u2014max-tokens", "3", "hi"], /^"\u2014max-tokens" starts with U\+2014, not "--" \(did you mean --max-tokens\?\); put a prompt that starts with it after "--"$/],
+    [["hi", "\u2013model", "m"], /^"\u2013model" starts with U\+2013, not "--" \(did you mean --model\?\)/],
+    [["\u2212\u2212no-stats", "hi"], /^"\u2212\u2212no-stats" starts with U\+2212, not "--" \(did you mean --no-stats\?\)/],
+    [["\u2014temperature=0", "hi"], /^"\u2014temperature" starts with U\+2014.*did you mean --temperature\?/],
+    [["\uFF0D\uFF0Decho"], /did you mean --echo\?/],
     [["-x"], /unknown option -x/],
     [["-5 degrees"], /unknown option -5/],
     [["--model"], /option --model needs a value \(KEY\)/],

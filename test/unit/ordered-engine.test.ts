@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countRecords, itemsFromStream, jsonItem, splitRecords, type BatchItem } from "../../src/batch/input.js";
+import { countRecords, itemsFromStream, jsonItem, splitBoundedRecords, splitRecords, type BatchItem } from "../../src/batch/input.js";
 import { runInOrder, type BatchRecord } from "../../src/batch/ordered-engine.js";
 
 async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
@@ -40,6 +40,30 @@ describe("splitRecords", () => {
     const second = await records.next();
     chunk.fill(0x78); // the caller reuses its buffer
     expect(String(second.value)).toBe("bcd");
+  });
+});
+
+describe("splitBoundedRecords", () => {
+  it.each<[string[], Array<string | undefined>]>([
+    [["abc\nabcd\nab"], ["abc", undefined, "ab"]],
+    [["ab", "c\nab", "cd", "\nx"], ["abc", undefined, "x"]],
+    [["abcdefgh", "ij", "\n", "a\n"], [undefined, "a"]],
+    [["abcd"], [undefined]],
+    [["ab", "cd"], [undefined]],
+    [["\n\n"], ["", ""]],
+  ])("at most 3 bytes: %j → %j (undefined: too large)", async (parts, expected) => {
+    const records = await collect(splitBoundedRecords(chunks(...parts), 0x0a, 3));
+    expect(records.map((record) => (record === undefined ? undefined : String(record)))).toEqual(expected);
+  });
+
+  it("keeps none of an endless record", async () => {
+    let kept = 0;
+    const endless = (async function* () {
+      for (let i = 0; i < 1000; i++) yield Buffer.alloc(64 * 1024, 0x61);
+      yield Buffer.from("\nafter");
+    })();
+    for await (const record of splitBoundedRecords(endless, 0x0a, 1024 * 1024)) kept += record === undefined ? 0 : record.length;
+    expect(kept).toBe("after".length);
   });
 });
 
@@ -88,6 +112,14 @@ describe("jsonItem", () => {
   ])("gives %j a problem", (line, problem) => {
     expect(jsonItem(0, line).problem).toMatch(problem);
   });
+  it.each(["__proto__", "constructor", "hasOwnProperty", "toString", "valueOf", "isPrototypeOf"])(
+    "gives a field named %j, a member of Object.prototype, the problem of any unknown field",
+    (name) => {
+      const item = jsonItem(0, `{"prompt":"hi",${JSON.stringify(name)}:{"maxTokens":1}}`);
+      expect(item.problem).toMatch(new RegExp(`^line 1: unknown field "${name}"; known: prompt, model, stop, maxTokens`));
+      expect(item.prediction).toBeUndefined();
+    },
+  );
 });
 
 describe("runInOrder", () => {

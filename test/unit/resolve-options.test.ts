@@ -105,6 +105,12 @@ describe("resolveOptions", () => {
     [[], { LMC_MODEL: "a\u001b[2Jb" }, /LMC_MODEL must be a model key/],
     [["-m", "x".repeat(1025)], {}, /--model must be a model key/],
     [["-m", "__proto__"], {}, /--model must be a model key/],
+    // Keys that name members of Object.prototype are unknown keys like any other, never a crash.
+    ...["__proto__", "constructor", "hasOwnProperty", "toString", "valueOf"].map(
+      (key): [string[], Environment, RegExp] => [["--option", `${key}=1`], {}, new RegExp(`--option ${key}: unknown setting "${key}"; known: temperature, maxTokens, `)],
+    ),
+    [["--context-overflow", "constructor"], {}, /--context-overflow must be one of stop, truncate-middle, rolling-window, not "constructor"/],
+    [["--context-overflow", "__proto__"], {}, /--context-overflow must be one of stop, truncate-middle/],
     [["--top-k", "501"], {}, /--top-k must be a whole number >= 0 and <= 500/],
     [["--option", "logProbs=101"], {}, /--option logProbs must be a whole number >= 0 and <= 100, or off/],
     [["hi"], { LM_API_TOKEN: "bad" }, /LM_API_TOKEN does not look like an LM Studio API token/],

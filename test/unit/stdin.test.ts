@@ -17,3 +17,9 @@ it("says how to end the prompt when the stream is a terminal", async () => {
   await readStdin(streamOf([Buffer.from("typed")], true), (h) => hints.push(h));
   expect(hints).toEqual(["reading the prompt from the terminal; end it with Ctrl-D"]);
 });
+
+it("refuses more than the limit, in words, as a usage error", async () => {
+  const reading = readStdin(streamOf([Buffer.from("12345"), Buffer.from("678")]), () => {}, 7);
+  await expect(reading).rejects.toMatchObject({ exitCode: 2, message: "stdin is too large for a prompt (more than 32 MiB)" });
+  expect(Buffer.from(await readStdin(streamOf([Buffer.from("12345"), Buffer.from("67")]), () => {}, 7)).toString()).toBe("1234567");
+});
