@@ -50,10 +50,22 @@ describe("--each", () => {
     expect(prompts).toEqual(["Q: one A:", "Q: two A:"]);
   });
 
-  it("takes NUL-separated prompts with --null", async () => {
-    const result = await runLmc([...greedy(), "--each", "--null"], { input: "line one\nline two\0second\0" });
-    expect(records(result)).toHaveLength(2);
-    expect(server.received.filter((r) => r.channel !== "getOrLoad").map((r) => r.prompt)).toContain("line one\nline two");
+  it.each([
+    ["each ended by a NUL", "line one\nline two\0second\0"],
+    ["the last not ended (printf 'a\\0b')", "line one\nline two\0second"],
+  ])("takes NUL-separated prompts with --null: %s", async (_, input) => {
+    const before = server.received.length;
+    const result = await runLmc([...greedy(), "--each", "--null", "-P", "1"], { input });
+    expect(result.code).toBe(0);
+    expect(records(result).map((r) => r.index)).toEqual([0, 1]);
+    const prompts = server.received.slice(before).filter((r) => r.channel !== "getOrLoad").map((r) => r.prompt);
+    expect(prompts).toEqual(["line one\nline two", "second"]);
+  });
+
+  it("--echo puts the prompt once before each completion in its record, as a single run writes it", async () => {
+    const result = await runLmc([...greedy(), "--each", "--echo"], { input: "My name is\nI like\n" });
+    expect(result.code).toBe(0);
+    expect(records(result).map((r) => r.completion)).toEqual([`My name is${await single("My name is")}`, `I like${await single("I like")}`]);
   });
 
   it("ends each completion before its --stop string, as a single run does", async () => {
@@ -136,17 +148,19 @@ describe("--each-jsonl", () => {
 });
 
 describe("--each-file", () => {
-  it("completes each whole file, naming it in its record", async () => {
+  it("completes each whole file, naming it in its record; an unreadable one keeps its place", async () => {
     const dir = tempDir("batch");
     const [a, b] = [join(dir, "a.txt"), join(dir, "b.txt")];
     await writeFile(a, "My name is\n");
     await writeFile(b, "I like\n");
-    const result = await runLmc([...greedy(), "--each-file", a, b, join(dir, "missing.txt")]);
+    const result = await runLmc([...greedy(), "--each-file", a, join(dir, "missing.txt"), b, join(dir, "missing too.txt")]);
     expect(result.code).toBe(1);
     const out = records(result);
+    expect(out).toHaveLength(4);
     expect(out[0]).toMatchObject({ index: 0, file: a, completion: await single("My name is") });
-    expect(out[1]).toMatchObject({ index: 1, file: b, completion: await single("I like") });
-    expect(out[2]).toMatchObject({ index: 2, status: 2, error: expect.stringMatching(/^cannot read .*missing.txt/) });
+    expect(out[1]).toEqual({ index: 1, file: join(dir, "missing.txt"), status: 2, error: expect.stringMatching(/^cannot read .*missing.txt/) });
+    expect(out[2]).toMatchObject({ index: 2, file: b, completion: await single("I like") });
+    expect(out[3]).toMatchObject({ index: 3, status: 2, error: expect.stringMatching(/^cannot read .*missing too.txt/) });
   });
 
   it.each<[string, string[], (files: string[]) => string]>([
@@ -281,10 +295,13 @@ describe("--delimiter", () => {
     expect(result.stderr).toBe("lmc: item 1: the prompt is empty\n");
   });
 
-  it("takes any string, with \\n and \\t", async () => {
-    const result = await runLmc([...greedy(), "-n", "2", "--each", "-d", "\\n---\\n", "--no-stats"], { input: "a\nb\n" });
+  it("takes any string, with \\n and \\t, and writes it after each completion", async () => {
+    const result = await runLmc([...greedy(), "-n", "2", "--each", "-d", "\\n--\\t-\\n", "--no-stats"], { input: "My name is\nI like\n" });
     expect(result.code).toBe(0);
-    expect(result.text.split("\n---\n")).toHaveLength(3);
+    const short = async (prompt: string) => (await runLmc([...greedy(), "-n", "2", prompt])).text;
+    const [first, second] = [await short("My name is"), await short("I like")];
+    expect(first).not.toBe("");
+    expect(result.text).toBe(`${first}\n--\t-\n${second}\n--\t-\n`);
   });
 
   it("cannot go with --resume", async () => {

@@ -32,7 +32,8 @@ it("takes a host that refuses connections out of the rotation, and retries its i
   const result = await batch();
   expect(result.code).toBe(0);
   const out = records(result);
-  expect(out.every((r) => r.host === a.url && r.completion !== undefined)).toBe(true);
+  expect(out.map((r) => r.index)).toEqual([...Array(12).keys()]);
+  expect(out.every((r) => r.host === a.url && typeof r.completion === "string")).toBe(true);
   expect(out.some((r) => r.retriedFrom === b.url)).toBe(true);
   expect(result.stderr).toMatch(new RegExp(`^lmc: cannot reach LM Studio at ${b.url} .*; that host is taken out of the rotation$`, "m"));
   expect(summaryOf(result).failedHosts).toEqual([{ host: b.url, error: expect.stringMatching(/^cannot reach/) }]);
@@ -75,7 +76,7 @@ it("takes a host that accepts the connection and then says nothing out of the ro
   expect(result.code).toBe(0);
   const out = records(result);
   expect(out.map((r) => r.index)).toEqual([...Array(12).keys()]);
-  expect(out.every((r) => r.host === a.url && r.completion !== undefined)).toBe(true);
+  expect(out.every((r) => r.host === a.url && typeof r.completion === "string")).toBe(true);
   expect(out.some((r) => r.retriedFrom === b.url)).toBe(true);
   expect(result.stderr).toMatch(new RegExp(`^lmc: LM Studio at ${b.url} did not answer for 1 s \\(--idle-timeout\\); that host is taken out of the rotation$`, "m"));
   expect(summaryOf(result).failedHosts).toEqual([{ host: b.url, error: expect.stringMatching(/did not answer/) }]);
@@ -98,7 +99,7 @@ it.each<[string, Fault, string[]]>([
   expect(result.code).toBe(0);
   const out = records(result);
   expect(out.map((r) => r.index)).toEqual([...Array(12).keys()]);
-  expect(out.every((r) => r.host === a.url && r.completion !== undefined)).toBe(true);
+  expect(out.every((r) => r.host === a.url && typeof r.completion === "string")).toBe(true);
   const takenOut = result.stderr.split("\n").filter((line) => line.includes("taken out of the rotation"));
   expect(takenOut).toEqual([expect.stringMatching(new RegExp(`^lmc: 3 items in a row failed there, the last with: .+; that host is taken out of the rotation$`))]);
   expect(summaryOf(result).failedHosts).toEqual([{ host: b.url, error: expect.stringMatching(/^3 items in a row failed there/) }]);
@@ -120,15 +121,17 @@ it("counts a host given twice, in any spelling, once", async () => {
 });
 
 it("--timeout counts per item in batch mode: an item that runs out fails, the others go on", async () => {
+  const twoTokens = (await runLmc(["--host", a.url, "-t", "0", "-n", "2", "My name is"])).text;
+  expect(twoTokens).not.toBe("");
   a.setFault({ type: "slow", delayMs: 100 });
   const prompts = [2, 100, 2].map((n) => JSON.stringify({ prompt: "My name is", maxTokens: n })).join("\n");
   const result = await runLmc(["--host", a.url, "-t", "0", "--each-jsonl", "-P", "1", "--timeout", "1.5"], { input: prompts });
   expect(result.code).toBe(1);
   const [first, second, third] = records(result);
-  expect(first.completion).toBeDefined();
+  expect(first).toMatchObject({ index: 0, completion: twoTokens });
   // What came before the deadline stays in the record, as a single run's stdout keeps it.
   expect(second).toEqual({ index: 1, error: "the deadline of 1.5 s (--timeout) passed mid-completion", status: 124, completion: expect.stringMatching(/./) });
-  expect(third.completion).toBeDefined();
+  expect(third).toMatchObject({ index: 2, completion: twoTokens });
 });
 
 it("no MaxListenersExceededWarning with -P above 10", async () => {

@@ -26,6 +26,7 @@ const earlier = {
   twoFailed: JSON.stringify({ index: 2, error: "failed before", status: 1 }),
   four: JSON.stringify({ index: 4, completion: "four, from before" }),
   nine: JSON.stringify({ index: 9, completion: "nine: an item this input does not reach" }),
+  ten: JSON.stringify({ index: 10, completion: "ten: after nine, by number" }),
   cut: '{"index": 5, "completion": "cut sh',
 };
 
@@ -43,15 +44,15 @@ describe("--resume FILE -o FILE", () => {
     ],
   ])("keeps the earlier records and adds the new ones, in input order (-o %s)", async (_, spell) => {
     const out = join(tempDir("resume-same"), "out.jsonl");
-    writeFileSync(out, [earlier.four, earlier.zero, earlier.twoFailed, earlier.nine, earlier.cut].join("\n"));
+    writeFileSync(out, [earlier.four, earlier.zero, earlier.twoFailed, earlier.ten, earlier.nine, earlier.cut].join("\n"));
     const result = await runLmc([...greedy(), "--each", "--resume", out, "-o", spell(out)], { input });
     expect(result.code).toBe(0);
     expect(result.stdout.length).toBe(0);
     expect(summaryOf(result)).toMatchObject({ items: 4, failures: 0, skipped: 2 });
     const after = lines(out);
-    expect(after.map((line) => JSON.parse(line).index)).toEqual([0, 1, 2, 3, 4, 5, 9]);
+    expect(after.map((line) => JSON.parse(line).index)).toEqual([0, 1, 2, 3, 4, 5, 9, 10]);
     // The earlier records as they were, byte for byte; the new ones completed.
-    expect([after[0], after[4], after[6]]).toEqual([earlier.zero, earlier.four, earlier.nine]);
+    expect([after[0], after[4], after[6], after[7]]).toEqual([earlier.zero, earlier.four, earlier.nine, earlier.ten]);
     for (const index of [1, 2, 3, 5]) expect(typeof JSON.parse(after[index]!).completion).toBe("string");
   });
 
@@ -107,13 +108,15 @@ describe("--resume FILE ... >> FILE", () => {
   });
 });
 
-it("--resume counts a record as done only when it has a string completion", async () => {
+it("--resume counts a record as done only when it has a string completion and no error", async () => {
   const out = join(tempDir("resume-null"), "out.jsonl");
-  writeFileSync(out, ['{"index":0,"completion":"x"}', '{"index":1,"completion":null}', '{"index":2}'].join("\n") + "\n");
-  const result = await runLmc([...greedy(), "--each", "--resume", out], { input: "My name is\nI like\nThe sea is\n" });
+  // Item 3 ran out of --timeout mid-completion: its record keeps the partial text, and an error.
+  const timedOut = { index: 3, error: "the deadline of 1 s (--timeout) passed mid-completion", status: 124, completion: "My na" };
+  writeFileSync(out, ['{"index":0,"completion":"x"}', '{"index":1,"completion":null}', '{"index":2}', JSON.stringify(timedOut)].join("\n") + "\n");
+  const result = await runLmc([...greedy(), "--each", "--resume", out], { input: "My name is\nI like\nThe sea is\nEvery day\n" });
   expect(result.code).toBe(0);
-  expect(result.text.split("\n").filter(Boolean).map((line) => JSON.parse(line).index)).toEqual([1, 2]);
-  expect(summaryOf(result)).toMatchObject({ items: 2, skipped: 1 });
+  expect(result.text.split("\n").filter(Boolean).map((line) => JSON.parse(line).index)).toEqual([1, 2, 3]);
+  expect(summaryOf(result)).toMatchObject({ items: 3, skipped: 1 });
 });
 
 it("reads a 100 MB --resume file without a newline in time linear in its length (well under 20 s)", async () => {

@@ -8,6 +8,8 @@ it.each([
   ['{"index":3,"completion":"x"}', 3],
   ['{"index":3,"completion":""}', 3],
   ['{"index":3,"error":"no","status":1}', undefined],
+  // A --timeout item keeps the text that came before its deadline: it is still to be done.
+  ['{"index":3,"error":"the deadline of 1 s (--timeout) passed mid-completion","status":124,"completion":"My na"}', undefined],
   ['{"index":3,"completion":"cut', undefined],
   ['{"index":3,"completion":null}', undefined],
   ['{"index":3,"completion":7}', undefined],
@@ -29,13 +31,15 @@ it("reads the successful records of a file, and none of a file that is not there
 it("tells a last line cut short, and carries the records over as they were, the unreached ones in index order", async () => {
   const dir = tempDir("resume");
   const lines = ['{"index":7,"completion":"seven"}', '{"index":2,"completion":"two ünïcode"}', '{"index":0,"completion":"zero"}', '{"index":3,"comp'];
+  // From 10 on, an order by text ("10" < "7") is not the order by number.
+  lines.splice(1, 0, '{"index":10,"completion":"ten"}');
   await writeFile(join(dir, "out.jsonl"), lines.join("\n"));
   const earlier = (await readEarlierOutput(join(dir, "out.jsonl")))!;
   expect(earlier.cutShort).toBe(true);
   const carried = carriedRecords(earlier);
-  expect(await carried.record(2)).toBe(lines[1] + "\n");
+  expect(await carried.record(2)).toBe(lines[2] + "\n");
   const rest: string[] = [];
   for await (const record of carried.rest()) rest.push(record);
-  expect(rest).toEqual([lines[2] + "\n", lines[0] + "\n"]);
+  expect(rest).toEqual([lines[3] + "\n", lines[0] + "\n", lines[1] + "\n"]);
   await earlier.close();
 });
