@@ -95,7 +95,8 @@ describe("the user's code cache", () => {
     expect(run.code).toBe(0);
     const recorded = join(home, ".cache", "lmc", userCacheFileName(spawned(), "lmc"));
     expect(run.stderr).toContain(`code cache recorded in ${recorded}`);
-    expect(await recordIn(join(home, ".cache"))).toBeDefined();
+    const record = await recordIn(join(home, ".cache"));
+    expect([record?.identity, record?.part]).toEqual([spawned(), "lmc"]);
   });
 
   it("is recorded after a successful run and used by the next", async () => {
