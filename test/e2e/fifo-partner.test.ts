@@ -3,11 +3,12 @@
 // so another process using the same FIFO meanwhile is neither fed nor robbed.
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { closeSync, constants, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
+import { waitsOn } from "./fifo-wait.js";
 import { runLmc } from "./lmc-process.js";
 
 let server: TestServer;
@@ -21,39 +22,6 @@ function fifo(): string {
   execFileSync("mkfifo", [path]); // Node has no mkfifo of its own
   return path;
 }
-
-/**
- * Resolves once process `pid` waits on `path`: it has the FIFO open, or one of its
- * threads waits in open(2) for the FIFO's other end (Linux's wchan says so).
- */
-function waitsOn(pid: number, path: string): Promise<void> {
-  const holds = () => {
-    try {
-      if (readdirSync(`/proc/${pid}/fd`).some((fd) => safeReadlink(`/proc/${pid}/fd/${fd}`) === path)) return true;
-      return readdirSync(`/proc/${pid}/task`).some((task) => safeRead(`/proc/${pid}/task/${task}/wchan`) === "wait_for_partner");
-    } catch {
-      return false; // not started yet, or gone
-    }
-  };
-  return new Promise((resolve) => {
-    const poll = setInterval(() => holds() && (clearInterval(poll), resolve()), 20);
-  });
-}
-
-const safeReadlink = (path: string) => {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
-  }
-};
-const safeRead = (path: string) => {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
-};
 
 /** A process that outlives the test only until it ends. */
 function started(command: string, args: string[]): { child: ChildProcess; output: () => string; closed: Promise<number | null> } {

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { closedPort } from "../closed-port.js";
 import { startTestServer, type ReceivedRequest, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
+import { waitsOn } from "./fifo-wait.js";
 import { cleanEnv, lmcBin, runLmc, type LmcResult } from "./lmc-process.js";
 
 let server: TestServer;
@@ -204,7 +205,7 @@ describe("no wait on the user's side of things holds lmc up", () => {
     execFileSync("mkfifo", [fifo]);
     const result = await runLmc(["--host", server.url, ...args(fifo)], {
       input: "My name is\n",
-      onSpawn: (child) => void (signal && sleep(500).then(() => child.kill(signal))),
+      onSpawn: (child) => void (signal && waitsOn(child.pid!, fifo).then(() => child.kill(signal))),
     });
     expect(result.code).toBe(status);
     expect(result.elapsedMs).toBeLessThan(10_000);
