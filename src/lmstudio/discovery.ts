@@ -42,7 +42,10 @@ export interface LocalSearch {
  */
 export async function findLocalServer(
   ports: readonly number[] = localPorts,
-  timeoutMs = 700,
+  // Only a port that accepts and then says nothing makes this wait (a closed one
+  // refuses at once); 700 ms was too short for a server on a machine busy with other
+  // work (seen: a test suite beside two benchmarks), so it was not found.
+  timeoutMs = 2000,
   hostname = "127.0.0.1",
   tcpTables: () => Promise<TcpTables | undefined> = readTcpTables,
 ): Promise<LocalSearch> {
