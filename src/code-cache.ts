@@ -249,7 +249,8 @@ export function userCacheDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform, 
   }
   if (xdg && xdg.startsWith("/")) return join(xdg, "lmc");
   const dir = home();
-  if (!dir) return undefined;
+  // A relative home would put the cache in whatever folder lmc runs in.
+  if (!dir || !dir.startsWith("/")) return undefined;
   return platform === "darwin" ? join(dir, "Library", "Caches", "lmc") : join(dir, ".cache", "lmc");
 }
 

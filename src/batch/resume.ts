@@ -3,7 +3,7 @@
 // so those items run again; so is a last line cut short (lmc killed mid-write).
 
 import type { Stats } from "node:fs";
-import { splitRecords } from "./input.js";
+import { splitBoundedRecords } from "./input.js";
 import { ExitCode, LmcError, systemErrorText } from "../errors.js";
 import { openToRead, type NamedFileReader } from "../fifo-open.js";
 
@@ -25,6 +25,14 @@ export interface EarlierOutput {
   close(): Promise<void>;
 }
 
+/**
+ * Longer than any record lmc writes: a completion of at most 16 MiB and, with --echo,
+ * a prompt of at most 32 MiB, each byte at worst six in JSON (\u001b), a file name
+ * and the stats. A longer line (an endless one: /dev/zero) is not lmc's output, and
+ * is not held in memory while it is found so.
+ */
+const MAX_RECORD_BYTES = 320 * 1024 * 1024;
+
 /** The earlier output in `file`; undefined when there is none yet (nothing to skip). */
 export async function readEarlierOutput(file: string): Promise<EarlierOutput | undefined> {
   let handle: NamedFileReader;
@@ -38,7 +46,16 @@ export async function readEarlierOutput(file: string): Promise<EarlierOutput | u
     const done = new Map<number, Span>();
     let offset = 0;
     let lastByte = 0x0a;
-    for await (const line of splitRecords(tap(handle.chunks(), (chunk) => (lastByte = chunk[chunk.length - 1]!)), 0x0a)) {
+    const tooLong = () => new LmcError(`--resume: ${file} is not the output of lmc: a line of more than 320 MiB`, ExitCode.usage);
+    let sinceNewline = 0;
+    const look = (chunk: Buffer) => {
+      lastByte = chunk[chunk.length - 1]!;
+      const newline = chunk.lastIndexOf(0x0a);
+      sinceNewline = newline === -1 ? sinceNewline + chunk.length : chunk.length - newline - 1;
+      if (sinceNewline > MAX_RECORD_BYTES) throw tooLong(); // at once, not at a newline that may never come
+    };
+    for await (const line of splitBoundedRecords(tap(handle.chunks(), look), 0x0a, MAX_RECORD_BYTES)) {
+      if (line === undefined) throw tooLong();
       const index = completedIndex(Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString("utf8"));
       if (index !== undefined) done.set(index, { offset, length: line.length });
       offset += line.length + 1;
@@ -46,6 +63,7 @@ export async function readEarlierOutput(file: string): Promise<EarlierOutput | u
     return { done, cutShort: lastByte !== 0x0a, stats: handle.stats, file: handle, close: () => handle.close() };
   } catch (error) {
     await handle.close().catch(() => {});
+    if (error instanceof LmcError) throw error;
     throw cannotRead(file, error);
   }
 }

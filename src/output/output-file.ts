@@ -130,21 +130,45 @@ function openExisting(path: string, file: string, found: { dev: number; ino: num
  * attributes and hard links, none of which a rename could keep for certain (Node
  * cannot read ACLs). Synchronous on purpose: a signal's handler cannot run until the
  * copy is done, so only SIGKILL or a crash can leave the file part-written.
+ *
+ * What the file grows by is written first, past its old end: when the disk is full
+ * (or a quota reached) that fails with the old content untouched, and the file is cut
+ * back to its old length. Only then is the old content overwritten, on blocks the
+ * file already has, and the file cut to the new length.
  */
 function copyInPlace(temporary: string, fd: number): void {
   const source = openSync(temporary, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
-    ftruncateSync(fd, 0);
-    const buffer = Buffer.allocUnsafe(64 * 1024);
-    for (let position = 0; ; ) {
-      const length = readSync(source, buffer, 0, buffer.length, position);
-      if (length === 0) break;
-      for (let written = 0; written < length; ) written += writeSync(fd, buffer, written, length - written, position + written);
-      position += length;
+    const oldLength = fstatSync(fd).size;
+    const newLength = fstatSync(source).size;
+    if (newLength > oldLength) {
+      try {
+        copyRange(source, fd, oldLength, newLength);
+      } catch (error) {
+        try {
+          ftruncateSync(fd, oldLength);
+        } catch {
+          // The error that matters is the first.
+        }
+        throw error;
+      }
     }
+    copyRange(source, fd, 0, Math.min(oldLength, newLength));
+    ftruncateSync(fd, newLength);
     fsyncSync(fd);
   } finally {
     closeSync(source);
+  }
+}
+
+/** Bytes `start` to `end` of `source` written at the same positions of `fd`. */
+function copyRange(source: number, fd: number, start: number, end: number): void {
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  for (let position = start; position < end; ) {
+    const length = readSync(source, buffer, 0, Math.min(buffer.length, end - position), position);
+    if (length === 0) break;
+    for (let written = 0; written < length; ) written += writeSync(fd, buffer, written, length - written, position + written);
+    position += length;
   }
 }
 

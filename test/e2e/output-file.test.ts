@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } 
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
 import { expectOneErrorLine } from "./error-line.js";
-import { runLmc } from "./lmc-process.js";
+import { cleanEnv, lmcBin, runLmc } from "./lmc-process.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -186,5 +186,39 @@ describe("no temporary file is left behind", () => {
     const result = await runLmc([...greedy(), "-o", join(dir, "out.txt"), ...args], { input: "My name is\n" });
     expect(result.code).toBe(code);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe("a full disk during the copy in place", () => {
+  // A 256 KiB tmpfs of its own, in a user and mount namespace (no root needed), so
+  // full that the temporary file fits but FILE's growth to the new length does not.
+  it("leaves FILE as it was: its growth is written first, and taken back when the disk is full", async (context) => {
+    const dir = tempDir("out-enospc");
+    const mount = join(dir, "fs");
+    mkdirSync(mount);
+    const previous = "previous\n".repeat(900); // 8100 bytes
+    writeFileSync(join(dir, "previous"), previous);
+    server.setFault({ type: "flood", fragments: 20_000 }); // 100,000 bytes
+    const script = [
+      'mount -t tmpfs -o size=256k tmpfs "$1" || exit 99',
+      'cp "$2" "$1/out.txt"',
+      'avail=$(df -k --output=avail "$1" | tail -n 1)',
+      'head -c $(( (avail - 140) * 1024 )) /dev/zero > "$1/filler"', // 140 KiB left: the temporary file fits, twice it not
+      '"$3" "$4" --host "$5" -n off hi -o "$1/out.txt"',
+      'echo "rc=$?"',
+      'ls -A "$1"',
+      'cmp -s "$2" "$1/out.txt" && echo intact',
+    ].join("\n");
+    const child = spawn("unshare", ["-rm", "sh", "-c", script, "sh", mount, join(dir, "previous"), process.execPath, lmcBin, server.url], {
+      env: cleanEnv(),
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve).on("error", () => resolve(null)));
+    if (code === null || code === 99 || !stdout.includes("rc=")) return context.skip(); // no user namespaces here
+    expect(stdout).toBe("rc=1\nfiller\nout.txt\nintact\n");
+    expect(stderr).toMatch(/^lmc: cannot write .*out\.txt: no space left on device\n$/);
   });
 });

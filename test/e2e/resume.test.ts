@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
+import { expectOneErrorLine } from "./error-line.js";
 import { cleanEnv, lmcBin, runLmc, type LmcResult } from "./lmc-process.js";
 
 let server: TestServer;
@@ -127,4 +128,12 @@ it("reads a 100 MB --resume file without a newline in time linear in its length 
   const result = await runLmc([...greedy(), "--each", "--resume", out], { input: "My name is\n", killAfterMs: 20_000 });
   expect(result.code).toBe(0);
   expect(summaryOf(result)).toMatchObject({ items: 1, skipped: 0 });
+});
+
+it("refuses a --resume source with a line longer than any record lmc writes (/dev/zero), at once and in bounded memory", async () => {
+  // It grew without bound (gigabytes a minute), one ever longer line that never ends.
+  const result = await runLmc([...greedy(), "--each", "--resume", "/dev/zero"], { input: "My name is\n", killAfterMs: 60_000 });
+  expect(result.code).toBe(2);
+  expectOneErrorLine(result, /^lmc: --resume: \/dev\/zero is not the output of lmc: a line of more than 320 MiB/);
+  expect(result.text).toBe("");
 });

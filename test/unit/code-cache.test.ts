@@ -217,6 +217,13 @@ describe("the user's cache directory", () => {
     expect(userCacheDir({}, "linux", "")).toBeUndefined();
   });
 
+  it("is none with a relative home ($HOME=. or rel): a cache made in whatever folder lmc runs in", () => {
+    expect(userCacheDir({}, "linux", ".")).toBeUndefined();
+    expect(userCacheDir({}, "linux", "rel")).toBeUndefined();
+    expect(userCacheDir({}, "darwin", "rel")).toBeUndefined();
+    expect(userCacheDir({ XDG_CACHE_HOME: "rel" }, "linux", "rel")).toBeUndefined();
+  });
+
   it("is turned off by LMC_NO_CACHE set to anything but empty or 0", () => {
     expect(userCacheDisabled({ LMC_NO_CACHE: "1" })).toBe(true);
     expect(userCacheDisabled({ LMC_NO_CACHE: "yes" })).toBe(true);
