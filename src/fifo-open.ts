@@ -112,8 +112,12 @@ export interface NamedFileWriter {
  * is tried again until one comes or `signal` aborts, and only while `path` is still
  * that FIFO (same device and inode): a path swapped meanwhile is not opened. With
  * `follow` false, a symlink at `path` is not followed (the path is already resolved).
+ * `onWaiting` is called once, when the first try finds no reader.
  */
-export async function openToAppend(path: string, { follow, signal }: { follow: boolean; signal?: AbortSignal }): Promise<NamedFileWriter> {
+export async function openToAppend(
+  path: string,
+  { follow, signal, onWaiting }: { follow: boolean; signal?: AbortSignal; onWaiting?: () => void },
+): Promise<NamedFileWriter> {
   const flags = O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | (follow ? 0 : O_NOFOLLOW);
   const found = await callback<Stats>((done) => (follow ? stat : lstat)(path, done));
   let fd: number;
@@ -124,6 +128,8 @@ export async function openToAppend(path: string, { follow, signal }: { follow: b
     } catch (error) {
       // ENXIO is also a socket's answer, which no wait changes.
       if ((error as NodeJS.ErrnoException).code !== "ENXIO" || !found.isFIFO()) throw error;
+      onWaiting?.();
+      onWaiting = undefined;
       await pause(POLL_MS, signal);
       const now = await callback<Stats>((done) => (follow ? stat : lstat)(path, done));
       if (!sameFile(found, now)) throw changedMeanwhile();

@@ -72,7 +72,11 @@ describe("openToAppend", () => {
     const dir = tempDir("fifo-open");
     const path = join(dir, "out");
     execFileSync("mkfifo", [path]);
-    const opening = openToAppend(path, { follow: false });
+    // The swap must come while it waits: before its first look, the file would simply be what the path names.
+    let onWaiting!: () => void;
+    const waiting = new Promise<void>((resolve) => (onWaiting = resolve));
+    const opening = openToAppend(path, { follow: false, onWaiting });
+    await waiting;
     writeFileSync(join(dir, "other"), "precious\n");
     renameSync(join(dir, "other"), path);
     await expect(opening).rejects.toThrow(/replaced while lmc waited for it/);
