@@ -15,9 +15,9 @@ import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
-import { cleanEnv } from "../test/e2e/lmc-process.js";
 import { startTestServer } from "../test/server/server.js";
 import { nodeBinaryFromNpm } from "./package.js";
+import { median, benchEnv } from "./bench/measure.js";
 
 const run = promisify(execFile);
 const argValue = (name: string) => {
@@ -32,20 +32,6 @@ if (process.platform !== "linux" || process.arch !== "x64") throw new Error("--n
 const WARMUP = 2;
 const PROMPT = "My name is";
 const TARGETS = { version: 1.25, completion: 0.7 };
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-/** A typical user's environment: no NODE_EXTRA_CA_CERTS, which adds 40-70 ms to every Node start here. */
-function benchEnv(cacheHome: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...cleanEnv(), XDG_CACHE_HOME: cacheHome };
-  delete env.NODE_EXTRA_CA_CERTS;
-  delete env.NODE_OPTIONS;
-  return env;
-}
 
 /** Runs argv to its exit; returns the wall time in ms. Fails on a non-zero status or no output. */
 async function timeRun(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {

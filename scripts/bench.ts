@@ -14,6 +14,7 @@ import { performance } from "node:perf_hooks";
 import { startTestServer, type TestServer } from "../test/server/server.js";
 import { cleanEnv } from "../test/e2e/lmc-process.js";
 import { packageExecutable } from "./package.js";
+import { median } from "./bench/measure.js";
 
 const FLOOD_FRAGMENTS = 20_000;
 const PROMPT = "My name is";
@@ -50,12 +51,6 @@ interface Measured {
   ms: number[];
   rssKiB: number[];
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /** Runs a command to its exit; returns its wall time and, with `memory`, its peak RSS. */
 async function runOnce(command: Command, memory: boolean, check = false): Promise<{ ms: number; rssKiB?: number }> {
