@@ -35,9 +35,13 @@ export interface LmcOptions {
   onSpawn?: (child: ChildProcess) => void;
 }
 
+/** The words that run lmc: this Node with the npm package's bin, or the single executable alone. */
+export function lmcCommand(): string[] {
+  return lmcBin.endsWith(".cjs") ? [process.execPath, lmcBin] : [lmcBin];
+}
+
 export function spawnLmc(args: string[], options: LmcOptions = {}): ChildProcess {
-  const command = lmcBin.endsWith(".cjs") ? process.execPath : lmcBin;
-  const argv = lmcBin.endsWith(".cjs") ? [lmcBin, ...args] : args;
+  const [command, ...argv] = [...lmcCommand(), ...args] as [string, ...string[]];
   return spawn(command, argv, {
     env: { ...cleanEnv(), ...options.env },
     cwd: options.cwd,

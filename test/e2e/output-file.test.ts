@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } 
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
 import { expectOneErrorLine } from "./error-line.js";
-import { cleanEnv, lmcBin, runLmc } from "./lmc-process.js";
+import { cleanEnv, lmcCommand, runLmc } from "./lmc-process.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -200,16 +200,17 @@ describe("a full disk during the copy in place", () => {
     writeFileSync(join(dir, "previous"), previous);
     server.setFault({ type: "flood", fragments: 20_000 }); // 100,000 bytes
     const script = [
-      'mount -t tmpfs -o size=256k tmpfs "$1" || exit 99',
-      'cp "$2" "$1/out.txt"',
-      'avail=$(df -k --output=avail "$1" | tail -n 1)',
-      'head -c $(( (avail - 140) * 1024 )) /dev/zero > "$1/filler"', // 140 KiB left: the temporary file fits, twice it not
-      '"$3" "$4" --host "$5" -n off hi -o "$1/out.txt"',
+      'fs=$1 previous=$2 host=$3; shift 3', // then the words that run lmc
+      'mount -t tmpfs -o size=256k tmpfs "$fs" || exit 99',
+      'cp "$previous" "$fs/out.txt"',
+      'avail=$(df -k --output=avail "$fs" | tail -n 1)',
+      'head -c $(( (avail - 140) * 1024 )) /dev/zero > "$fs/filler"', // 140 KiB left: the temporary file fits, twice it not
+      '"$@" --host "$host" -n off hi -o "$fs/out.txt"',
       'echo "rc=$?"',
-      'ls -A "$1"',
-      'cmp -s "$2" "$1/out.txt" && echo intact',
+      'ls -A "$fs"',
+      'cmp -s "$previous" "$fs/out.txt" && echo intact',
     ].join("\n");
-    const child = spawn("unshare", ["-rm", "sh", "-c", script, "sh", mount, join(dir, "previous"), process.execPath, lmcBin, server.url], {
+    const child = spawn("unshare", ["-rm", "sh", "-c", script, "sh", mount, join(dir, "previous"), server.url, ...lmcCommand()], {
       env: cleanEnv(),
     });
     let stdout = "";

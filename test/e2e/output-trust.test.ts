@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
 import { expectOneErrorLine } from "./error-line.js";
-import { cleanEnv, lmcBin, runLmc, type LmcResult } from "./lmc-process.js";
+import { cleanEnv, lmcCommand, runLmc, type LmcResult } from "./lmc-process.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -179,7 +179,7 @@ function acl(file: string): string {
 /** Runs lmc as another user, through setpriv (`privileges`: its options). Needs root. */
 function runAs(privileges: string[], args: string[]): Promise<LmcResult> {
   const started = Date.now();
-  const child = spawn("setpriv", [...privileges, "--", process.execPath, lmcBin, ...args], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("setpriv", [...privileges, "--", ...lmcCommand(), ...args], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
   const stdout: Buffer[] = [];
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultCatalog } from "../server/model-catalog.js";
 import { startTestServer, type TestServer } from "../server/server.js";
-import { cleanEnv, lmcBin, runLmc } from "./lmc-process.js";
+import { cleanEnv, lmcCommand, runLmc } from "./lmc-process.js";
 
 /** Sets the terminal's title, clears the screen, and moves back over the line; plus a C1 CSI. */
 const hostile = "\x1b]0;pwned\x07\x1b[2J\rX\u009b31m";
@@ -75,7 +75,7 @@ describe("stderr never carries the server's control characters", () => {
 
 describe("--list on a terminal", () => {
   it("shows the server's names escaped", async () => {
-    const command = [...(lmcBin.endsWith(".cjs") ? [process.execPath, lmcBin] : [lmcBin]), "--host", server.url, "--list"].join(" ");
+    const command = [...lmcCommand(), "--host", server.url, "--list"].join(" ");
     const child = spawn("script", ["-qec", command, "/dev/null"], { env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] });
     child.stdin.end();
     let screen = "";

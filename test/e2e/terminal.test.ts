@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
-import { cleanEnv, lmcBin } from "./lmc-process.js";
+import { cleanEnv, lmcCommand } from "./lmc-process.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -16,7 +16,7 @@ function onTerminal(
   typed: string[],
   env: Record<string, string | undefined> = {},
 ): Promise<{ code: number | null; screen: string }> {
-  const command = [...(lmcBin.endsWith(".cjs") ? [process.execPath, lmcBin] : [lmcBin]), ...args]
+  const command = [...lmcCommand(), ...args]
     .map((word) => (/^[\w./:=-]+$/.test(word) ? word : `'${word}'`))
     .join(" ");
   const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...cleanEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
