@@ -230,8 +230,10 @@ const talksToLmStudio = new Set<Action>(["list", "batch", "complete"]);
 /** LMC_LOCAL_PORTS: where to look for the local server instead of the usual ports (tests use it). */
 function parseLocalPorts(text: string | undefined): readonly number[] {
   if (!text) return localPorts;
-  const ports = text.split(",").map((port) => Number(port.trim()));
-  if (!ports.every((port) => Number.isInteger(port) && port >= 1 && port <= 65535)) {
+  const words = text.split(",").map((port) => port.trim());
+  const ports = words.map(Number);
+  // Decimal digits only: Number() would also take 1e3 and 0x4d2 as ports 1000 and 1234.
+  if (!words.every((word) => /^\d{1,5}$/.test(word)) || !ports.every((port) => port >= 1 && port <= 65535)) {
     throw new UsageError(`LMC_LOCAL_PORTS must be ports separated by commas, like 1234,41343, not ${JSON.stringify(text)}`);
   }
   return ports;

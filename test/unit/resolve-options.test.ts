@@ -118,6 +118,8 @@ describe("resolveOptions", () => {
     [["--each"], { LM_API_TOKEN: "bad" }, /LM_API_TOKEN does not look like/],
     [[], { LMC_LOCAL_PORTS: "1234,x" }, /LMC_LOCAL_PORTS must be ports separated by commas/],
     [[], { LMC_LOCAL_PORTS: "70000" }, /LMC_LOCAL_PORTS must be ports/],
+    [[], { LMC_LOCAL_PORTS: "1e3" }, /LMC_LOCAL_PORTS must be ports/],
+    [[], { LMC_LOCAL_PORTS: "0x4d2" }, /LMC_LOCAL_PORTS must be ports/],
     [["--timeout", "1e-999"], {}, /--timeout must be a number > 0/],
     [["-n", "1.5"], {}, /--max-tokens must be a whole number/],
     [["-n", "ten"], {}, /--max-tokens must be a whole number/],
