@@ -7,7 +7,7 @@ import { openToRead } from "../fifo-open.js";
 import { jsonErrorPosition } from "../json-position.js";
 import { lookupTable } from "../lookup-table.js";
 import { modelKeySetting, predictionSettings } from "../command-line/prediction-settings.js";
-import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "../single/prompt-limit.js";
+import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "../prompt/prompt-limit.js";
 
 export interface BatchItem {
   index: number;

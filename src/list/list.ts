@@ -7,8 +7,8 @@ import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import { streamWriter } from "../output/sinks.js";
-import { interruptible } from "../run-context.js";
-import { idleWatch } from "../single/idle-watch.js";
+import { interruptible } from "../prediction/run-context.js";
+import { idleWatch } from "../prediction/idle-watch.js";
 import { formatListing } from "./listing.js";
 
 export async function list(options: RunOptions, io: Io): Promise<ExitCode> {

@@ -1,5 +1,4 @@
-// single/: one completion; this is the action, the rest its parts (prompt, stdin,
-// schema, stats; batch mode reuses prompt and stats).
+// single/: the single run, this file alone.
 //
 // One completion: the prompt from the words and stdin, the request to LM Studio, the
 // text streamed to stdout (or -o), reasoning to stderr when asked, then the stats line.
@@ -11,14 +10,14 @@ import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import type { CompletionRequest, Session } from "../lmstudio/session.js";
 import { bufferedSink, streamingSink, streamWriter, type CompletionSink } from "../output/sinks.js";
-import { CANCEL_GRACE_MS, interruptible, outputFileSink, stopWhenReaderGoes, cutOffError, wantsColor, type Deadline } from "../run-context.js";
+import { CANCEL_GRACE_MS, interruptible, outputFileSink, stopWhenReaderGoes, cutOffError, wantsColor, type Deadline } from "../prediction/run-context.js";
 import { noProgress, progressBar } from "../terminal/progress.js";
 import { escapeControls } from "../terminal/terminal-text.js";
-import { assemblePrompt, decodeStdin, needsStdin } from "./prompt.js";
-import { loadSchema } from "./schema.js";
-import { idleWatch, type IdleWatch } from "./idle-watch.js";
-import { formatStats } from "./stats.js";
-import { readStdin } from "./stdin.js";
+import { assemblePrompt, decodeStdin, needsStdin } from "../prompt/prompt.js";
+import { loadSchema } from "../prompt/schema.js";
+import { idleWatch, type IdleWatch } from "../prediction/idle-watch.js";
+import { formatStats } from "../prediction/stats.js";
+import { readStdin } from "../prompt/stdin.js";
 
 export async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
   return interruptible(options, io, async (stop, deadline) => {

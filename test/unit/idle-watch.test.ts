@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CompletionSink } from "../../src/output/sinks.js";
-import { idleWatch } from "../../src/single/idle-watch.js";
+import { idleWatch } from "../../src/prediction/idle-watch.js";
 
 beforeEach(() => void vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] }));
 afterEach(() => void vi.useRealTimers());

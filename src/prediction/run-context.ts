@@ -1,13 +1,13 @@
 // What every kind of run shares: Ctrl-C and --timeout as one abort signal, a reader
 // of stdout that goes away, and colour only where it belongs.
 
-import type { RunOptions } from "./command-line/resolve-options.js";
-import { raceAbort } from "./abort.js";
-import { ExitCode, LmcError } from "./errors.js";
-import type { Io, StopSignal } from "./io.js";
-import { fileSink } from "./output/output-file.js";
-import type { OutputTarget } from "./output/output-path.js";
-import { isBrokenPipe, ReaderGoneError, type CompletionSink } from "./output/sinks.js";
+import type { RunOptions } from "../command-line/resolve-options.js";
+import { raceAbort } from "../abort.js";
+import { ExitCode, LmcError } from "../errors.js";
+import type { Io, StopSignal } from "../io.js";
+import { fileSink } from "../output/output-file.js";
+import type { OutputTarget } from "../output/output-path.js";
+import { isBrokenPipe, ReaderGoneError, type CompletionSink } from "../output/sinks.js";
 
 /** How each signal that stops lmc is reported, and its exit status (128 + the signal's number). */
 const stoppedBy: Readonly<Record<StopSignal, [message: string, status: ExitCode]>> = {
