@@ -4,7 +4,7 @@
 import { ExitCode, LmcError } from "../errors.js";
 
 /** What --timeout's deadline says when it passes: before any answer came, or during one. */
-export function timeoutError(seconds: number, answering: boolean): LmcError {
+function timeoutError(seconds: number, answering: boolean): LmcError {
   const message = answering
     ? `the deadline of ${seconds} s (--timeout) passed mid-completion`
     : `no answer within ${seconds} s (--timeout)`;

@@ -13,13 +13,13 @@ import type { Deadline } from "./deadline.js";
 import type { Watching } from "./idle-watch.js";
 
 /** How long a cancelled prediction may take to be confirmed by the server. */
-export const CANCEL_GRACE_MS = 1000;
+const CANCEL_GRACE_MS = 1000;
 
 /** Stop reasons that mean the completion did not end where the model would have ended it. */
 const truncationReasons = new Set(["maxPredictedTokensReached", "contextLengthReached"]);
 
 /** With --fail-on-truncate, the error of a completion cut off by the token limit or the context. */
-export function cutOffError(failOnTruncate: boolean, stopReason: string): LmcError | undefined {
+function cutOffError(failOnTruncate: boolean, stopReason: string): LmcError | undefined {
   if (!failOnTruncate || !truncationReasons.has(stopReason)) return undefined;
   return new LmcError(`the completion was cut off (${stopReason}; --fail-on-truncate)`, ExitCode.truncated);
 }
@@ -46,7 +46,7 @@ export interface PredictionHooks {
   deadline: Pick<Deadline, "answering">;
 }
 
-export interface Predicted {
+interface Predicted {
   outcome: CompletionOutcome;
   /** --fail-on-truncate's error, when the completion was cut off. */
   cutOff?: LmcError;

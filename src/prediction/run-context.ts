@@ -75,7 +75,7 @@ export function progressFor(wanted: boolean | undefined, io: Io): Progress | und
 }
 
 /** NO_COLOR (https://no-color.org) and TERM=dumb turn colour off; it is only ever used on a terminal. */
-export function wantsColor(io: Io): boolean {
+function wantsColor(io: Io): boolean {
   return io.stderr.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== "dumb";
 }
 
