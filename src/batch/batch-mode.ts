@@ -15,13 +15,13 @@ import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import { outputTarget, type OutputTarget } from "../output/output-path.js";
 import { streamingSink } from "../output/sinks.js";
-import { interruptible, outputFileSink, stopWhenReaderGoes, wantsColor } from "../run-context.js";
-import { stdinChunks } from "../single/stdin.js";
-import { noProgress, progressBar, type Progress } from "../terminal/progress.js";
+import { IdleWatch } from "../prediction/idle-watch.js";
+import { interruptible, outputFileSink, progressFor, watchReader } from "../prediction/run-context.js";
+import { stdinChunks } from "../prompt/stdin.js";
+import { noProgress, type Progress } from "../terminal/progress.js";
 import { oneLine } from "../terminal/terminal-text.js";
 import { completeItem, failedRecord } from "./complete-item.js";
 import { heapFlags } from "./heap.js";
-import { HostWatch } from "./host-watch.js";
 import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./input.js";
 import { batchOnHosts } from "./on-hosts.js";
 import { runInOrder, type BatchRecord, type RunItems } from "./ordered-engine.js";
@@ -41,10 +41,10 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
   // --timeout counts per item (see completeItem), so the run's own deadline is never started.
   return interruptible(options, io, async (stop) => {
     setMaxListeners(batchListenerLimit(options.parallel, options.hosts.length), stop.signal);
-    const showProgress = options.progress ?? io.stderr.isTTY === true;
-    const progress = showProgress ? progressBar(io.stderr, { color: wantsColor(io) }) : noProgress;
+    const shownProgress = progressFor(options.progress, io);
+    const progress = shownProgress ?? noProgress;
     // Before stdin is read from: counting it starts from where it stands.
-    const total = showProgress ? itemCount(options, io) : () => undefined;
+    const total = shownProgress ? itemCount(options, io) : () => undefined;
     const items = batchItems(options, io);
     // Files the user names may be FIFOs no one writes (or reads): a signal still ends the wait.
     const earlier = options.resumeFile === undefined ? undefined : await raceAbort(readEarlierOutput(options.resumeFile), stop.signal);
@@ -57,8 +57,7 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
     // The >> recipe after a run killed mid-write: the new records start on a line of their own.
     if (earlier?.cutShort && (await appendsTo(earlier, target, io))) await sink.write("\n");
     // A reader of stdout that is gone ends the batch at once, not after the items in flight.
-    // -o /dev/stdout writes stdout too: its reader is watched as well.
-    const stopWatching = sink.stream === io.stdout ? stopWhenReaderGoes(io.stdout, stop) : () => {};
+    const stopWatching = watchReader(sink, io, stop);
     const onRecord = showProgressLine(progress, total);
     const run: RunItems = (parallel, complete) =>
       runInOrder({
@@ -84,7 +83,7 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
         options.hosts.length > 1
           ? await batchOnHosts(options, io, stop.signal, run)
           : await withSession(options, io.stderr, stop, (session, host) => {
-              const watch = new HostWatch(options.idleTimeoutSec * 1000);
+              const watch = new IdleWatch(options.idleTimeoutSec * 1000);
               return run(options.parallel, async (item) => {
                 try {
                   return await completeItem(session, host, watch, item, options, stop.signal);

@@ -2,15 +2,15 @@
 // failures (a bad item, a prediction error, --timeout) come back as error records;
 // what ends the batch or is the host's fault is thrown.
 
-import { raceAbort, settleWithin, untilAborted } from "../abort.js";
 import type { RunOptions } from "../command-line/resolve-options.js";
 import { ExitCode, HostSilentError, isHostFailure, LmcError } from "../errors.js";
 import type { Session } from "../lmstudio/session.js";
-import { CANCEL_GRACE_MS, cutOffError, timeoutError } from "../run-context.js";
-import { joinPrompt } from "../single/prompt.js";
-import { statsRecord } from "../single/stats.js";
+import { deadline as deadlineOf, type Deadline } from "../prediction/deadline.js";
+import type { IdleWatch, Watching } from "../prediction/idle-watch.js";
+import { predict } from "../prediction/predict.js";
+import { statsRecord } from "../prediction/stats.js";
+import { joinPrompt } from "../prompt/prompt.js";
 import { TextBuilder } from "../text-builder.js";
-import type { HostWatch } from "./host-watch.js";
 import type { BatchItem } from "./input.js";
 import type { BatchRecord } from "./ordered-engine.js";
 
@@ -18,10 +18,11 @@ export function failedRecord(item: BatchItem, error: string, status: number): Ba
   return { index: item.index, ...(item.file === undefined ? {} : { file: item.file }), error, status };
 }
 
+/** `watch` is the host's, shared by its items in flight. */
 export async function completeItem(
   session: Session,
   host: string,
-  watch: HostWatch,
+  watch: IdleWatch,
   item: BatchItem,
   options: RunOptions,
   batchSignal: AbortSignal,
@@ -32,18 +33,13 @@ export async function completeItem(
   const abortItem = () => itemAbort.abort(batchSignal.reason);
   batchSignal.addEventListener("abort", abortItem, { once: true });
   // --timeout is per item: one slow item fails, the batch goes on.
-  let answering = false;
-  const seconds = options.timeoutSec;
-  const deadline = seconds === undefined ? undefined : setTimeout(() => itemAbort.abort(timeoutError(seconds, answering)), seconds * 1000);
-  const stopWatching = watch.watch(() => itemAbort.abort(new HostSilentError(host, options.idleTimeoutSec)));
-  const signsOfLife = {
-    alive: () => watch.alive(),
-    answering: () => ((answering = true), watch.alive()),
-  };
+  const deadline = deadlineOf(options.timeoutSec, (error) => itemAbort.abort(error));
+  deadline.start();
+  const silence = watch.watch(() => itemAbort.abort(new HostSilentError(host, options.idleTimeoutSec)));
   // What came before the deadline stays, as a single run's streamed stdout keeps it.
   const partial: { completion?: TextBuilder } = {};
   try {
-    return await completeItemOnce(session, item, options, itemAbort.signal, signsOfLife, partial);
+    return await completeItemOnce(session, item, options, itemAbort.signal, silence, deadline, partial);
   } catch (error) {
     if (!batchSignal.aborted && error instanceof LmcError && error.exitCode === ExitCode.timeout) {
       const completion = partial.completion?.toString();
@@ -51,8 +47,8 @@ export async function completeItem(
     }
     throw error;
   } finally {
-    clearTimeout(deadline);
-    stopWatching();
+    deadline.stop();
+    silence.stop();
     batchSignal.removeEventListener("abort", abortItem);
   }
 }
@@ -62,7 +58,8 @@ async function completeItemOnce(
   item: BatchItem,
   options: RunOptions,
   signal: AbortSignal,
-  signsOfLife: { alive(): void; answering(): void },
+  silence: Watching,
+  deadline: Deadline,
   partial: { completion?: TextBuilder },
 ): Promise<BatchRecord> {
   const record: BatchRecord = { index: item.index, ...(item.file === undefined ? {} : { file: item.file }) };
@@ -70,36 +67,28 @@ async function completeItemOnce(
   const prompt = joinPrompt(options.batch === "files" ? [] : options.words, item.text);
   if (prompt === "") return failedRecord(item, "the prompt is empty", ExitCode.usage);
   try {
-    const prediction = await raceAbort(
-      session.complete({
-        prompt,
-        model: item.model ?? options.model,
-        stopStrings: item.stopStrings ?? options.stopStrings,
-        prediction: { ...options.prediction, ...item.prediction },
-        load: options.load,
-        ttlSec: options.ttlSec,
-        signal,
-        onLoadProgress: signsOfLife.alive,
-        onPromptProgress: signsOfLife.alive,
-      }),
+    const request = {
+      prompt,
+      model: item.model ?? options.model,
+      stopStrings: item.stopStrings ?? options.stopStrings,
+      prediction: { ...options.prediction, ...item.prediction },
+      load: options.load,
+      ttlSec: options.ttlSec,
+    };
+    const completion = new TextBuilder();
+    const { outcome, cutOff } = await predict(session, request, {
       signal,
-    );
-    signsOfLife.alive();
-    const completion = new TextBuilder(options.echo ? prompt : "");
-    // With --echo a single run has written the prompt already, whatever happens next.
-    if (options.echo) partial.completion = completion;
-    try {
-      for await (const fragment of untilAborted(prediction.fragments, signal)) {
-        signsOfLife.answering();
-        if (!fragment.reasoning) (partial.completion = completion).append(fragment.text);
-      }
-    } catch (error) {
-      await settleWithin(prediction.outcome, CANCEL_GRACE_MS);
-      throw error;
-    }
-    const outcome = await raceAbort(prediction.outcome, signal);
+      echo: options.echo,
+      failOnTruncate: options.failOnTruncate,
+      // Any text, the --echo'd prompt too, is kept on --timeout, as a single run has written it already.
+      onText: (text) => {
+        partial.completion = completion;
+        completion.append(text);
+      },
+      silence,
+      deadline,
+    });
     const stats = statsRecord(outcome);
-    const cutOff = cutOffError(options.failOnTruncate, stats.stopReason);
     if (cutOff) return { ...failedRecord(item, cutOff.message, cutOff.exitCode), completion: completion.toString(), stats };
     return { ...record, completion: completion.toString(), stats };
   } catch (error) {

@@ -7,7 +7,8 @@ import { openToRead } from "../fifo-open.js";
 import { jsonErrorPosition } from "../json-position.js";
 import { lookupTable } from "../lookup-table.js";
 import { modelKeySetting, predictionSettings } from "../command-line/prediction-settings.js";
-import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "../single/prompt-limit.js";
+import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "../prompt/prompt-limit.js";
+import { withoutFinalNewline } from "../prompt/prompt.js";
 
 export interface BatchItem {
   index: number;
@@ -146,7 +147,7 @@ export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<st
     try {
       const bytes = await readPromptFile(file);
       if (bytes === undefined) yield { index: index - 1, file, text: "", problem: tooLargeForPrompt(file) };
-      else yield { index: index - 1, file, text: bytes.toString("utf8").replace(/\r?\n$/, "") };
+      else yield { index: index - 1, file, text: withoutFinalNewline(bytes.toString("utf8")) };
     } catch (error) {
       yield { index: index - 1, file, text: "", problem: `cannot read ${file}: ${systemErrorText(error)}` };
     }

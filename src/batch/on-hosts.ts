@@ -9,7 +9,7 @@ import { sessionOpener } from "../lmstudio/connect.js";
 import type { Session } from "../lmstudio/session.js";
 import { completeItem, failedRecord } from "./complete-item.js";
 import { HostPool, type PooledHost } from "./host-pool.js";
-import { HostWatch } from "./host-watch.js";
+import { IdleWatch } from "../prediction/idle-watch.js";
 import type { BatchRecord, BatchSummary, RunItems } from "./ordered-engine.js";
 
 /** Prediction failures that may be the host's fault rather than the item's. */
@@ -23,7 +23,7 @@ export async function batchOnHosts(
   run: RunItems,
 ): Promise<BatchSummary & { failedHosts: Array<{ host: string; error: string }> }> {
   const pool = new HostPool(options.hosts, options.parallel, await sessionOpener(options, io.stderr));
-  const watches = new Map(pool.hosts.map((host) => [host, new HostWatch(options.idleTimeoutSec * 1000)]));
+  const watches = new Map(pool.hosts.map((host) => [host, new IdleWatch(options.idleTimeoutSec * 1000)]));
   const sayTakenOut = (host: PooledHost<Session>) => io.stderr.write(`lmc: ${host.failure}; that host is taken out of the rotation\n`);
   try {
     const summary = await run(options.parallel * options.hosts.length, async (item) => {

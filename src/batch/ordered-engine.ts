@@ -5,7 +5,7 @@
 
 import { untilAborted } from "../abort.js";
 import type { BatchItem } from "./input.js";
-import { rate, seconds, type StatsRecord } from "../single/stats.js";
+import { rate, seconds, type StatsRecord } from "../prediction/stats.js";
 
 /** One line of batch output. */
 export interface BatchRecord {

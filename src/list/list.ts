@@ -7,8 +7,8 @@ import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import { streamWriter } from "../output/sinks.js";
-import { interruptible } from "../run-context.js";
-import { idleWatch } from "../single/idle-watch.js";
+import { interruptible } from "../prediction/run-context.js";
+import { IdleWatch } from "../prediction/idle-watch.js";
 import { formatListing } from "./listing.js";
 
 export async function list(options: RunOptions, io: Io): Promise<ExitCode> {
@@ -17,7 +17,7 @@ export async function list(options: RunOptions, io: Io): Promise<ExitCode> {
     const models = await withSession(options, io.stderr, stop, async (session, host) => {
       // A server that accepted the connection and then says nothing ends the run, as a completion's does.
       const seconds = options.idleTimeoutSec;
-      const silence = idleWatch(seconds * 1000, "the connection", (awaited) => {
+      const silence = new IdleWatch(seconds * 1000, "the connection").watch((awaited) => {
         stop.abort(new HostSilentError(host, seconds, awaited === "the connection" && session.connected() ? "the list of models" : awaited));
       });
       try {

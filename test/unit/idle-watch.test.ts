@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CompletionSink } from "../../src/output/sinks.js";
-import { idleWatch } from "../../src/single/idle-watch.js";
+import { IdleWatch } from "../../src/prediction/idle-watch.js";
 
 beforeEach(() => void vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] }));
 afterEach(() => void vi.useRealTimers());
@@ -16,13 +16,13 @@ function blockedSink() {
   return { sink, release: () => release() };
 }
 
-describe("idleWatch: --idle-timeout in a single run", () => {
+describe("IdleWatch in a single run: one wait watched", () => {
   it("calls onSilent with what was awaited once the server said nothing for the idle time", () => {
     const silent = vi.fn();
-    const watch = idleWatch(1000, "the connection", silent);
+    const watching = new IdleWatch(1000, "the connection").watch(silent);
     vi.advanceTimersByTime(999);
     expect(silent).not.toHaveBeenCalled();
-    watch.alive("the first token");
+    watching.alive("the first token");
     vi.advanceTimersByTime(999);
     expect(silent).not.toHaveBeenCalled();
     vi.advanceTimersByTime(1);
@@ -31,7 +31,8 @@ describe("idleWatch: --idle-timeout in a single run", () => {
 
   it("does not count the time lmc spends writing to a slow reader, and counts again after", async () => {
     const silent = vi.fn();
-    const watch = idleWatch(1000, "the next token", silent);
+    const watch = new IdleWatch(1000, "the next token");
+    watch.watch(silent);
     const { sink, release } = blockedSink();
     const written = watch.writesOf(sink).write("text");
     vi.advanceTimersByTime(5000);
@@ -46,8 +47,30 @@ describe("idleWatch: --idle-timeout in a single run", () => {
 
   it("stops", () => {
     const silent = vi.fn();
-    idleWatch(1000, "the model", silent).stop();
+    new IdleWatch(1000, "the model").watch(silent).stop();
     vi.advanceTimersByTime(5000);
     expect(silent).not.toHaveBeenCalled();
+  });
+});
+
+describe("IdleWatch in batch mode: one per host, shared by its items", () => {
+  it("calls a host silent after the idle time without a sign of life, and not before", () => {
+    const watch = new IdleWatch(1000);
+    let silent = 0;
+    const watching = watch.watch(() => silent++);
+    vi.advanceTimersByTime(700);
+    watch.alive(); // another item on the same host heard from it
+    vi.advanceTimersByTime(700);
+    expect(silent).toBe(0);
+    vi.advanceTimersByTime(400);
+    expect(silent).toBe(1);
+    watching.stop();
+  });
+
+  it("stops watching when told", () => {
+    let silent = 0;
+    new IdleWatch(1000).watch(() => silent++).stop();
+    vi.advanceTimersByTime(5000);
+    expect(silent).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
-import { assemblePrompt, decodeStdin, needsStdin } from "../../src/single/prompt.js";
+import { assemblePrompt, decodeStdin, needsStdin } from "../../src/prompt/prompt.js";
 
 const bytes = (...parts: Array<string | number[]>) =>
   Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
-import { loadSchema } from "../../src/single/schema.js";
+import { loadSchema } from "../../src/prompt/schema.js";
 import { tempDir } from "../temp-dir.js";
 
 describe("loadSchema", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatStats, rate, seconds } from "../../src/single/stats.js";
+import { formatStats, rate, seconds } from "../../src/prediction/stats.js";
 
 const model = { key: "k", displayName: "K", identifier: "k:1" };
 

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { expect, it } from "vitest";
-import { readStdin } from "../../src/single/stdin.js";
+import { readStdin } from "../../src/prompt/stdin.js";
 
 const streamOf = (chunks: Buffer[], isTTY?: boolean) =>
   Object.assign(Readable.from(chunks), { isTTY }) as unknown as NodeJS.ReadStream;

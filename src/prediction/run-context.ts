@@ -1,13 +1,15 @@
 // What every kind of run shares: Ctrl-C and --timeout as one abort signal, a reader
-// of stdout that goes away, and colour only where it belongs.
+// of stdout that goes away, the progress line and colour only where they belong, -o.
 
-import type { RunOptions } from "./command-line/resolve-options.js";
-import { raceAbort } from "./abort.js";
-import { ExitCode, LmcError } from "./errors.js";
-import type { Io, StopSignal } from "./io.js";
-import { fileSink } from "./output/output-file.js";
-import type { OutputTarget } from "./output/output-path.js";
-import { isBrokenPipe, ReaderGoneError, type CompletionSink } from "./output/sinks.js";
+import type { RunOptions } from "../command-line/resolve-options.js";
+import { raceAbort } from "../abort.js";
+import { ExitCode, LmcError } from "../errors.js";
+import type { Io, StopSignal } from "../io.js";
+import { fileSink } from "../output/output-file.js";
+import type { OutputTarget } from "../output/output-path.js";
+import { isBrokenPipe, ReaderGoneError, type CompletionSink } from "../output/sinks.js";
+import { progressBar, type Progress } from "../terminal/progress.js";
+import { deadline, type Deadline } from "./deadline.js";
 
 /** How each signal that stops lmc is reported, and its exit status (128 + the signal's number). */
 const stoppedBy: Readonly<Record<StopSignal, [message: string, status: ExitCode]>> = {
@@ -15,33 +17,6 @@ const stoppedBy: Readonly<Record<StopSignal, [message: string, status: ExitCode]
   SIGHUP: ["hung up (SIGHUP)", ExitCode.hangup],
   SIGTERM: ["terminated (SIGTERM)", ExitCode.terminated],
 };
-
-/** Stop reasons that mean the completion did not end where the model would have ended it. */
-const truncationReasons = new Set(["maxPredictedTokensReached", "contextLengthReached"]);
-
-/** With --fail-on-truncate, the error of a completion cut off by the token limit or the context. */
-export function cutOffError(failOnTruncate: boolean, stopReason: string): LmcError | undefined {
-  if (!failOnTruncate || !truncationReasons.has(stopReason)) return undefined;
-  return new LmcError(`the completion was cut off (${stopReason}; --fail-on-truncate)`, ExitCode.truncated);
-}
-
-/** How long a cancelled prediction may take to be confirmed by the server. */
-export const CANCEL_GRACE_MS = 1000;
-
-/** What --timeout's deadline says when it passes: before any answer came, or during one. */
-export function timeoutError(seconds: number, answering: boolean): LmcError {
-  const message = answering
-    ? `the deadline of ${seconds} s (--timeout) passed mid-completion`
-    : `no answer within ${seconds} s (--timeout)`;
-  return new LmcError(message, ExitCode.timeout);
-}
-
-export interface Deadline {
-  /** Starts counting --timeout. */
-  start(): void;
-  /** The answer has begun: a deadline passing from now on cuts a completion short. */
-  answering(): void;
-}
 
 /**
  * Runs `work` with a controller that Ctrl-C, SIGHUP and SIGTERM abort, and that --timeout aborts
@@ -54,20 +29,11 @@ export async function interruptible(
 ): Promise<ExitCode> {
   const stop = new AbortController();
   const stopListening = io.onInterrupt((signal) => stop.abort(new LmcError(...stoppedBy[signal])));
-  let timer: NodeJS.Timeout | undefined;
-  let answering = false;
-  const deadline: Deadline = {
-    start() {
-      const seconds = options.timeoutSec;
-      if (seconds === undefined) return;
-      timer = setTimeout(() => stop.abort(timeoutError(seconds, answering)), seconds * 1000);
-    },
-    answering: () => void (answering = true),
-  };
+  const runDeadline = deadline(options.timeoutSec, (error) => stop.abort(error));
   try {
-    return await work(stop, deadline);
+    return await work(stop, runDeadline);
   } finally {
-    clearTimeout(timer);
+    runDeadline.stop();
     stopListening();
   }
 }
@@ -82,7 +48,7 @@ const READER_CHECK_MS = 250;
  * reader has closed it. (On a pipe Linux lets an empty write succeed, so there
  * only a real write can tell.) Returns the function that stops watching.
  */
-export function stopWhenReaderGoes(stdout: NodeJS.WriteStream, stop: AbortController): () => void {
+function stopWhenReaderGoes(stdout: NodeJS.WriteStream, stop: AbortController): () => void {
   let watching = true;
   // Stays attached: an error from the last probe may come after watching has stopped.
   stdout.on("error", (error) => {
@@ -98,8 +64,18 @@ export function stopWhenReaderGoes(stdout: NodeJS.WriteStream, stop: AbortContro
   };
 }
 
+/** Watches the reader of stdout while `sink` writes to it (-o /dev/stdout does too); returns the function that stops watching. */
+export function watchReader(sink: CompletionSink, io: Io, stop: AbortController): () => void {
+  return sink.stream === io.stdout ? stopWhenReaderGoes(io.stdout, stop) : () => {};
+}
+
+/** The progress line, when it is shown: --progress / --no-progress, or else whether stderr is a terminal. */
+export function progressFor(wanted: boolean | undefined, io: Io): Progress | undefined {
+  return (wanted ?? io.stderr.isTTY === true) ? progressBar(io.stderr, { color: wantsColor(io) }) : undefined;
+}
+
 /** NO_COLOR (https://no-color.org) and TERM=dumb turn colour off; it is only ever used on a terminal. */
-export function wantsColor(io: Io): boolean {
+function wantsColor(io: Io): boolean {
   return io.stderr.isTTY === true && !io.env.NO_COLOR && io.env.TERM !== "dumb";
 }
 

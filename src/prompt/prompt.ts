@@ -1,3 +1,6 @@
+// prompt/: the prompt and where it comes from (stdin, its size limit, --schema), for a
+// single run and a batch item alike.
+//
 // How the prompt is put together from the words and stdin. Pure.
 
 import { UsageError } from "../errors.js";
@@ -15,9 +18,13 @@ export function needsStdin(words: readonly string[]): boolean {
  * echo and editors add) are dropped.
  */
 export function decodeStdin(bytes: Uint8Array, raw: boolean): string {
-  let text = new TextDecoder("utf-8", { fatal: false, ignoreBOM: raw }).decode(bytes);
-  if (!raw) text = text.replace(/\r?\n$/, "");
-  return text;
+  const text = new TextDecoder("utf-8", { fatal: false, ignoreBOM: raw }).decode(bytes);
+  return raw ? text : withoutFinalNewline(text);
+}
+
+/** `text` without one final newline ("\n" or "\r\n"): stdin's, or a file's that is a batch item. */
+export function withoutFinalNewline(text: string): string {
+  return text.replace(/\r?\n$/, "");
 }
 
 /** The words joined by single spaces, each "-" replaced by `text` (stdin, or a batch item). */
