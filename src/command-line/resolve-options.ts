@@ -12,6 +12,7 @@ import type { Environment } from "../io.js";
 import { localPorts } from "../lmstudio/discovery.js";
 import { normalizeHost } from "./host-address.js";
 import { optionSpecs } from "./option-table.js";
+import { envFlag } from "../lib/env-flag.js";
 import { lookupTable } from "../lookup-table.js";
 import { parseApiToken, type Credentials } from "../lmstudio/api-token.js";
 import type { LoadSettings } from "../lmstudio/session.js";
@@ -150,7 +151,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
     progress: args.flags.has("no-progress") ? false : args.flags.has("progress") ? true : undefined,
     reasoning: args.flags.has("reasoning"),
     rawStdin: args.flags.has("raw-stdin"),
-    verbose: args.flags.has("verbose") || isTruthy(env.LMC_DEBUG),
+    verbose: args.flags.has("verbose") || envFlag(env.LMC_DEBUG),
   };
 }
 
@@ -289,8 +290,4 @@ function batchInput(args: ParsedArgs): RunOptions["batch"] {
 function checkStopStrings(stops: string[]): string[] {
   if (stops.includes("")) throw new UsageError("--stop needs a non-empty string");
   return stops;
-}
-
-export function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && value !== "" && value !== "0" && value.toLowerCase() !== "false";
 }
