@@ -35,7 +35,7 @@ export async function main(io: Io): Promise<ExitCode> {
         await io.print(`lmc ${version}\n`);
         return ExitCode.ok;
       case "completion":
-        await io.print(renderCompletion(options.shell!));
+        await io.print(renderCompletion(options.shell));
         return ExitCode.ok;
       case "list":
         return await list(options, io);

@@ -1,7 +1,7 @@
 // What every kind of run shares: Ctrl-C and --timeout as one abort signal, a reader
 // of stdout that goes away, and colour only where it belongs.
 
-import type { RunOptions } from "./command-line/resolve-options.js";
+import type { ServerOptions } from "./command-line/options.js";
 import { raceAbort } from "./abort.js";
 import { ExitCode, LmcError } from "./errors.js";
 import type { Io, StopSignal } from "./io.js";
@@ -48,7 +48,7 @@ export interface Deadline {
  * once `work` starts the deadline (after reading stdin, for a completion).
  */
 export async function interruptible(
-  options: RunOptions,
+  options: ServerOptions,
   io: Io,
   work: (stop: AbortController, deadline: Deadline) => Promise<ExitCode>,
 ): Promise<ExitCode> {

@@ -3,7 +3,7 @@
 // what ends the batch or is the host's fault is thrown.
 
 import { raceAbort, settleWithin, untilAborted } from "../abort.js";
-import type { RunOptions } from "../command-line/resolve-options.js";
+import type { BatchOptions } from "../command-line/options.js";
 import { ExitCode, HostSilentError, isHostFailure, LmcError } from "../errors.js";
 import type { Session } from "../lmstudio/session.js";
 import { CANCEL_GRACE_MS, cutOffError, timeoutError } from "../run-context.js";
@@ -23,7 +23,7 @@ export async function completeItem(
   host: string,
   watch: HostWatch,
   item: BatchItem,
-  options: RunOptions,
+  options: BatchOptions,
   batchSignal: AbortSignal,
 ): Promise<BatchRecord> {
   // The SDK listens on the signal of every prediction it is given and never lets go:
@@ -60,7 +60,7 @@ export async function completeItem(
 async function completeItemOnce(
   session: Session,
   item: BatchItem,
-  options: RunOptions,
+  options: BatchOptions,
   signal: AbortSignal,
   signsOfLife: { alive(): void; answering(): void },
   partial: { completion?: TextBuilder },

@@ -5,7 +5,7 @@
 // text streamed to stdout (or -o), reasoning to stderr when asked, then the stats line.
 
 import { raceAbort, settleWithin, untilAborted } from "../abort.js";
-import type { RunOptions } from "../command-line/resolve-options.js";
+import type { CompleteOptions } from "../command-line/options.js";
 import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
@@ -20,7 +20,7 @@ import { idleWatch, type IdleWatch } from "./idle-watch.js";
 import { formatStats } from "./stats.js";
 import { readStdin } from "./stdin.js";
 
-export async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
+export async function complete(options: CompleteOptions, io: Io): Promise<ExitCode> {
   return interruptible(options, io, async (stop, deadline) => {
     const say = (message: string) => io.stderr.write(`lmc: ${message}\n`);
     const stdinText = needsStdin(options.words)
@@ -124,7 +124,7 @@ function reasoningWriter(stderr: NodeJS.WriteStream) {
 async function predict(
   session: Session,
   request: CompletionRequest,
-  options: RunOptions,
+  options: CompleteOptions,
   sink: CompletionSink,
   stop: AbortController,
   io: Io,
