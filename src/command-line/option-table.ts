@@ -1,5 +1,3 @@
-// command-line/: from argv and the environment to the checked options of one action.
-//
 // The one declaration of lmc's command line. The parser, --help, the shell
 // completions, --option, JSON Lines items and the docs tests all read this table,
 // so they cannot drift apart. Each setting is one row of `settings`; the command
