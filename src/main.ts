@@ -6,11 +6,12 @@ import packageJson from "../package.json" with { type: "json" };
 import { batchMode } from "./batch/batch-mode.js";
 import { parseArgs } from "./command-line/args.js";
 import { renderHelp } from "./command-line/help.js";
-import { isTruthy, resolveOptions } from "./command-line/resolve-options.js";
+import { resolveOptions } from "./command-line/resolve-options.js";
 import { renderCompletion } from "./command-line/shell-completion.js";
 import { ExitCode, LmcError } from "./errors.js";
 import type { Io } from "./io.js";
 import { tellNotes } from "./launcher-notes.js";
+import { envFlag } from "./lib/env-flag.js";
 import { list } from "./list/list.js";
 import { ReaderGoneError } from "./output/sinks.js";
 import { complete } from "./single/complete.js";
@@ -21,7 +22,7 @@ export type { Io } from "./io.js";
 export const version: string = packageJson.version;
 
 export async function main(io: Io): Promise<ExitCode> {
-  let verbose = isTruthy(io.env.LMC_DEBUG); // until the options say otherwise
+  let verbose = envFlag(io.env.LMC_DEBUG); // until the options say otherwise
   try {
     const options = resolveOptions(parseArgs(io.argv), io.env);
     verbose = options.verbose;
@@ -34,7 +35,7 @@ export async function main(io: Io): Promise<ExitCode> {
         await io.print(`lmc ${version}\n`);
         return ExitCode.ok;
       case "completion":
-        await io.print(renderCompletion(options.shell!));
+        await io.print(renderCompletion(options.shell));
         return ExitCode.ok;
       case "list":
         return await list(options, io);

@@ -9,7 +9,7 @@ import { setMaxListeners } from "node:events";
 import { fstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { raceAbort } from "../abort.js";
-import type { RunOptions } from "../command-line/resolve-options.js";
+import type { BatchOptions } from "../command-line/options.js";
 import { ConnectionLostError, ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
@@ -22,7 +22,7 @@ import { noProgress, type Progress } from "../terminal/progress.js";
 import { oneLine } from "../terminal/terminal-text.js";
 import { completeItem, failedRecord } from "./complete-item.js";
 import { heapFlags } from "./heap.js";
-import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, type BatchFormat, type BatchItem } from "./input.js";
+import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, type BatchItem } from "./input.js";
 import { batchOnHosts } from "./on-hosts.js";
 import { runInOrder, type BatchRecord, type RunItems } from "./ordered-engine.js";
 import { carriedRecords, readEarlierOutput, sameFile, type EarlierOutput } from "./resume.js";
@@ -35,7 +35,7 @@ import { stdinFileAhead } from "./stdin-file.js";
  * session, or a pool of them with several hosts; records on stdout in input
  * order, a summary line on stderr.
  */
-export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> {
+export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode> {
   const flags = heapFlags(io.nodeVersion);
   if (flags) io.setV8Flags(flags);
   // --timeout counts per item (see completeItem), so the run's own deadline is never started.
@@ -48,9 +48,10 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
     const items = batchItems(options, io);
     // Files the user names may be FIFOs no one writes (or reads): a signal still ends the wait.
     const earlier = options.resumeFile === undefined ? undefined : await raceAbort(readEarlierOutput(options.resumeFile), stop.signal);
-    const target = options.outputFile === undefined ? undefined : await outputTarget(options.outputFile);
-    const sink = target
-      ? await outputFileSink(io, options.outputFile!, stop, target)
+    const { outputFile } = options;
+    const target = outputFile === undefined ? undefined : await outputTarget(outputFile);
+    const sink = outputFile !== undefined && target
+      ? await outputFileSink(io, outputFile, stop, target)
       : streamingSink(io.stdout);
     // --resume FILE -o FILE: FILE is replaced, so the new one holds the earlier records too.
     const carried = earlier && target?.kind === "replace" && sameFile(earlier.stats, target.existing) ? carriedRecords(earlier) : undefined;
@@ -59,6 +60,7 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
     // A reader of stdout that is gone ends the batch at once, not after the items in flight.
     const stopWatching = watchReader(sink, io, stop);
     const onRecord = showProgressLine(progress, total);
+    const { delimiter } = options;
     const run: RunItems = (parallel, complete) =>
       runInOrder({
         items,
@@ -75,7 +77,7 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
             throw error;
           }
         },
-        render: options.delimiter === undefined ? undefined : (record) => plainRecord(record, options.delimiter!, io),
+        render: delimiter === undefined ? undefined : (record) => plainRecord(record, delimiter, io),
         complete,
       });
     try {
@@ -147,19 +149,19 @@ export function batchListenerLimit(parallel: number, hostCount: number): number 
 }
 
 /** The items: files named by the words or on stdin, or records of stdin. */
-function batchItems(options: RunOptions, io: Io): AsyncGenerator<BatchItem> {
+function batchItems(options: BatchOptions, io: Io): AsyncGenerator<BatchItem> {
   if (options.batch === "files") return itemsFromFiles(options.words);
   if (options.batch === "file-names" || options.batch === "file-names-nul") {
     return itemsFromFiles(fileNamesFromStream(stdinChunks(io.stdin), options.batch === "file-names-nul"));
   }
-  return itemsFromStream(stdinChunks(io.stdin), options.batch as BatchFormat);
+  return itemsFromStream(stdinChunks(io.stdin), options.batch);
 }
 
 /**
  * The number of items, for the progress line, once it is known: the files, or the
  * records of stdin when stdin is a regular file (counted in the background).
  */
-function itemCount(options: RunOptions, io: Io): () => number | undefined {
+function itemCount(options: BatchOptions, io: Io): () => number | undefined {
   if (options.batch === "files") return () => options.words.length;
   let count: number | undefined;
   const ahead = io.fds === undefined ? undefined : stdinFileAhead(io.fds.stdin);

@@ -2,7 +2,7 @@
 // failures (a bad item, a prediction error, --timeout) come back as error records;
 // what ends the batch or is the host's fault is thrown.
 
-import type { RunOptions } from "../command-line/resolve-options.js";
+import type { BatchOptions } from "../command-line/options.js";
 import { ExitCode, HostSilentError, isHostFailure, LmcError } from "../errors.js";
 import type { Session } from "../lmstudio/session.js";
 import { deadline as deadlineOf, type Deadline } from "../prediction/deadline.js";
@@ -24,7 +24,7 @@ export async function completeItem(
   host: string,
   watch: IdleWatch,
   item: BatchItem,
-  options: RunOptions,
+  options: BatchOptions,
   batchSignal: AbortSignal,
 ): Promise<BatchRecord> {
   // The SDK listens on the signal of every prediction it is given and never lets go:
@@ -56,7 +56,7 @@ export async function completeItem(
 async function completeItemOnce(
   session: Session,
   item: BatchItem,
-  options: RunOptions,
+  options: BatchOptions,
   signal: AbortSignal,
   silence: Watching,
   deadline: Deadline,

@@ -5,8 +5,8 @@
 import { systemErrorText } from "../errors.js";
 import { openToRead } from "../fifo-open.js";
 import { jsonErrorPosition } from "../json-position.js";
-import { lookupTable } from "../lookup-table.js";
-import { modelKeySetting, predictionSettings } from "../command-line/prediction-settings.js";
+import type { BatchFormat } from "../command-line/options.js";
+import { itemSettings, predictionKey, settings } from "../command-line/option-table.js";
 import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "../prompt/prompt-limit.js";
 import { withoutFinalNewline } from "../prompt/prompt.js";
 
@@ -16,15 +16,13 @@ export interface BatchItem {
   text: string;
   /** The file it came from, with --each-file. */
   file?: string;
-  /** Settings of this item alone (JSON Lines), by their SDK names. */
+  /** Settings of this item alone (JSON Lines), keyed as the run's prediction settings are. */
   prediction?: Record<string, unknown>;
   model?: string;
   stopStrings?: string[];
   /** Why the item cannot be completed (bad JSON, unreadable file): it gets an error record. */
   problem?: string;
 }
-
-export type BatchFormat = "lines" | "nul" | "jsonl";
 
 /**
  * Splits a byte stream at `separator`, pulling chunks only as records are consumed.
@@ -154,16 +152,6 @@ export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<st
   }
 }
 
-/** Per-item settings JSON Lines may carry, with their SDK names. */
-const itemSettings = lookupTable({
-  maxTokens: "maxTokens",
-  temperature: "temperature",
-  topK: "topKSampling",
-  topP: "topPSampling",
-  minP: "minPSampling",
-  repeatPenalty: "repeatPenalty",
-});
-
 /**
  * `{"prompt": "...", "model"?: "...", "stop"?: [...], "maxTokens"?: 40, ...}`. A bad
  * line is named by its number and what is wrong, never quoted: the input may not be
@@ -184,7 +172,8 @@ export function jsonItem(index: number, line: string): BatchItem {
   const { prompt, model, stop, ...rest } = value as Record<string, unknown>;
   const item: BatchItem = { index, text: prompt as string };
   if (model !== undefined) {
-    if (typeof model !== "string" || modelKeySetting.parse(model) === undefined) return problem(`: "model" must be ${modelKeySetting.accepts}`);
+    const modelKey = settings.model.type;
+    if (typeof model !== "string" || modelKey.parse(model) === undefined) return problem(`: "model" must be ${modelKey.accepts}`);
     item.model = model;
   }
   if (stop !== undefined) {
@@ -195,13 +184,12 @@ export function jsonItem(index: number, line: string): BatchItem {
     item.stopStrings = stops;
   }
   for (const [name, setting] of Object.entries(rest)) {
-    const key = itemSettings[name];
+    const field = itemSettings[name];
     // A field name is the input's shape, not its content: it is named when it looks like one.
-    if (!key) return problem(`: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, model, stop, ${Object.keys(itemSettings).join(", ")}`);
-    const rule = predictionSettings[key]!;
-    const parsed = rule.parse(String(setting));
-    if (parsed === undefined) return problem(`: "${name}" must be ${rule.accepts}`);
-    (item.prediction ??= {})[key] = parsed;
+    if (!field) return problem(`: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, model, stop, ${Object.keys(itemSettings).join(", ")}`);
+    const parsed = field.type.parse(String(setting));
+    if (parsed === undefined) return problem(`: "${name}" must be ${field.type.accepts}`);
+    (item.prediction ??= {})[predictionKey(field)] = parsed;
   }
   return item;
 }

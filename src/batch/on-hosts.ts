@@ -2,7 +2,7 @@
 // flight; an item whose host fails gets one more chance on another.
 
 import { settleWithin } from "../abort.js";
-import type { RunOptions } from "../command-line/resolve-options.js";
+import type { BatchOptions } from "../command-line/options.js";
 import { ExitCode, isHostFailure } from "../errors.js";
 import type { Io } from "../io.js";
 import { sessionOpener } from "../lmstudio/connect.js";
@@ -17,7 +17,7 @@ const maybeTheHosts = new Set<number>([ExitCode.failed, ExitCode.modelNotFound])
 
 /** Several hosts: a pool of sessions, each host with --parallel in flight. */
 export async function batchOnHosts(
-  options: RunOptions,
+  options: BatchOptions,
   io: Io,
   signal: AbortSignal,
   run: RunItems,

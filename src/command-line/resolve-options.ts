@@ -1,5 +1,6 @@
-// command-line/: from argv and the environment to checked run options; the option
-// table (option-table.ts) is the one declaration that parser, help and completions read.
+// command-line/: from argv and the environment to the checked options of one action
+// (options.ts); the option table (option-table.ts) is the one declaration that the
+// parser, help, completions, --option and JSON Lines items read.
 //
 // Turns the parsed command line and the environment into what a run needs.
 // Pure: flags win over the environment, and every value is checked here, so
@@ -11,67 +12,12 @@ import { UsageError } from "../errors.js";
 import type { Environment } from "../io.js";
 import { localPorts } from "../lmstudio/discovery.js";
 import { normalizeHost } from "./host-address.js";
-import { optionSpecs } from "./option-table.js";
+import { flagSettings, optionSettings, optionSpecs, predictionKey, settings } from "./option-table.js";
+import { envFlag } from "../lib/env-flag.js";
 import { lookupTable } from "../lookup-table.js";
-import { parseApiToken, type Credentials } from "../lmstudio/api-token.js";
-import type { LoadSettings } from "../lmstudio/session.js";
-import {
-  checkValue,
-  modelKeySetting,
-  numberSetting,
-  overflowPolicies,
-  parseOptionPairs,
-  parseSetting,
-  secondsSetting,
-  type Setting,
-} from "./prediction-settings.js";
-
-export interface RunOptions {
-  action: "help" | "version" | "completion" | "list" | "batch" | "complete";
-  /** Batch mode: where the items come from. */
-  batch?: "lines" | "nul" | "jsonl" | "files" | "file-names" | "file-names-nul";
-  parallel: number;
-  /** Batch: the completions alone, each followed by this, instead of JSON Lines. */
-  delimiter?: string;
-  /** --resume: an earlier batch output whose completed items are skipped. */
-  resumeFile?: string;
-  /** --completion's shell. */
-  shell?: Shell;
-  /** --list --json */
-  json: boolean;
-  /** --help --all */
-  helpAll: boolean;
-  /** Prompt words; "-" stands for stdin. */
-  words: string[];
-  model?: string;
-  stopStrings: string[];
-  /** Prediction settings by their SDK names (LLMPredictionConfigInput), and `seed`, all checked. */
-  prediction: Record<string, unknown>;
-  load: LoadSettings;
-  ttlSec?: number;
-  /** --schema's argument: a file name or inline JSON, read when the run starts. */
-  schema?: string;
-  /** Websocket URLs; none: look for the local server. Several only in batch mode. */
-  hosts: string[];
-  /** The 127.0.0.1 ports where the local server is looked for when no host is given. */
-  localPorts: readonly number[];
-  /** From LM_API_TOKEN, for servers that require a token. */
-  credentials?: Credentials;
-  timeoutSec?: number;
-  /** Batch: how long a host may stay silent while items wait on it. */
-  idleTimeoutSec: number;
-  outputFile?: string;
-  echo: boolean;
-  stream: boolean;
-  stats: boolean;
-  failOnTruncate: boolean;
-  /** true or false when forced by a flag; undefined: only on a terminal. */
-  progress?: boolean;
-  /** Show reasoning fragments on stderr. */
-  reasoning: boolean;
-  rawStdin: boolean;
-  verbose: boolean;
-}
+import { parseApiToken } from "../lmstudio/api-token.js";
+import { checkValue, type Setting } from "./setting-types.js";
+import type { Action, BatchInput, Options, PredictionOptions, ServerOptions } from "./options.js";
 
 /**
  * A live host sends load or prompt progress, or text, well within a minute, even
@@ -79,32 +25,14 @@ export interface RunOptions {
  */
 const DEFAULT_IDLE_TIMEOUT_SEC = 60;
 
-const wholeNumber = (min: number) => numberSetting(min, Infinity, { integer: true });
-const gpuRatio: Setting = {
-  accepts: "off, max or a ratio from 0 to 1",
-  parse: (text) => (text === "off" || text === "max" ? text : numberSetting(0, 1).parse(text)),
-};
-
-/** Dedicated flags for prediction settings, by flag name. */
-const predictionFlags = lookupTable({
-  "max-tokens": "maxTokens",
-  temperature: "temperature",
-  "top-k": "topKSampling",
-  "top-p": "topPSampling",
-  "min-p": "minPSampling",
-  "repeat-penalty": "repeatPenalty",
-  "draft-model": "draftModel",
-});
-
 /** The environment variable that gives each option's default, from the option table. */
 const environmentDefaults = new Map(optionSpecs.flatMap((spec) => (spec.env ? [[spec.name, spec.env] as const] : [])));
 
-type Action = RunOptions["action"];
-
-export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
+/** Every value is checked, whatever the action, in the same order, so a bad one is refused even with --help. */
+export function resolveOptions(args: ParsedArgs, env: Environment): Options {
   const batch = batchInput(args);
-  const action = chooseAction(args, batch);
-  const shell = completionShell(args);
+  const chosen = chooseAction(args, batch, completionShell(args));
+  const action = chosen.action;
   checkFlagsGoWith(args, action);
   const given = settingsGiven(args, env);
   const model = modelKey(given);
@@ -115,60 +43,77 @@ export function resolveOptions(args: ParsedArgs, env: Environment): RunOptions {
   const schema = args.values.get("schema");
   if (schema !== undefined && schema.trim() === "") throw new UsageError("--schema needs a file name or JSON");
   const prediction = predictionSettings(args, given);
-  const gpu = given.checked("gpu", gpuRatio) as number | "max" | "off" | undefined;
+  const gpu = given.checked(settings.gpu);
+  const parallel = given.checked(settings.parallel) ?? 4;
+  const resumeFile = args.values.get("resume");
+  const delimiter = parseDelimiter(args.values.get("delimiter"));
+  const stopStrings = checkStopStrings(args.lists.get("stop") ?? []);
+  const load = {
+    contextLength: given.checked(settings.contextLength),
+    gpu: gpu === undefined ? undefined : { ratio: gpu },
+    // LM Studio takes the seed in the load configuration too (prediction has it already checked).
+    seed: given.checked(settings.seed),
+  };
+  const ttlSec = given.checked(settings.ttl);
+  const ports = parseLocalPorts(env.LMC_LOCAL_PORTS);
+  // Only a run that talks to LM Studio needs the token: a bad one must not break --help.
+  const credentials = talksToLmStudio.has(action) ? parseApiToken(env.LM_API_TOKEN) : undefined;
+  const timeoutSec = given.checked(settings.timeout);
+  const idleTimeoutSec = given.checked(settings.idleTimeout) ?? DEFAULT_IDLE_TIMEOUT_SEC;
+  const progress = args.flags.has("no-progress") ? false : args.flags.has("progress") ? true : undefined;
+  const verbose = args.flags.has("verbose") || envFlag(env.LMC_DEBUG);
 
-  return {
-    action,
-    batch,
-    parallel: (given.checked("parallel", wholeNumber(1)) as number | undefined) ?? 4,
-    resumeFile: args.values.get("resume"),
-    delimiter: parseDelimiter(args.values.get("delimiter")),
-    shell,
-    json: args.flags.has("json"),
-    helpAll: args.flags.has("all"),
+  const server: ServerOptions = { hosts, localPorts: ports, credentials, timeoutSec, idleTimeoutSec, verbose };
+  const asked: PredictionOptions = {
     words: args.words,
     model,
-    stopStrings: checkStopStrings(args.lists.get("stop") ?? []),
+    stopStrings,
     prediction,
-    load: {
-      contextLength: given.checked("context-length", wholeNumber(1)) as number | undefined,
-      gpu: gpu === undefined ? undefined : { ratio: gpu },
-    },
-    ttlSec: given.checked("ttl", secondsSetting({ whole: true })) as number | undefined,
-    schema,
-    hosts,
-    localPorts: parseLocalPorts(env.LMC_LOCAL_PORTS),
-    // Only a run that talks to LM Studio needs the token: a bad one must not break --help.
-    credentials: talksToLmStudio.has(action) ? parseApiToken(env.LM_API_TOKEN) : undefined,
-    timeoutSec: given.checked("timeout", secondsSetting()) as number | undefined,
-    idleTimeoutSec: (given.checked("idle-timeout", secondsSetting()) as number | undefined) ?? DEFAULT_IDLE_TIMEOUT_SEC,
-    outputFile: output,
+    load,
+    ttlSec,
     echo: args.flags.has("echo"),
-    stream: !args.flags.has("no-stream"),
-    stats: !args.flags.has("no-stats"),
     failOnTruncate: args.flags.has("fail-on-truncate"),
-    progress: args.flags.has("no-progress") ? false : args.flags.has("progress") ? true : undefined,
+    stats: !args.flags.has("no-stats"),
+    progress,
     reasoning: args.flags.has("reasoning"),
-    rawStdin: args.flags.has("raw-stdin"),
-    verbose: args.flags.has("verbose") || isTruthy(env.LMC_DEBUG),
   };
+  switch (chosen.action) {
+    case "help":
+      return { action: "help", helpAll: args.flags.has("all"), verbose };
+    case "version":
+      return { action: "version", verbose };
+    case "completion":
+      return { action: "completion", shell: chosen.shell, verbose };
+    case "list":
+      return { action: "list", ...server, json: args.flags.has("json") };
+    case "complete":
+      return { action: "complete", ...server, ...asked, schema, outputFile: output, stream: !args.flags.has("no-stream"), rawStdin: args.flags.has("raw-stdin") };
+    case "batch":
+      return { action: "batch", ...server, ...asked, batch: chosen.batch, parallel, delimiter, resumeFile, outputFile: output };
+  }
 }
 
+/** The action, with what only it has: the shell of --completion, batch mode's input. */
+type Chosen =
+  | { action: "help" | "version" | "list" | "complete" }
+  | { action: "completion"; shell: Shell }
+  | { action: "batch"; batch: BatchInput };
+
 /** What the run does: the first of these flags that is given decides; a completion when none is. */
-function chooseAction(args: ParsedArgs, batch: RunOptions["batch"]): Action {
-  if (args.flags.has("help")) return "help";
-  if (args.flags.has("version")) return "version";
-  if (args.values.has("completion")) return "completion";
-  if (args.flags.has("list")) return "list";
-  return batch ? "batch" : "complete";
+function chooseAction(args: ParsedArgs, batch: BatchInput | undefined, shell: Shell | undefined): Chosen {
+  if (args.flags.has("help")) return { action: "help" };
+  if (args.flags.has("version")) return { action: "version" };
+  if (shell) return { action: "completion", shell };
+  if (args.flags.has("list")) return { action: "list" };
+  return batch ? { action: "batch", batch } : { action: "complete" };
 }
 
 function completionShell(args: ParsedArgs): Shell | undefined {
   const shell = args.values.get("completion");
-  if (shell !== undefined && !(shells as readonly string[]).includes(shell)) {
-    throw new UsageError(`--completion takes ${shells.join(", ")}, not "${shell}"`);
-  }
-  return shell as Shell | undefined;
+  if (shell === undefined) return undefined;
+  const known = shells.find((name) => name === shell);
+  if (!known) throw new UsageError(`--completion takes ${shells.join(", ")}, not "${shell}"`);
+  return known;
 }
 
 /** Flags that only mean something with another. */
@@ -181,8 +126,8 @@ function checkFlagsGoWith(args: ParsedArgs, action: Action): void {
 interface SettingsGiven {
   /** The flag's value, else its environment variable's (an empty variable counts as unset), and where it came from. */
   value(name: string): { value: string; source: string } | undefined;
-  /** That value, checked and parsed by `rule`. */
-  checked(name: string, rule: Setting): unknown;
+  /** The value of a setting's flag or variable, checked and parsed by its type. */
+  checked<T>(setting: { name: string; type: Setting<T> }): T | undefined;
 }
 
 function settingsGiven(args: ParsedArgs, env: Environment): SettingsGiven {
@@ -193,40 +138,56 @@ function settingsGiven(args: ParsedArgs, env: Environment): SettingsGiven {
     const fromEnv = envName ? env[envName] : undefined;
     return fromEnv && envName ? { value: fromEnv, source: envName } : undefined;
   };
-  const checked = (name: string, rule: Setting) => {
+  const checked = <T>({ name, type }: { name: string; type: Setting<T> }) => {
     const given = value(name);
-    return given ? checkValue(rule, given.value, given.source) : undefined;
+    return given ? checkValue(type, given.value, given.source) : undefined;
   };
   return { value, checked };
 }
 
 function modelKey(given: SettingsGiven): string | undefined {
-  const model = given.value("model");
+  const model = given.value(settings.model.name);
   if (model && model.value.trim() === "") throw new UsageError(`${model.source} is empty`);
-  if (model) checkValue(modelKeySetting, model.value, model.source);
+  if (model) checkValue(settings.model.type, model.value, model.source);
   return model?.value;
 }
 
-/** --option pairs, then the dedicated flags (which win), --context-overflow and --seed. */
+/** --option pairs, then the flags of prediction settings (which win), in --help's order. */
 function predictionSettings(args: ParsedArgs, given: SettingsGiven): Record<string, unknown> {
   const prediction = parseOptionPairs(args.lists.get("option") ?? []);
-  for (const [flag, key] of Object.entries(predictionFlags)) {
-    const setting = given.value(flag);
-    if (setting) prediction[key] = parseSetting(key, setting.value, setting.source);
+  for (const setting of flagSettings) {
+    const flag = given.value(setting.name);
+    if (flag) prediction[predictionKey(setting)] = setting.flagWords ? fromWords(setting.flagWords, flag.value, flag.source) : checkValue(setting.type, flag.value, flag.source);
   }
-  const overflow = args.values.get("context-overflow");
-  if (overflow !== undefined) {
-    const policy = overflowPolicies[overflow];
-    if (!policy) throw new UsageError(`--context-overflow must be one of ${Object.keys(overflowPolicies).join(", ")}, not "${overflow}"`);
-    prediction.contextOverflowPolicy = policy;
+  return prediction;
+}
+
+/** A value of a flag that takes words for the SDK's values (--context-overflow). */
+function fromWords(words: Readonly<Record<string, unknown>>, word: string, source: string): unknown {
+  const value = words[word];
+  if (value === undefined) throw new UsageError(`${source} must be one of ${Object.keys(words).join(", ")}, not "${word}"`);
+  return value;
+}
+
+/**
+ * `--option KEY=VALUE` pairs as settings, in order (a later one wins). Only keys of
+ * the option table are ever set, so "__proto__" can never become a prototype.
+ */
+function parseOptionPairs(pairs: readonly string[]): Record<string, unknown> {
+  const prediction: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--option takes KEY=VALUE, not "${pair}"`);
+    const key = pair.slice(0, eq);
+    const source = `--option ${key}`;
+    const setting = optionSettings[key];
+    if (!setting) throw new UsageError(`${source}: unknown setting "${key}"; known: ${Object.keys(optionSettings).join(", ")}`);
+    prediction[predictionKey(setting)] = checkValue(setting.type, pair.slice(eq + 1), source);
   }
-  const seed = given.checked("seed", wholeNumber(0));
-  if (seed !== undefined) prediction.seed = seed;
   return prediction;
 }
 
 const talksToLmStudio = new Set<Action>(["list", "batch", "complete"]);
-
 /** LMC_LOCAL_PORTS: where to look for the local server instead of the usual ports (tests use it). */
 function parseLocalPorts(text: string | undefined): readonly number[] {
   if (!text) return localPorts;
@@ -260,7 +221,7 @@ function resolveHosts(args: ParsedArgs, env: Environment): string[] {
 const unique = (values: string[]) => [...new Set(values)];
 
 /** Which batch input the flags ask for, if any; two at once is a usage error. */
-function batchInput(args: ParsedArgs): RunOptions["batch"] {
+function batchInput(args: ParsedArgs): BatchInput | undefined {
   const modes = ["each", "each-jsonl", "each-file"].filter((flag) => args.flags.has(flag));
   if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot go together`);
   const namesOnStdin = modes[0] === "each-file" && args.words.length === 0;
@@ -289,8 +250,4 @@ function batchInput(args: ParsedArgs): RunOptions["batch"] {
 function checkStopStrings(stops: string[]): string[] {
   if (stops.includes("")) throw new UsageError("--stop needs a non-empty string");
   return stops;
-}
-
-export function isTruthy(value: string | undefined): boolean {
-  return value !== undefined && value !== "" && value !== "0" && value.toLowerCase() !== "false";
 }

@@ -1,8 +1,7 @@
 // Shell completion scripts for bash, zsh and fish, generated from optionSpecs so they
 // offer exactly the options lmc parses. Pure: `lmc --completion SHELL` prints one.
 
-import { optionSpecs, type OptionSpec } from "./option-table.js";
-import { overflowPolicies } from "./prediction-settings.js";
+import { optionSpecs, overflowPolicies, type OptionSpec } from "./option-table.js";
 
 export type Shell = "bash" | "zsh" | "fish";
 export const shells: readonly Shell[] = ["bash", "zsh", "fish"];

@@ -1,7 +1,7 @@
 // list/: the --list action (here): the models LM Studio has downloaded, the loaded
 // ones marked; listing.ts formats them.
 
-import type { RunOptions } from "../command-line/resolve-options.js";
+import type { ListOptions } from "../command-line/options.js";
 import { raceAbort } from "../abort.js";
 import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
@@ -11,7 +11,7 @@ import { interruptible } from "../prediction/run-context.js";
 import { IdleWatch } from "../prediction/idle-watch.js";
 import { formatListing } from "./listing.js";
 
-export async function list(options: RunOptions, io: Io): Promise<ExitCode> {
+export async function list(options: ListOptions, io: Io): Promise<ExitCode> {
   return interruptible(options, io, async (stop, deadline) => {
     deadline.start();
     const models = await withSession(options, io.stderr, stop, async (session, host) => {

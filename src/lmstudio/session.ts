@@ -7,7 +7,6 @@ import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface
 import { raceAbort } from "../abort.js";
 import { ExitCode, LmcError, ServerProtocolError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
-import { lookupTable } from "../lookup-table.js";
 import { mark } from "../timeline.js";
 import type { Credentials } from "./api-token.js";
 import { fragmentQueue, MAX_COMPLETION_BYTES } from "./fragment-queue.js";
@@ -21,6 +20,8 @@ mark("SDK loaded");
 export interface LoadSettings {
   contextLength?: number;
   gpu?: { ratio: number | "max" | "off" };
+  /** LM Studio takes the seed in the load configuration too. */
+  seed?: number;
 }
 
 export interface SessionOptions {
@@ -34,7 +35,11 @@ export interface CompletionRequest {
   prompt: string;
   model?: string;
   stopStrings: string[];
-  /** Checked prediction settings, by their LLMPredictionConfigInput names, and `seed`. */
+  /**
+   * Checked prediction settings, by their LLMPredictionConfigInput names, or, for those
+   * SDK 1.5's complete() silently drops although LM Studio knows them (its option schema
+   * lacks them), by the configuration key LM Studio reads them by (llm.prediction.…).
+   */
   prediction: Record<string, unknown>;
   /** A JSON Schema the completion must satisfy. */
   schema?: object;
@@ -111,10 +116,8 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
   watch = watchPort((client.llm as unknown as { port?: unknown }).port);
   mark("client constructed");
 
-  const findModel = async ({ model: key, load, prediction, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
+  const findModel = async ({ model: key, load: config, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
     try {
-      // LM Studio takes the seed in the load configuration too.
-      const config = { ...load, seed: prediction.seed as number | undefined };
       const model = await (key === undefined
         ? client.llm.model()
         : client.llm.model(key, { signal, config, ttl: ttlSec, onProgress: onLoadProgress }));
@@ -253,26 +256,16 @@ function forgetFragments(ongoing: object): void {
   if (Array.isArray(kept)) kept.length = 0;
 }
 
-/**
- * Settings that SDK 1.5's complete() silently drops although LM Studio knows them
- * (its option schema lacks them), with the key LM Studio reads them by. lmc sends
- * them as raw configuration fields instead.
- */
-const rawSettingKeys = lookupTable({
-  xtcProbability: "llm.prediction.llama.xtcProbability",
-  xtcThreshold: "llm.prediction.llama.xtcThreshold",
-  logProbs: "llm.prediction.logProbs",
-  seed: "llm.prediction.seed",
-});
+/** A key LM Studio's configuration reads (llm.prediction.seed), not an SDK name (LLMPredictionConfigInput's are one word). */
+const isConfigurationKey = (name: string) => name.startsWith("llm.");
 
-/** Separates the settings the SDK passes on from those that must go as raw fields. */
+/** Separates the settings the SDK passes on from those that must go as raw configuration fields. */
 function splitRawSettings(prediction: Record<string, unknown>) {
   const settings: Record<string, unknown> = {};
   const raw: Array<{ key: string; value: unknown }> = [];
   for (const [name, value] of Object.entries(prediction)) {
-    const key = rawSettingKeys[name];
-    if (key === undefined) settings[name] = value;
-    else raw.push({ key, value: value === false ? { checked: false, value: 0 } : { checked: true, value } });
+    if (!isConfigurationKey(name)) settings[name] = value;
+    else raw.push({ key: name, value: value === false ? { checked: false, value: 0 } : { checked: true, value } });
   }
   return { settings, raw };
 }

@@ -1,7 +1,7 @@
 // What every kind of run shares: Ctrl-C and --timeout as one abort signal, a reader
 // of stdout that goes away, the progress line and colour only where they belong, -o.
 
-import type { RunOptions } from "../command-line/resolve-options.js";
+import type { ServerOptions } from "../command-line/options.js";
 import { raceAbort } from "../abort.js";
 import { ExitCode, LmcError } from "../errors.js";
 import type { Io, StopSignal } from "../io.js";
@@ -23,7 +23,7 @@ const stoppedBy: Readonly<Record<StopSignal, [message: string, status: ExitCode]
  * once `work` starts the deadline (after reading stdin, for a completion).
  */
 export async function interruptible(
-  options: RunOptions,
+  options: ServerOptions,
   io: Io,
   work: (stop: AbortController, deadline: Deadline) => Promise<ExitCode>,
 ): Promise<ExitCode> {

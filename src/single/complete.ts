@@ -4,7 +4,7 @@
 // text streamed to stdout (or -o), reasoning to stderr when asked, then the stats line.
 
 import { raceAbort } from "../abort.js";
-import type { RunOptions } from "../command-line/resolve-options.js";
+import type { CompleteOptions } from "../command-line/options.js";
 import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
@@ -19,7 +19,7 @@ import { readStdin } from "../prompt/stdin.js";
 import { noProgress } from "../terminal/progress.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 
-export async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
+export async function complete(options: CompleteOptions, io: Io): Promise<ExitCode> {
   return interruptible(options, io, async (stop, deadline) => {
     const say = (message: string) => io.stderr.write(`lmc: ${message}\n`);
     const stdinText = needsStdin(options.words)

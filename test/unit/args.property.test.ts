@@ -2,6 +2,7 @@
 // words) written out in every spelling the parser accepts, and read back the same.
 // A failure prints fast-check's seed and the smallest command line that breaks.
 
+import assert from "node:assert";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseArgs } from "../../src/command-line/args.js";
@@ -163,7 +164,11 @@ function unescaped(text: string): string {
   return out;
 }
 
-const delimiterOf = (text: string) => resolveOptions(parseArgs(["--each", "-d", text]), {}).delimiter;
+const delimiterOf = (text: string) => {
+  const options = resolveOptions(parseArgs(["--each", "-d", text]), {});
+  assert(options.action === "batch");
+  return options.delimiter;
+};
 
 describe("--delimiter's escapes, property-based", () => {
   const delimiterText = fc.string({ unit: fc.constantFrom("\\", "0", "n", "t", "x", "\0", "\n", "\t", "é", "-"), maxLength: 16 });
@@ -189,7 +194,9 @@ describe("flags and the environment, property-based", () => {
       fc.property(maybeCount, maybeCount, fc.boolean(), (flag, fromEnv, short) => {
         const argv = flag === undefined ? [] : short ? [`-n${flag}`] : ["--max-tokens", String(flag)];
         const env = fromEnv === undefined ? {} : { LMC_MAX_TOKENS: String(fromEnv) };
-        expect(resolveOptions(parseArgs([...argv, "hi"]), env).prediction.maxTokens).toBe(flag ?? fromEnv);
+        const options = resolveOptions(parseArgs([...argv, "hi"]), env);
+        assert(options.action === "complete");
+        expect(options.prediction.maxTokens).toBe(flag ?? fromEnv);
       }),
       runs,
     );

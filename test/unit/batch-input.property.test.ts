@@ -9,7 +9,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, jsonItem, splitRecords } from "../../src/batch/input.js";
-import { modelKeySetting } from "../../src/command-line/prediction-settings.js";
+import { modelKeySetting } from "../../src/command-line/setting-types.js";
 import { tempDir } from "../temp-dir.js";
 
 const runs = { numRuns: 200 };

@@ -9,8 +9,8 @@ const resolve = (argv: string[], env: Environment = {}) => resolveOptions(parseA
 describe("resolveOptions", () => {
   it("has quiet defaults", () => {
     expect(resolve(["hi"])).toEqual({
-      action: "complete", batch: undefined, parallel: 4, resumeFile: undefined, delimiter: undefined, shell: undefined, json: false, helpAll: false, words: ["hi"], model: undefined, stopStrings: [], prediction: {},
-      load: { contextLength: undefined, gpu: undefined }, ttlSec: undefined, schema: undefined,
+      action: "complete", words: ["hi"], model: undefined, stopStrings: [], prediction: {},
+      load: { contextLength: undefined, gpu: undefined, seed: undefined }, ttlSec: undefined, schema: undefined,
       hosts: [], localPorts: [1234, 41343, 52993, 16141, 39414, 22931], credentials: undefined, timeoutSec: undefined, idleTimeoutSec: 60, outputFile: undefined,
       echo: false, stream: true, stats: true, failOnTruncate: false, progress: undefined, reasoning: false,
       rawStdin: false, verbose: false,
@@ -54,14 +54,14 @@ describe("resolveOptions", () => {
     ["sampling flags", ["--top-k", "40", "--top-p", "0.9", "--min-p", "off", "--repeat-penalty", "1.1"], {},
       { prediction: { topKSampling: 40, topPSampling: 0.9, minPSampling: false, repeatPenalty: 1.1 } }],
     ["--option, with flags winning", ["--option", "topKSampling=5", "--option", "xtcProbability=0.5", "--top-k", "7"], {},
-      { prediction: { topKSampling: 7, xtcProbability: 0.5 } }],
+      { prediction: { topKSampling: 7, "llm.prediction.llama.xtcProbability": 0.5 } }],
     ["--option keeps the last", ["--option", "cpuThreads=2", "--option", "cpuThreads=4"], {}, { prediction: { cpuThreads: 4 } }],
     ["--context-overflow", ["--context-overflow", "rolling-window"], {}, { prediction: { contextOverflowPolicy: "rollingWindow" } }],
     ["--draft-model", ["--draft-model", "small"], {}, { prediction: { draftModel: "small" } }],
     ["load settings", ["--context-length", "4096", "--gpu", "max", "--ttl", "300"], {},
       { load: { contextLength: 4096, gpu: { ratio: "max" } }, ttlSec: 300 }],
     ["--seed is a prediction setting", ["--seed", "42", "--option", "xtcProbability=0.5"], {},
-      { prediction: { xtcProbability: 0.5, seed: 42 } }],
+      { prediction: { "llm.prediction.llama.xtcProbability": 0.5, "llm.prediction.seed": 42 }, load: { seed: 42 } }],
     ["seconds beyond a timer's reach are held at 24.8 days", ["--timeout", "1e99", "--ttl", "3000000"], {}, { timeoutSec: 2147483, ttlSec: 2147483 }],
     ["LMC_TIMEOUT=1e999 too", [], { LMC_TIMEOUT: "1e999" }, { timeoutSec: 2147483 }],
     ["LMC_LOCAL_PORTS", [], { LMC_LOCAL_PORTS: "5, 6" }, { localPorts: [5, 6] }],
