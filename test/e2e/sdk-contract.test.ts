@@ -172,10 +172,10 @@ describe("before the prediction: requestError", () => {
     }
   });
 
-  // connectionError also looked for ws's "WebSocket was closed before the connection was
-  // established": SDK 1.5 never hands that on (it closes the socket only once it has
-  // given up on it, and ignores what comes after). A websocket server that is not LM
-  // Studio, the nearest case, ends in the SDK's own words instead.
+  // ws's "WebSocket was closed before the connection was established", which lmc once
+  // looked for too, never reaches it: SDK 1.5 closes a socket only once it has given up
+  // on it, and ignores what the socket says after. The nearest case, a websocket server
+  // that is not LM Studio, ends in the SDK's own words.
   it('a websocket server that is not LM Studio and hangs up: "WebSocket connection closed", not ws\'s "WebSocket was closed"', async () => {
     const other = new WebSocketServer({ port: 0, host: "127.0.0.1" });
     other.on("connection", (socket) => socket.close());
