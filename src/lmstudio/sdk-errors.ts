@@ -47,7 +47,8 @@ export function connectionError(error: unknown, host: string): LmcError | undefi
   if (typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
     return unreachable(`its TLS certificate is not trusted: ${code}`, "");
   }
-  const notLmStudio = /Unexpected server response|WebSocket was closed/i.test(message);
+  // A server that is not LM Studio answers the websocket's upgrade with plain HTTP.
+  const notLmStudio = /Unexpected server response/i.test(message);
   if (!(typeof code === "string" && unreachableCodes.has(code)) && !notLmStudio) return undefined;
   return unreachable(typeof code === "string" ? code : plainText(message));
 }

@@ -4,7 +4,7 @@
 //                               [--token IDENTIFIER:PASSKEY] [--quiet]
 //
 // SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | flood:N | predictionError[:TITLE]
-//       | noResult | stall:N | resultStats:JSON | badFrame:N:utf8|json|message
+//       | noResult | stall:N | resultStats:JSON | badFrame:N:utf8|json|message|unknown|opcode
 //
 // Without --port it listens on LM Studio's default port, 1234, so that plain `lmc` finds
 // it; when 1234 is taken it says so on stderr, with the `export LMC_HOST=…` line to use,
@@ -22,7 +22,7 @@ function usage(message: string): never {
     `${message}\nusage: tsx test/server/main.ts [--port N] [--host H] [--fault SPEC] [--parallel N] ` +
       `[--token IDENTIFIER:PASSKEY] [--quiet]\n` +
       `SPEC: none | refuse | hang | nothingLoaded | slow:MS | dieMidStream:N | flood:N | predictionError[:TITLE]\n` +
-      `      | noResult | stall:N | resultStats:JSON | badFrame:N:utf8|json|message\n`,
+      `      | noResult | stall:N | resultStats:JSON | badFrame:N:utf8|json|message|unknown|opcode\n`,
   );
   process.exit(2);
 }
@@ -62,8 +62,8 @@ function parseFault(spec: string): Fault {
     }
     case "badFrame": {
       const [after, kind = "utf8"] = (arg ?? "0").split(":");
-      if (kind !== "utf8" && kind !== "json" && kind !== "message") usage("--fault badFrame:N:KIND needs KIND utf8, json or message");
-      return { type: "badFrame", afterFragments: parseInteger("--fault badFrame:N", after, 0), kind };
+      if (!["utf8", "json", "message", "unknown", "opcode"].includes(kind)) usage("--fault badFrame:N:KIND needs KIND utf8, json, message, unknown or opcode");
+      return { type: "badFrame", afterFragments: parseInteger("--fault badFrame:N", after, 0), kind: kind as Extract<Fault, { type: "badFrame" }>["kind"] };
     }
     case "predictionError":
       return arg === undefined ? { type: "predictionError" } : { type: "predictionError", title: arg };

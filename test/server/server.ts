@@ -50,8 +50,11 @@ export type Fault =
   | { type: "dieMidStream"; afterFragments: number }
   /** The handshake succeeds, then no rpc or channel is ever answered. */
   | { type: "hang" }
-  /** predict/completeRawText answer with a channelError shaped like LM Studio's errors. */
-  | { type: "predictionError"; title?: string; cause?: string; suggestion?: string }
+  /**
+   * predict/completeRawText answer with a channelError shaped like LM Studio's errors; with
+   * `code`, one that the SDK words itself (its displayData.code), keeping the title apart.
+   */
+  | { type: "predictionError"; title?: string; cause?: string; suggestion?: string; code?: "generic.specificModelUnloaded" }
   /** Sleep `delayMs` before each fragment. */
   | { type: "slow"; delayMs: number }
   /**
@@ -78,10 +81,11 @@ export type Fault =
   | { type: "resultStats"; stats: Record<string, unknown> }
   /**
    * After `afterFragments` fragments, one frame that is `utf8`: a text frame that is not
-   * UTF-8, `json`: text that is not JSON, or `message`: a fragment message of the wrong
-   * shape; then the prediction goes on as usual.
+   * UTF-8, `json`: text that is not JSON, `message`: a fragment message of the wrong shape,
+   * `unknown`: a message of a type the protocol does not have, or `opcode`: a websocket
+   * frame with a reserved opcode; then the prediction goes on as usual.
    */
-  | { type: "badFrame"; afterFragments: number; kind: "utf8" | "json" | "message" };
+  | { type: "badFrame"; afterFragments: number; kind: "utf8" | "json" | "message" | "unknown" | "opcode" };
 
 export interface TestServerOptions {
   host?: string;
@@ -907,6 +911,7 @@ class TestServerImpl implements TestServer {
         makeError(fault.title ?? DEFAULT_PREDICTION_ERROR_TITLE, {
           cause: fault.cause,
           suggestion: fault.suggestion,
+          displayData: fault.code === undefined ? undefined : { code: fault.code },
           stack: `Error: ${fault.title ?? DEFAULT_PREDICTION_ERROR_TITLE}\n    at lmc-test-server (fault predictionError)`,
         }),
       );
@@ -1049,6 +1054,9 @@ class TestServerImpl implements TestServer {
     if (conn.ws.readyState !== WebSocket.OPEN) return;
     if (kind === "utf8") conn.ws.send(Buffer.from('{"type":"\xff\xfe"}', "latin1"), { binary: false });
     else if (kind === "json") conn.ws.send('{"type":"channelSend",');
+    else if (kind === "unknown") conn.ws.send(JSON.stringify({ type: "lmcTestUnknownMessage" }));
+    // An empty final frame of opcode 3, which is reserved: written under ws, which sends no such frame.
+    else if (kind === "opcode") (conn.ws as unknown as { _socket: Socket })._socket.write(Buffer.from([0x83, 0x00]));
     else conn.ws.send(JSON.stringify({ type: "channelSend", channelId, message: { type: "fragment", fragment: { content: 42 } } }));
   }
 
