@@ -166,9 +166,13 @@ async function fingerprint(target: Target, stripped: boolean, snapshotEntry: str
     execPath: process.execPath,
     // The snapshot's entry holds all of lmc and the SDK; the launcher, bundle and code
     // cache (which V8 does not record the same twice) are what the other build carries.
+    // A cross build carries no code cache, which differs from build to build: leaving it
+    // out lets a rebuilt but unchanged bundle reuse the cross build (test/e2e/windows.test.ts).
     inputs:
       snapshotEntry === undefined
-        ? await Promise.all(INPUTS.map(async (file) => hash(await readFile(file))))
+        ? await Promise.all(
+            INPUTS.filter((file) => target === hostTarget() || file !== `dist/${CODE_CACHE}`).map(async (file) => hash(await readFile(file))),
+          )
         : [hash(Buffer.from(snapshotEntry))],
     script: hash(await readFile(fileURLToPath(import.meta.url))),
     stripped,

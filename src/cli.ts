@@ -5,7 +5,7 @@
 import { fstatSync } from "node:fs";
 import { constants } from "node:os";
 import { setFlagsFromString } from "node:v8";
-import { ExitCode, LmcError } from "./errors.js";
+import { ExitCode, LmcError, systemErrorText } from "./errors.js";
 import { main } from "./main.js";
 import { mark } from "./timeline.js";
 import { removeTemporaryFiles } from "./output/output-file.js";
@@ -15,7 +15,7 @@ import { writeDirect } from "./output/write-direct.js";
 // Made on first use, as stdin is: making stdout's stream loads Node's stream and net
 // modules (3-5 ms), which --version, --help and --completion do without (print below).
 let stdout: NodeJS.WriteStream | undefined;
-const openStdout = () => (stdout ??= process.stdout);
+const openStdout = () => (stdout ??= opened("cannot write stdout", () => process.stdout));
 
 /**
  * Writes `text` straight to descriptor 1 while stdout's stream is not made: on POSIX
@@ -38,7 +38,13 @@ async function print(text: string): Promise<void> {
 let stderr: NodeJS.WriteStream | undefined;
 function openStderr(): NodeJS.WriteStream {
   if (stderr) return stderr;
-  stderr = process.stderr;
+  try {
+    stderr = process.stderr;
+  } catch (error) {
+    // Nowhere else to say it: straight to the descriptor, which may still take a write.
+    writeDirect(2, Buffer.from(`lmc: cannot write stderr: ${systemErrorText(error)}\n`));
+    process.exit(ExitCode.failed);
+  }
   // With stderr closed (2>&-) there is nowhere to report anything; that is no reason to crash.
   stderr.on("error", () => {});
   return stderr;
@@ -59,9 +65,11 @@ void main({
   get stdin() {
     // Node reads a directory given as stdin (lmc < notes/) as empty; cat says what it is.
     // Checked once, when stdin is first asked for (batch mode asks more than once).
-    if (!stdinChecked && fstatSync(0).isDirectory()) throw new LmcError("cannot read stdin: is a directory", ExitCode.failed);
+    if (!stdinChecked && opened("cannot read stdin", () => fstatSync(0)).isDirectory()) {
+      throw new LmcError("cannot read stdin: is a directory", ExitCode.failed);
+    }
     stdinChecked = true;
-    return process.stdin;
+    return opened("cannot read stdin", () => process.stdin);
   },
   get stdout() {
     return openStdout();
@@ -98,6 +106,20 @@ void main({
   await Promise.all([stdout, stderr].filter((stream): stream is NodeJS.WriteStream => stream !== undefined).map(drained));
   process.exit(code);
 });
+
+/**
+ * What `make` gives (process.stdin or stdout, or fstat of stdin), Node's failure to make
+ * it said in words ("cannot read stdin: bad file descriptor", not "open EBADF"): Wine
+ * hands a Unix file or pipe to a Windows process as a descriptor Node can neither fstat
+ * nor open as a stream.
+ */
+function opened<T>(failure: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    throw new LmcError(`${failure}: ${systemErrorText(error)}`, ExitCode.failed, { cause: error });
+  }
+}
 
 function drained(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => {

@@ -27,6 +27,7 @@ const MAX_LINKS = 40;
  * their links are not ordinary paths, and the file behind one may be appended to.
  */
 export async function outputTarget(path: string): Promise<OutputTarget> {
+  if (process.platform === "win32") return windowsTarget(path);
   // "out.txt/" or "out.txt/." names a folder, never the file out.txt (as for `>`).
   if (path.endsWith("/") || /(^|\/)\.\.?$/.test(path)) throw await notAFile(path);
   const pending = components(path);
@@ -72,6 +73,21 @@ export async function outputTarget(path: string): Promise<OutputTarget> {
     }
     return stats.isFile() ? { kind: "replace", path: here, existing: stats } : { kind: "inPlace", path: here };
   }
+}
+
+/**
+ * On Windows, the path as it is (a drive, backslashes): the walk above knows POSIX
+ * paths only, and Windows has none of the kernel's guards it mirrors.
+ */
+async function windowsTarget(path: string): Promise<OutputTarget> {
+  const full = resolve(path);
+  const stats = await stat(full).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw cannotWrite(path, systemErrorText(error), error);
+  });
+  if (stats === undefined) return { kind: "replace", path: full };
+  if (stats.isDirectory()) throw cannotWrite(path, "is a directory");
+  return stats.isFile() ? { kind: "replace", path: full, existing: stats } : { kind: "inPlace", path: full };
 }
 
 /** The names of a path's components, "." left out and ".." kept. */

@@ -1,10 +1,11 @@
 // What `npm pack` would ship: the bin, the bundle, its code cache, the licences of
 // what the bundle holds, and the man page; nothing else of the repository. And what
 // installing that tarball brings along: nothing, since the bundle holds all lmc runs.
+// And that `npm pack` in a fresh clone, which has no dist/, builds it first (prepack).
 
 import { execFile } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { cp, mkdir, readdir, readFile, symlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
@@ -62,6 +63,28 @@ describe("the npm package", () => {
     );
     expect(unreviewed).toEqual([]);
   });
+
+  it("builds dist/ before packing, so a fresh clone packs a bin that exists", async () => {
+    // The repository's files as a fresh clone has them (with this tree's edits), beside
+    // this tree's node_modules: no dist/, no build/.
+    const dir = tempDir("npm-pack-clone");
+    const clone = join(dir, "lmc");
+    const { stdout: listed } = await run("git", ["ls-files", "-z"]);
+    const tracked = listed.split("\0").filter((file) => file !== "");
+    await Promise.all(tracked.map((file) => cp(file, join(clone, file)).catch(() => undefined))); // a file deleted here is not packed
+    await symlink(resolve("node_modules"), join(clone, "node_modules"));
+    expect(await readdir(clone)).not.toContain("dist");
+
+    const packed = join(dir, "packed");
+    await mkdir(packed);
+    await run("npm", ["pack", "--pack-destination", packed], { cwd: clone });
+    const [tarball] = await readdir(packed);
+    expect(tarball).toMatch(/^lmc-\d+\.\d+\.\d+\.tgz$/);
+    await run("tar", ["-xzf", join(packed, tarball!), "-C", packed]);
+    const { bin } = JSON.parse(await readFile(join(packed, "package", "package.json"), "utf8"));
+    const { stdout } = await run(process.execPath, [join(packed, "package", bin.lmc), "--version"], { env: cleanEnv() as NodeJS.ProcessEnv });
+    expect(stdout).toMatch(/^lmc \d+\.\d+\.\d+/);
+  }, 120_000);
 
   it("installs as lmc alone, with no dependencies, and the installed lmc completes", async () => {
     const dir = tempDir("npm-install");

@@ -3,6 +3,7 @@
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { LMStudioClient, type LLMPredictionFragment } from "@lmstudio/sdk";
 import { WebSocket } from "ws";
@@ -508,5 +509,25 @@ describe("main.ts", () => {
     const [code] = await exited;
     expect(stderr).toBe("");
     expect(code).toBe(0);
+  }, 30_000);
+
+  it("fails on a taken port before loading any model, so its fallback to a free port loads it once", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      const child = spawn(process.execPath, ["--import", "tsx", "test/server/main.ts", "--port", port], {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += String(d)));
+      const [code] = await once(child, "exit");
+      expect(code).toBe(1);
+      expect(stderr).toContain("EADDRINUSE");
+      expect(stderr).not.toMatch(/\bloaded\b/);
+    } finally {
+      taken.close();
+    }
   }, 30_000);
 });

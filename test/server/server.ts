@@ -310,19 +310,9 @@ class TestServerImpl implements TestServer {
   // --- lifecycle -----------------------------------------------------------
 
   async start(): Promise<void> {
-    const entries = this.options.models ?? defaultCatalog();
-    const [engine, catalog] = await Promise.all([getSharedEngine(), Promise.all(entries.map(resolveEntry))]);
-    this.engine = engine;
-    this.catalog = catalog;
-    await Promise.all(
-      catalog
-        .filter((e) => e.loaded)
-        .map(async (e) => {
-          const loadConfig: Record<string, unknown> =
-            e.contextLength !== undefined ? { [LoadKeys.contextLength]: e.contextLength } : {};
-          this.register(await this.loadInstance(e, e.identifier, loadConfig));
-        }),
-    );
+    // The port first: a port that is taken fails at once, before any model is loaded
+    // (test/server/main.ts then tries another, and would otherwise load the model twice).
+    // Nobody knows the address until start() resolves, so no client comes in between.
     await new Promise<void>((resolve, reject) => {
       this.http.once("error", reject);
       this.http.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1", () => {
@@ -336,6 +326,19 @@ class TestServerImpl implements TestServer {
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
     this.url = `ws://${host}:${this.port}`;
     this.httpUrl = `http://${host}:${this.port}`;
+    const entries = this.options.models ?? defaultCatalog();
+    const [engine, catalog] = await Promise.all([getSharedEngine(), Promise.all(entries.map(resolveEntry))]);
+    this.engine = engine;
+    this.catalog = catalog;
+    await Promise.all(
+      catalog
+        .filter((e) => e.loaded)
+        .map(async (e) => {
+          const loadConfig: Record<string, unknown> =
+            e.contextLength !== undefined ? { [LoadKeys.contextLength]: e.contextLength } : {};
+          this.register(await this.loadInstance(e, e.identifier, loadConfig));
+        }),
+    );
     this.log(`listening on ${this.url}`);
   }
 
