@@ -25,7 +25,7 @@ const parts = await Promise.all([
   build({ ...bundleOptions, entryPoints: ["src/cli.ts"], external: [SDK], plugins: [...processFree, lazyBuiltins(LAZY_BUILTINS)] }),
   build({ ...bundleOptions, stdin: { contents: `module.exports = require(${JSON.stringify(SDK)});`, resolveDir: ".", loader: "js" }, plugins: processFree }),
 ]);
-const [lmcSource, sdkSource] = parts.map((result) => result.outputFiles![0]!.text);
+const [lmcSource, sdkSource] = parts.map((result) => result.outputFiles[0]!.text);
 const key = createHash("sha256").update(lmcSource!).update(sdkSource!).digest("hex").slice(0, 32);
 await mkdir("dist", { recursive: true });
 await writeFile(bundleFile, packBundle(key, { lmc: lmcSource!, [SDK]: sdkSource! }));

@@ -259,7 +259,7 @@ describe("progress", () => {
   it("shows the total when stdin is a file, counted from where stdin stands", async () => {
     const whole = await fromFile([...greedy(), "--each", "--progress"], "My name is\nI like\nThe sea is\n");
     expect(whole.code).toBe(0);
-    expect(whole.stderr).toMatch(/\r\x1b\[K1\/3 done, 0 failed, [\d.]+\/s {2}\[########----------------\]  33%/);
+    expect(whole.stderr).toMatch(/\r\x1b\[K1\/3 done, 0 failed, [\d.]+\/s {2}\[########----------------\] {2}33%/);
     expect(whole.stderr).toMatch(/\r\x1b\[K3\/3 done, 0 failed, [\d.]+\/s {2}\[#{24}\] 100%/);
     const rest = await fromFile([...greedy(), "--each", "--progress"], "My name is\nI like\nThe sea is", "My name is\n".length);
     expect(records(rest).map((r) => r.index)).toEqual([0, 1]);

@@ -100,7 +100,7 @@ function workspace(): { dir: string; env: Record<string, string | undefined> } {
 
 const sh = promisify(execFile);
 async function shell(command: string, dir: string, env: Record<string, string | undefined>) {
-  return sh("bash", ["-c", command], { cwd: dir, env: env as NodeJS.ProcessEnv, timeout: 60_000 }).then(
+  return sh("bash", ["-c", command], { cwd: dir, env, timeout: 60_000 }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (error: { code?: number; stdout: string; stderr: string }) => ({ code: error.code ?? -1, stdout: error.stdout, stderr: error.stderr }),
   );

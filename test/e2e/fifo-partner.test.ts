@@ -28,7 +28,7 @@ function started(command: string, args: string[]): { child: ChildProcess; output
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "ignore"] });
   onTestFinished(() => void child.kill("SIGKILL"));
   let output = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
   return { child, output: () => output, closed };
 }

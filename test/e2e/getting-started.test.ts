@@ -30,8 +30,8 @@ async function npmRunServer(): Promise<{ url: string; stderr: () => string }> {
   const child = spawn("npm", ["run", "--silent", "server"], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
   running = child;
   let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  for await (const line of createInterface({ input: child.stdout! })) {
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  for await (const line of createInterface({ input: child.stdout })) {
     if (/^ws:\/\//.test(line)) return { url: line, stderr: () => stderr };
   }
   throw new Error(`npm run server printed no address; stderr:\n${stderr}`);

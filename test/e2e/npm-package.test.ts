@@ -100,7 +100,7 @@ describe("the npm package", () => {
     const server = await startTestServer({ quiet: true });
     try {
       const lmc = await run(join(prefix, "bin", "lmc"), ["--host", server.url, "-t", "0", "-n", "3", "--no-stats", "My name is"], {
-        env: cleanEnv() as NodeJS.ProcessEnv,
+        env: cleanEnv(),
       });
       expect(lmc.stderr).toBe("");
       expect(lmc.stdout).toBe(" Anna. I");

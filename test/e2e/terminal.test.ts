@@ -22,7 +22,8 @@ function onTerminal(
   const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...cleanEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let screen = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (screen += chunk));
-  (async () => {
+  // Typing goes on while the screen is read; the child closing ends the test.
+  void (async () => {
     for (const keys of typed) {
       await new Promise((resolve) => setTimeout(resolve, 400));
       child.stdin.write(keys);

@@ -13,7 +13,6 @@ import { startTestServer, type TestServer, type TestServerOptions } from "./serv
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const PROMPT = "My name is";
-// eslint-disable-next-line no-control-regex
 const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
 
 const clients: LMStudioClient[] = [];

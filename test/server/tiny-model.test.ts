@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getLlama, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaModel } from "node-llama-cpp";
+import { getLlama, GgmlType, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaModel } from "node-llama-cpp";
 import { buildTinyModel, readCorpus, TINY_CONTEXT_LENGTH, TINY_MODEL_NAME, writeTinyModel } from "../../scripts/tiny-model/make-tiny-model.js";
 import { buildVocab, EOS_ID, tokenize } from "../../scripts/tiny-model/tokenizer.js";
 import { float32ToFloat16Bits } from "../../scripts/tiny-model/gguf-writer.js";
@@ -74,7 +74,7 @@ describe("make-tiny-model", () => {
     for (const t of info.tensorInfo ?? []) {
       expect(Number(t.offset)).toBe(offset);
       const count = t.dimensions.reduce((a: number, b) => a * Number(b), 1);
-      offset += Math.ceil((count * (t.ggmlType === 1 ? 2 : 4)) / 32) * 32;
+      offset += Math.ceil((count * (t.ggmlType === GgmlType.F16 ? 2 : 4)) / 32) * 32;
     }
   });
 

@@ -15,7 +15,10 @@ describe("the exit statuses", () => {
   });
 
   it("fit in the byte a process's exit status has", () => {
-    for (const code of Object.values(ExitCode)) expect(code).toBeGreaterThanOrEqual(0), expect(code).toBeLessThan(256);
+    for (const code of Object.values(ExitCode)) {
+      expect(code).toBeGreaterThanOrEqual(0);
+      expect(code).toBeLessThan(256);
+    }
   });
 });
 

@@ -227,7 +227,7 @@ describe("runInOrder with skip", () => {
     const completed: number[] = [];
     const summary = await runInOrder({
       items: (async function* () {
-        for (let index = 0; index < 5; index++) yield { index, text: "" } as BatchItem;
+        for (let index = 0; index < 5; index++) yield { index, text: "" };
       })(),
       parallel: 2,
       skip: new Set([0, 3]),
@@ -244,7 +244,7 @@ describe("runInOrder with skip", () => {
     const lines: string[] = [];
     await runInOrder({
       items: (async function* () {
-        for (let index = 0; index < 4; index++) yield { index, text: "" } as BatchItem;
+        for (let index = 0; index < 4; index++) yield { index, text: "" };
       })(),
       parallel: 2,
       skip: new Set([0, 2]),
