@@ -190,7 +190,7 @@ function changedMeanwhile(): Error {
 function pause(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => (clearTimeout(timer), reject(signal!.reason));
+    const onAbort = () => (clearTimeout(timer), reject(signal?.reason));
     const timer = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });

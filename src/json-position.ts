@@ -84,7 +84,7 @@ export function jsonErrorOffset(text: string): number {
         }
         break;
       case "firstKey":
-      case "key":
+      case "key": {
         if (expect === "firstKey" && char === "}") {
           closers.pop();
           at++;
@@ -98,6 +98,7 @@ export function jsonErrorOffset(text: string): number {
         at++;
         expect = "value";
         break;
+      }
       case "after": {
         const closer = closers.at(-1);
         if (closer === undefined) return at; // the end of the text, or whatever follows a whole value

@@ -30,7 +30,10 @@ export interface BatchItem {
  * ends, so a record of any length takes time in proportion to its length.
  */
 export async function* splitRecords(source: AsyncIterable<Uint8Array>, separator: number): AsyncGenerator<Uint8Array> {
-  for await (const record of splitBoundedRecords(source, separator, Infinity)) yield record!;
+  for await (const record of splitBoundedRecords(source, separator, Infinity)) {
+    // No record passes Infinity bytes, so none comes as undefined.
+    if (record !== undefined) yield record;
+  }
 }
 
 /**

@@ -46,9 +46,9 @@ export interface BatchRun {
   /** Told after each record, for a progress line. */
   onRecord?: (summary: Readonly<{ items: number; failures: number; skipped: number }>) => void;
   /** Completes one item. Per-item failures come back as error records; a throw ends the batch. */
-  complete(item: BatchItem): Promise<BatchRecord>;
+  complete: (item: BatchItem) => Promise<BatchRecord>;
   /** Writes one record's output; awaited, so a slow reader slows the batch down. */
-  write(output: string): Promise<void>;
+  write: (output: string) => Promise<void>;
   /** A record as output; default: one JSON line. */
   render?: (record: BatchRecord) => string;
   signal: AbortSignal;

@@ -95,7 +95,9 @@ export function completedIndex(line: string): number | undefined {
 export function carriedRecords(earlier: EarlierOutput) {
   const left = new Map(earlier.done);
   const read = async (index: number): Promise<string> => {
-    const { offset, length } = left.get(index)!;
+    const place = left.get(index);
+    if (place === undefined) throw new Error(`record ${index} was carried over already, or never done`);
+    const { offset, length } = place;
     left.delete(index);
     const bytes = Buffer.alloc(length);
     await earlier.file.readAt(bytes, offset);

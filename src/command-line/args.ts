@@ -18,7 +18,7 @@ export interface ParsedArgs {
 export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[] = optionSpecs): ParsedArgs {
   const parsed: ParsedArgs = { values: new Map(), lists: new Map(), flags: new Set(), words: [] };
   const byLong = new Map(specs.map((s) => [s.name, s]));
-  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
+  const byShort = new Map(specs.flatMap((s) => (s.short === undefined ? [] : [[s.short, s] as const])));
 
   let i = 0;
   /** Records one option; a value option without an inline value consumes the next argument. */
@@ -94,7 +94,7 @@ function optionBehindTypographicDash(word: string, byLong: ReadonlyMap<string, O
 }
 
 function typographicDashMessage(word: string, meant: OptionSpec): string {
-  const dash = word.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+  const dash = (word.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
   // Up to the name: a value after "=" is not repeated.
   return `"${word.split("=", 1)[0]}" starts with U+${dash}, not "--" (did you mean --${meant.name}?); put a prompt that starts with it after "--"`;
 }

@@ -9,14 +9,15 @@ export interface Credentials {
   clientPasskey: string;
 }
 
-const tokenFormat = /^sk-lm-(?<clientIdentifier>[a-zA-Z0-9]{8}):(?<clientPasskey>[a-zA-Z0-9]{20})$/;
+const tokenFormat = /^sk-lm-([a-zA-Z0-9]{8}):([a-zA-Z0-9]{20})$/;
 
 /** The credentials in LM_API_TOKEN, or undefined when it is unset or empty. */
 export function parseApiToken(token: string | undefined): Credentials | undefined {
   if (token === undefined || token === "") return undefined;
   const match = tokenFormat.exec(token.trim());
-  if (!match?.groups) {
+  const [, clientIdentifier, clientPasskey] = match ?? [];
+  if (clientIdentifier === undefined || clientPasskey === undefined) {
     throw new UsageError("LM_API_TOKEN does not look like an LM Studio API token (sk-lm-xxxxxxxx:xxxxxxxxxxxxxxxxxxxx)");
   }
-  return { clientIdentifier: match.groups.clientIdentifier!, clientPasskey: match.groups.clientPasskey! };
+  return { clientIdentifier, clientPasskey };
 }

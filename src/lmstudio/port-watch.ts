@@ -15,11 +15,11 @@ interface SdkChannel {
   onClose: { subscribe(listener: () => void): unknown };
 }
 
-/** The parts of the SDK's ClientPort read here. */
+/** The parts of the SDK's ClientPort read here; its methods are replaced by ones that call them on the port. */
 interface SdkPort {
-  createChannel(endpoint: string, param: unknown, onMessage?: (message: unknown) => void, ...rest: unknown[]): SdkChannel;
-  receivedChannelSend(message: { channelId?: unknown; message?: unknown }): void;
-  communicationWarning(warning: string): void;
+  createChannel: (this: SdkPort, endpoint: string, param: unknown, onMessage?: (message: unknown) => void, ...rest: unknown[]) => SdkChannel;
+  receivedChannelSend: (this: SdkPort, message: { channelId?: unknown; message?: unknown }) => void;
+  communicationWarning: (this: SdkPort, warning: string) => void;
   openChannels: Map<unknown, { channel: SdkChannel }>;
   transport?: { status?: unknown };
 }
@@ -75,10 +75,11 @@ export function watchPort(port: unknown): PortWatch {
   };
   const communicationWarning = port.communicationWarning;
   port.communicationWarning = function (warning) {
-    const trouble = receiving?.channel && troubles.get(receiving.channel);
-    if (trouble) {
-      troubles.delete(receiving!.channel!);
-      const message = receiving!.type === "success" ? "a result" : receiving!.type === "fragment" ? "a fragment" : "a message";
+    const { channel, type } = receiving ?? {};
+    const trouble = channel && troubles.get(channel);
+    if (channel && trouble) {
+      troubles.delete(channel);
+      const message = type === "success" ? "a result" : type === "fragment" ? "a fragment" : "a message";
       trouble(`sent ${message} that lmc cannot read${firstProblem(warning)}`);
     }
     communicationWarning.call(this, warning);

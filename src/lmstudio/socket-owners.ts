@@ -38,8 +38,8 @@ export function listenerOwners(tables: TcpTables, port: number, hostname: string
       const fields = line.trim().split(/\s+/);
       if (fields.length < 8 || fields[3] !== LISTEN) continue;
       const [addressHex, portHex] = fields[1]!.split(":");
-      if (portHex === undefined || parseInt(portHex, 16) !== port) continue;
-      const address = addressBytes(addressHex!, littleEndian);
+      if (addressHex === undefined || portHex === undefined || parseInt(portHex, 16) !== port) continue;
+      const address = addressBytes(addressHex, littleEndian);
       if (reaches(hostname, address, v6)) owners.push(Number(fields[7]));
     }
   }

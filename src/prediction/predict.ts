@@ -76,7 +76,8 @@ export async function predict(session: Session, request: Omit<CompletionRequest,
     );
     silence.alive("the first token");
     // Silence after the end is no one's.
-    prediction.outcome.then(silence.stop, silence.stop);
+    const stopWatching = () => silence.stop();
+    prediction.outcome.then(stopWatching, stopWatching);
     try {
       if (hooks.echo) await hooks.onText(request.prompt);
       for await (const fragment of untilAborted(prediction.fragments, signal)) {
