@@ -100,7 +100,7 @@ function fifoReader(fd: number, stats: Stats): NamedFileReader {
 }
 
 /** A device, FIFO or descriptor opened for appending to. */
-export interface NamedFileWriter {
+interface NamedFileWriter {
   readonly stats: Stats;
   /** Resolves once the text is handed to the kernel. */
   write(text: string): Promise<void>;

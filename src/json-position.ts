@@ -2,7 +2,7 @@
 // without quoting the text: V8's JSON.parse messages quote it, and the text may
 // be a file the user did not mean to show (`--schema /etc/shadow`). Pure.
 
-export interface TextPosition {
+interface TextPosition {
   /** 1-based. */
   line: number;
   /** 1-based, in UTF-16 code units. */

@@ -28,8 +28,6 @@ import { runInOrder, type BatchRecord, type RunItems } from "./ordered-engine.js
 import { carriedRecords, readEarlierOutput, sameFile, type EarlierOutput } from "./resume.js";
 import { stdinFileAhead } from "./stdin-file.js";
 
-/** Runs the batch's items in order, `parallel` at a time, each completed by `complete`. */
-
 /**
  * Batch mode: every item of stdin (or every file) completed through one
  * session, or a pool of them with several hosts; records on stdout in input

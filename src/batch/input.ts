@@ -109,7 +109,7 @@ export async function* itemsFromStream(source: AsyncIterable<Uint8Array>, format
 
 /** File names on stdin longer than this (Linux takes 4096 bytes) are not kept in memory: they fail. */
 const MAX_NAME_BYTES = 64 * 1024;
-export const NAME_TOO_LONG = Symbol("a file name of more than MAX_NAME_BYTES");
+const NAME_TOO_LONG = Symbol("a file name of more than MAX_NAME_BYTES");
 
 /**
  * The file names of `--each-file` with no file words, from stdin: one per line, or

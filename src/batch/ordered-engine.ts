@@ -36,7 +36,7 @@ export interface BatchSummary {
 /** Runs the items with `parallel` in flight, each through `complete`: how batch mode hands the engine its work. */
 export type RunItems = (parallel: number, complete: (item: BatchItem) => Promise<BatchRecord>) => Promise<BatchSummary>;
 
-export interface BatchRun {
+interface BatchRun {
   items: AsyncIterable<BatchItem>;
   parallel: number;
   /** Items already done in an earlier run (--resume): not completed again, and written only through `earlier`. */

@@ -121,7 +121,7 @@ export const settings = {
 } satisfies Record<string, SettingSpec<unknown> & Partial<OptionSpec>>;
 
 /** An option of the command line that may be a setting too. */
-export type OptionRow = OptionSpec & Partial<SettingSpec<unknown>>;
+type OptionRow = OptionSpec & Partial<SettingSpec<unknown>>;
 
 /** The command line, in --help's order. */
 export const optionSpecs: readonly OptionRow[] = [
@@ -188,7 +188,7 @@ export const optionSpecs: readonly OptionRow[] = [
 ];
 
 /** A prediction setting: a row with a key. */
-export type PredictionSetting = SettingSpec<unknown> & { key: string };
+type PredictionSetting = SettingSpec<unknown> & { key: string };
 const isPredictionSetting = (row: SettingSpec<unknown>): row is PredictionSetting => row.key !== undefined;
 
 /** Where a prediction setting's value goes in the prediction settings sent: its raw key, else its SDK name. */

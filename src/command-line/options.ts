@@ -9,19 +9,19 @@ export type Options = HelpOptions | VersionOptions | CompletionOptions | ListOpt
 
 export type Action = Options["action"];
 
-export interface HelpOptions {
+interface HelpOptions {
   action: "help";
   /** --help --all */
   helpAll: boolean;
   verbose: boolean;
 }
 
-export interface VersionOptions {
+interface VersionOptions {
   action: "version";
   verbose: boolean;
 }
 
-export interface CompletionOptions {
+interface CompletionOptions {
   action: "completion";
   shell: Shell;
   verbose: boolean;

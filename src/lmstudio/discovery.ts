@@ -19,13 +19,13 @@ export function greetingUrl(wsUrl: string): string {
 }
 
 /** A server that answered as LM Studio but was not used: its socket is not the user's. */
-export interface UntrustedServer {
+interface UntrustedServer {
   url: string;
   /** The owners of the sockets listening there (none: none was found). */
   owners: number[];
 }
 
-export interface LocalSearch {
+interface LocalSearch {
   /** The server to use, if any. */
   url?: string;
   /** Servers that answered before it (in the order of the ports) and were skipped. */

@@ -27,7 +27,7 @@ interface Run {
   text: TextBuilder;
 }
 
-export interface FragmentQueue extends AsyncIterable<Fragment> {
+interface FragmentQueue extends AsyncIterable<Fragment> {
   /** A fragment from the server; past the limit, the queue fails and `onOverflow` is called once. */
   push(text: string, reasoning: boolean): void;
   /** The prediction ended: the reader gets what is left, then the end. */

@@ -8,7 +8,7 @@
 import { escapeControls } from "../terminal/terminal-text.js";
 
 /** What went wrong with a prediction's answers, as the end of "LM Studio at HOST …". */
-export type Trouble = (what: string) => void;
+type Trouble = (what: string) => void;
 
 /** The parts of the SDK's channel (lms-communication's Channel) read here. */
 interface SdkChannel {

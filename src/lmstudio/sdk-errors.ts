@@ -10,7 +10,7 @@ export function requestError(error: unknown, host: string, sentToken: boolean): 
   return protocolError(error, host) ?? connectionError(error, host) ?? authenticationError(error, host, sentToken) ?? lostConnection(error, host) ?? unexpectedError(error);
 }
 
-export type ModelProblem = "notFound" | "nothingLoaded";
+type ModelProblem = "notFound" | "nothingLoaded";
 
 /** The SDK turns LM Studio's error codes into boxed prose; these phrases identify them. */
 export function modelProblem(error: unknown): ModelProblem | undefined {

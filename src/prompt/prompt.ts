@@ -5,7 +5,7 @@
 
 import { UsageError } from "../errors.js";
 
-export const STDIN_WORD = "-";
+const STDIN_WORD = "-";
 
 /** stdin is read only when there are no words or one of them is "-". */
 export function needsStdin(words: readonly string[]): boolean {
