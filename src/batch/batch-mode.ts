@@ -8,7 +8,7 @@
 import { setMaxListeners } from "node:events";
 import { fstatSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { raceAbort } from "../abort.js";
+import { raceAbort } from "../lib/abort.js";
 import type { BatchOptions } from "../command-line/options.js";
 import { ConnectionLostError, ExitCode } from "../errors.js";
 import type { Io } from "../io.js";

@@ -10,7 +10,7 @@ import type { IdleWatch, Watching } from "../prediction/idle-watch.js";
 import { predict } from "../prediction/predict.js";
 import { statsRecord } from "../prediction/stats.js";
 import { joinPrompt } from "../prompt/prompt.js";
-import { TextBuilder } from "../text-builder.js";
+import { TextBuilder } from "../lib/text-builder.js";
 import type { BatchItem } from "./input.js";
 import type { BatchRecord } from "./ordered-engine.js";
 

@@ -3,8 +3,8 @@
 // batch of any length runs in bounded memory.
 
 import { systemErrorText } from "../errors.js";
-import { openToRead } from "../fifo-open.js";
-import { jsonErrorPosition } from "../json-position.js";
+import { openToRead } from "../lib/fifo-open.js";
+import { jsonErrorPosition } from "../lib/json-position.js";
 import type { BatchFormat } from "../command-line/options.js";
 import { itemSettings, predictionKey, settings } from "../command-line/option-table.js";
 import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "../prompt/prompt-limit.js";

@@ -1,7 +1,7 @@
 // Batch mode over several hosts: a pool of sessions, each host with --parallel in
 // flight; an item whose host fails gets one more chance on another.
 
-import { settleWithin } from "../abort.js";
+import { settleWithin } from "../lib/abort.js";
 import type { BatchOptions } from "../command-line/options.js";
 import { ExitCode, isHostFailure } from "../errors.js";
 import type { Io } from "../io.js";

@@ -3,7 +3,7 @@
 // order and streams. Memory stays bounded: an item is read only when it may start,
 // and items run at most `window` ahead of the last record written.
 
-import { untilAborted } from "../abort.js";
+import { untilAborted } from "../lib/abort.js";
 import type { BatchItem } from "./input.js";
 import { rate, seconds, type StatsRecord } from "../prediction/stats.js";
 

@@ -5,7 +5,7 @@
 import type { Stats } from "node:fs";
 import { splitBoundedRecords } from "./input.js";
 import { ExitCode, LmcError, systemErrorText } from "../errors.js";
-import { openToRead, type NamedFileReader } from "../fifo-open.js";
+import { openToRead, type NamedFileReader } from "../lib/fifo-open.js";
 
 /** Where a record is in the file: bytes, without its newline. */
 interface Span {

@@ -4,7 +4,7 @@
 // line (`optionSpecs`) lists, in --help's order, the settings that have a flag and
 // the options that are not settings.
 
-import { lookupTable } from "../lookup-table.js";
+import { lookupTable } from "../lib/lookup-table.js";
 import {
   gpuRatio,
   modelKeySetting,

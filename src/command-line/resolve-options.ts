@@ -14,7 +14,7 @@ import { localPorts } from "../lmstudio/discovery.js";
 import { normalizeHost } from "./host-address.js";
 import { flagSettings, optionSettings, optionSpecs, predictionKey, settings } from "./option-table.js";
 import { envFlag } from "../lib/env-flag.js";
-import { lookupTable } from "../lookup-table.js";
+import { lookupTable } from "../lib/lookup-table.js";
 import { parseApiToken } from "../lmstudio/api-token.js";
 import { checkValue, type Setting } from "./setting-types.js";
 import type { Action, BatchInput, Options, PredictionOptions, ServerOptions } from "./options.js";

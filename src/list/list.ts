@@ -2,7 +2,7 @@
 // ones marked; listing.ts formats them.
 
 import type { ListOptions } from "../command-line/options.js";
-import { raceAbort } from "../abort.js";
+import { raceAbort } from "../lib/abort.js";
 import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";

@@ -1,7 +1,7 @@
 // A session's lifetime: which server (the one given, or the local one found), the
 // session opened with it, and always closed. The SDK is loaded only here, on first use.
 
-import { raceAbort, settleWithin } from "../abort.js";
+import { raceAbort, settleWithin } from "../lib/abort.js";
 import { ExitCode, LmcError } from "../errors.js";
 import type { Credentials } from "./api-token.js";
 import { findLocalServer } from "./discovery.js";

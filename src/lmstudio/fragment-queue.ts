@@ -5,7 +5,7 @@
 // is behind, and that is bounded too: a completion may not pass MAX_COMPLETION_BYTES.
 
 import { ExitCode, LmcError } from "../errors.js";
-import { TextBuilder } from "../text-builder.js";
+import { TextBuilder } from "../lib/text-builder.js";
 import type { Fragment } from "./session.js";
 
 /**

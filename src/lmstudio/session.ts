@@ -4,7 +4,7 @@
 // (sdk-errors.ts). The seam owns the types of what it is asked.
 
 import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface } from "@lmstudio/sdk";
-import { raceAbort } from "../abort.js";
+import { raceAbort } from "../lib/abort.js";
 import { ExitCode, LmcError, ServerProtocolError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import { mark } from "../timeline.js";

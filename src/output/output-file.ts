@@ -10,7 +10,7 @@ import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, re
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { ExitCode, LmcError, systemErrorText } from "../errors.js";
-import { openToAppend } from "../fifo-open.js";
+import { openToAppend } from "../lib/fifo-open.js";
 import { outputTarget, type OutputTarget } from "./output-path.js";
 import { streamingSink, type CompletionSink } from "./sinks.js";
 

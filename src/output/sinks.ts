@@ -4,7 +4,7 @@
 
 import { once } from "node:events";
 import { ExitCode, LmcError, systemErrorText } from "../errors.js";
-import { TextBuilder } from "../text-builder.js";
+import { TextBuilder } from "../lib/text-builder.js";
 
 export interface CompletionSink {
   /** Resolves once the text has been handed on (backpressure included). */

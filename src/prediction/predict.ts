@@ -6,7 +6,7 @@
 // the outcome awaited and checked. A prediction cut short is cancelled, and the server
 // given a moment to confirm it.
 
-import { raceAbort, settleWithin, untilAborted } from "../abort.js";
+import { raceAbort, settleWithin, untilAborted } from "../lib/abort.js";
 import { ExitCode, LmcError } from "../errors.js";
 import type { CompletionOutcome, CompletionRequest, Session } from "../lmstudio/session.js";
 import type { Deadline } from "./deadline.js";

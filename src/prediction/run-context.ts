@@ -2,7 +2,7 @@
 // of stdout that goes away, the progress line and colour only where they belong, -o.
 
 import type { ServerOptions } from "../command-line/options.js";
-import { raceAbort } from "../abort.js";
+import { raceAbort } from "../lib/abort.js";
 import { ExitCode, LmcError } from "../errors.js";
 import type { Io, StopSignal } from "../io.js";
 import { fileSink } from "../output/output-file.js";

@@ -2,9 +2,9 @@
 // Its errors name the file and the place, never its contents: the file may not be
 // what the user meant to show.
 
-import { readNamedFile } from "../fifo-open.js";
+import { readNamedFile } from "../lib/fifo-open.js";
 import { systemErrorText, UsageError } from "../errors.js";
-import { describePosition, jsonErrorPosition } from "../json-position.js";
+import { describePosition, jsonErrorPosition } from "../lib/json-position.js";
 
 export async function loadSchema(source: string): Promise<object> {
   const inline = source.trimStart().startsWith("{");

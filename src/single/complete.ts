@@ -3,7 +3,7 @@
 // One completion: the prompt from the words and stdin, the request to LM Studio, the
 // text streamed to stdout (or -o), reasoning to stderr when asked, then the stats line.
 
-import { raceAbort } from "../abort.js";
+import { raceAbort } from "../lib/abort.js";
 import type { CompleteOptions } from "../command-line/options.js";
 import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { closeSync, constants, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { openToAppend, openToRead, readNamedFile } from "../../src/fifo-open.js";
+import { openToAppend, openToRead, readNamedFile } from "../../src/lib/fifo-open.js";
 import { tempDir } from "../temp-dir.js";
 
 function fifo(): string {

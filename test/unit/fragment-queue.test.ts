@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CompletionTooLargeError, fragmentQueue } from "../../src/lmstudio/fragment-queue.js";
 import type { Fragment } from "../../src/lmstudio/session.js";
-import { TextBuilder } from "../../src/text-builder.js";
+import { TextBuilder } from "../../src/lib/text-builder.js";
 
 async function drain(fragments: AsyncIterable<Fragment>): Promise<{ taken: Fragment[]; error?: unknown }> {
   const taken: Fragment[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { jsonErrorOffset, jsonErrorPosition } from "../../src/json-position.js";
+import { jsonErrorOffset, jsonErrorPosition } from "../../src/lib/json-position.js";
 
 describe("jsonErrorOffset", () => {
   it.each([
