@@ -28,7 +28,7 @@ export const bundleOptions = {
  * stream/consumers (reading stdin), which loads Node's streams, which a run that makes
  * no stream of stdin, stdout or stderr (--version, --help) does without; and os, for
  * the signals' numbers of a second Ctrl-C (0.25 ms); and net, for a FIFO the user
- * names (src/fifo-open.ts).
+ * names (src/lib/fifo-open.ts).
  */
 export const LAZY_BUILTINS = ["node:fs/promises", "node:v8", "node:crypto", "node:stream/consumers", "node:os", "node:net"];
 
