@@ -42,7 +42,10 @@ try {
   const common = ["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "8", "--no-stats"];
 
   const batch = await run([...common, "--each", "--parallel", "4"], PROMPTS.join("\n") + "\n");
-  const batchCompletions = batch.stdout.trim().split("\n").map((line) => JSON.parse(line).completion as string);
+  const batchCompletions = batch.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line).completion as string);
 
   let separateMs = 0;
   const separateCompletions: string[] = [];

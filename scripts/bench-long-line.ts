@@ -30,7 +30,9 @@ function run(args: string[], input: Buffer | string, expectedCode: number): Prom
   child.stdin.on("error", () => {});
   child.stdin.end(input);
   return new Promise((resolve, reject) =>
-    child.on("close", (code) => (code === expectedCode ? resolve((performance.now() - started) / 1000) : reject(new Error(`lmc ${args.join(" ")} exited ${code}: ${stderr}`)))),
+    child.on("close", (code) =>
+      code === expectedCode ? resolve((performance.now() - started) / 1000) : reject(new Error(`lmc ${args.join(" ")} exited ${code}: ${stderr}`)),
+    ),
   );
 }
 

@@ -92,8 +92,7 @@ try {
     const naive = [node, resolve("scripts/bench/naive-sdk-client.mjs"), server.url, "5", PROMPT];
 
     const rows: Record<string, Row> = {};
-    const row = (key: string, label: string, baseline: string, target?: number) =>
-      (rows[key] ??= { label, baseline, ms: [], baseMs: [], target });
+    const row = (key: string, label: string, baseline: string, target?: number) => (rows[key] ??= { label, baseline, ms: [], baseMs: [], target });
     for (let round = 0; round < WARMUP + RUNS; round++) {
       const keep = round >= WARMUP;
       const sample = async (key: string, label: string, baseline: string, argv: string[], baseMs: number, target?: number) => {
@@ -119,9 +118,7 @@ try {
       const ratio = median(ms) / median(baseMs);
       const met = target === undefined ? "" : ratio <= target ? `≤ ${target}: met` : `≤ ${target}: **missed**`;
       if (target !== undefined && ratio > target) missed++;
-      out.push(
-        `| ${version.trim()} | ${label} (vs ${baseline}) | ${median(baseMs).toFixed(0)} | ${median(ms).toFixed(0)} | ${ratio.toFixed(2)} | ${met} |`,
-      );
+      out.push(`| ${version.trim()} | ${label} (vs ${baseline}) | ${median(baseMs).toFixed(0)} | ${median(ms).toFixed(0)} | ${ratio.toFixed(2)} | ${met} |`);
     }
   }
   out.push("", missed === 0 ? "All targets met." : `${missed} target(s) missed.`);

@@ -8,4 +8,7 @@ const { version } = JSON.parse(await readFile("package.json", "utf8"));
 const readme = await readFile("README.md", "utf8");
 const block = /(## Usage\n[\s\S]*?```text\n)[\s\S]*?(```\n)/;
 if (!block.test(readme)) throw new Error("README.md has no Usage block to update");
-await writeFile("README.md", readme.replace(block, (_, open: string, close: string) => open + renderHelp(version, { all: true }) + close));
+await writeFile(
+  "README.md",
+  readme.replace(block, (_, open: string, close: string) => open + renderHelp(version, { all: true }) + close),
+);

@@ -81,8 +81,7 @@ export class HostSilentError extends LmcError {
 /** Errors that say a host failed rather than an item: unreachable, refusing us, or gone mid-stream. */
 export function isHostFailure(error: unknown): error is LmcError {
   return (
-    error instanceof ConnectionLostError ||
-    (error instanceof LmcError && (error.exitCode === ExitCode.unreachable || error.exitCode === ExitCode.unauthorized))
+    error instanceof ConnectionLostError || (error instanceof LmcError && (error.exitCode === ExitCode.unreachable || error.exitCode === ExitCode.unauthorized))
   );
 }
 

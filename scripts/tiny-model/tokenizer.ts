@@ -60,9 +60,7 @@ export function buildVocab(corpus: string): Vocab {
     }
   }
   const known = new Set(tokens);
-  const sorted = [...pieces]
-    .filter((p) => !known.has(p))
-    .sort((a, b) => Array.from(a).length - Array.from(b).length || (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = [...pieces].filter((p) => !known.has(p)).sort((a, b) => Array.from(a).length - Array.from(b).length || (a < b ? -1 : a > b ? 1 : 0));
   for (const p of sorted) {
     tokens.push(p);
     types.push(TokenType.NORMAL);

@@ -40,11 +40,7 @@ export async function* splitRecords(source: AsyncIterable<Uint8Array>, separator
  * splitRecords, with undefined for a record of more than `maxBytes`: its bytes are
  * dropped as they come, so an endless record (stdin from /dev/zero) takes no memory.
  */
-export async function* splitBoundedRecords(
-  source: AsyncIterable<Uint8Array>,
-  separator: number,
-  maxBytes: number,
-): AsyncGenerator<Uint8Array | undefined> {
+export async function* splitBoundedRecords(source: AsyncIterable<Uint8Array>, separator: number, maxBytes: number): AsyncGenerator<Uint8Array | undefined> {
   let unfinished: Buffer[] = [];
   let size = 0; // of the unfinished chunks
   let tooLarge = false;
@@ -189,7 +185,8 @@ export function jsonItem(index: number, line: string): BatchItem {
   for (const [name, setting] of Object.entries(rest)) {
     const field = itemSettings[name];
     // A field name is the input's shape, not its content: it is named when it looks like one.
-    if (!field) return problem(`: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, model, stop, ${Object.keys(itemSettings).join(", ")}`);
+    if (!field)
+      return problem(`: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, model, stop, ${Object.keys(itemSettings).join(", ")}`);
     const parsed = field.type.parse(String(setting));
     if (parsed === undefined) return problem(`: "${name}" must be ${field.type.accepts}`);
     (item.prediction ??= {})[predictionKey(field)] = parsed;

@@ -58,7 +58,9 @@ Options:
 ${renderOptions(optionSpecs, env)}
 
 Environment:
-${wrap(variables, HELP_WIDTH - 2).map((line) => `  ${line}`).join("\n")}
+${wrap(variables, HELP_WIDTH - 2)
+  .map((line) => `  ${line}`)
+  .join("\n")}
                  defaults for the options above; flags win
   LM_API_TOKEN   API token for an LM Studio server that requires one
   LMC_DEBUG=1    same as --verbose

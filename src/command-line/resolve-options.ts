@@ -87,17 +87,22 @@ export function resolveOptions(args: ParsedArgs, env: Environment): Options {
     case "list":
       return { action: "list", ...server, json: args.flags.has("json") };
     case "complete":
-      return { action: "complete", ...server, ...asked, schema, outputFile: output, stream: !args.flags.has("no-stream"), rawStdin: args.flags.has("raw-stdin") };
+      return {
+        action: "complete",
+        ...server,
+        ...asked,
+        schema,
+        outputFile: output,
+        stream: !args.flags.has("no-stream"),
+        rawStdin: args.flags.has("raw-stdin"),
+      };
     case "batch":
       return { action: "batch", ...server, ...asked, batch: chosen.batch, parallel, delimiter, resumeFile, outputFile: output };
   }
 }
 
 /** The action, with what only it has: the shell of --completion, batch mode's input. */
-type Chosen =
-  | { action: "help" | "version" | "list" | "complete" }
-  | { action: "completion"; shell: Shell }
-  | { action: "batch"; batch: BatchInput };
+type Chosen = { action: "help" | "version" | "list" | "complete" } | { action: "completion"; shell: Shell } | { action: "batch"; batch: BatchInput };
 
 /** What the run does: the first of these flags that is given decides; a completion when none is. */
 function chooseAction(args: ParsedArgs, batch: BatchInput | undefined, shell: Shell | undefined): Chosen {
@@ -157,7 +162,10 @@ function predictionSettings(args: ParsedArgs, given: SettingsGiven): Record<stri
   const prediction = parseOptionPairs(args.lists.get("option") ?? []);
   for (const setting of flagSettings) {
     const flag = given.value(setting.name);
-    if (flag) prediction[predictionKey(setting)] = setting.flagWords ? fromWords(setting.flagWords, flag.value, flag.source) : checkValue(setting.type, flag.value, flag.source);
+    if (flag)
+      prediction[predictionKey(setting)] = setting.flagWords
+        ? fromWords(setting.flagWords, flag.value, flag.source)
+        : checkValue(setting.type, flag.value, flag.source);
   }
   return prediction;
 }

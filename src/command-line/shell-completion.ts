@@ -146,13 +146,7 @@ function zsh(specs: readonly OptionSpec[]): string {
       spec.kind === "flag"
         ? ""
         : `:${(spec.hint ?? "value").replace(/:/g, "\\:")}:${
-            completion === undefined
-              ? " "
-              : "files" in completion
-                ? "_files"
-                : "models" in completion
-                  ? "_lmc_models"
-                  : `(${completion.words.join(" ")})`
+            completion === undefined ? " " : "files" in completion ? "_files" : "models" in completion ? "_lmc_models" : `(${completion.words.join(" ")})`
           }`;
     // "-m+" and "--model=" take the value in the same word or the next one.
     const suffix = spec.kind === "flag" ? "" : spec.short ? "+" : "=";

@@ -54,8 +54,7 @@ export async function readNamedFile(path: string): Promise<string> {
 }
 
 function fileReader(fd: number, stats: Stats): NamedFileReader {
-  const readAt = (buffer: Buffer, position: number | null) =>
-    callback<number>((done) => read(fd, buffer, 0, buffer.length, position, done));
+  const readAt = (buffer: Buffer, position: number | null) => callback<number>((done) => read(fd, buffer, 0, buffer.length, position, done));
   return {
     stats,
     async *chunks() {
@@ -148,7 +147,7 @@ function deviceWriter(fd: number, stats: Stats): NamedFileWriter {
     stats,
     async write(text) {
       const bytes = Buffer.from(text);
-      for (let written = 0; written < bytes.length; ) {
+      for (let written = 0; written < bytes.length;) {
         try {
           written += await callback<number>((done) => write(fd, bytes, written, bytes.length - written, null, done));
         } catch (error) {

@@ -5,7 +5,11 @@ import { oneLine } from "../terminal/terminal-text.js";
 
 /** Backslash and the C0, DEL and C1 control characters: what a piped key line escapes. */
 const escapedInKeys = /[\\\x00-\x1f\x7f-\x9f]/g;
-const shortEscapes = new Map([["\\", "\\\\"], ["\n", "\\n"], ["\t", "\\t"]]);
+const shortEscapes = new Map([
+  ["\\", "\\\\"],
+  ["\n", "\\n"],
+  ["\t", "\\t"],
+]);
 
 /**
  * A model key as one line of the piped listing: a backslash is written \\, a newline

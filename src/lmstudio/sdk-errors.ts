@@ -7,7 +7,13 @@ import { errorLine, escapeControls, messageParagraphs, plainText } from "../term
 
 /** An error from a request before the prediction streams: looking up or loading the model, listing models. */
 export function requestError(error: unknown, host: string, sentToken: boolean): LmcError {
-  return protocolError(error, host) ?? connectionError(error, host) ?? authenticationError(error, host, sentToken) ?? lostConnection(error, host) ?? unexpectedError(error);
+  return (
+    protocolError(error, host) ??
+    connectionError(error, host) ??
+    authenticationError(error, host, sentToken) ??
+    lostConnection(error, host) ??
+    unexpectedError(error)
+  );
 }
 
 type ModelProblem = "notFound" | "nothingLoaded";
@@ -24,9 +30,7 @@ export function modelErrorMessage(problem: ModelProblem, key: string | undefined
   // The keys come from the server: shown, never obeyed, should one carry an escape sequence.
   const keys = available?.map((modelKey) => escapeControls(modelKey));
   const list = keys === undefined ? "" : keys.length === 0 ? "; no models are downloaded" : `; downloaded models: ${keys.join(", ")}`;
-  return problem === "notFound"
-    ? `model "${key}" not found${list}`
-    : `no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL${list}`;
+  return problem === "notFound" ? `model "${key}" not found${list}` : `no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL${list}`;
 }
 
 /** What to do when no LM Studio answers: one piece of advice, wherever lmc gives it. */

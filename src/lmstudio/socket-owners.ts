@@ -32,7 +32,10 @@ export async function readTcpTables(): Promise<TcpTables | undefined> {
  */
 export function listenerOwners(tables: TcpTables, port: number, hostname: string, littleEndian = endianness() === "LE"): number[] {
   const owners: number[] = [];
-  for (const [table, v6] of [[tables.tcp, false], [tables.tcp6, true]] as const) {
+  for (const [table, v6] of [
+    [tables.tcp, false],
+    [tables.tcp6, true],
+  ] as const) {
     for (const line of table?.split("\n").slice(1) ?? []) {
       // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid …
       const fields = line.trim().split(/\s+/);

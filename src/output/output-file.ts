@@ -164,10 +164,10 @@ function copyInPlace(temporary: string, fd: number): void {
 /** Bytes `start` to `end` of `source` written at the same positions of `fd`. */
 function copyRange(source: number, fd: number, start: number, end: number): void {
   const buffer = Buffer.allocUnsafe(64 * 1024);
-  for (let position = start; position < end; ) {
+  for (let position = start; position < end;) {
     const length = readSync(source, buffer, 0, Math.min(buffer.length, end - position), position);
     if (length === 0) break;
-    for (let written = 0; written < length; ) written += writeSync(fd, buffer, written, length - written, position + written);
+    for (let written = 0; written < length;) written += writeSync(fd, buffer, written, length - written, position + written);
     position += length;
   }
 }

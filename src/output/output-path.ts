@@ -56,7 +56,8 @@ export async function outputTarget(path: string): Promise<OutputTarget> {
       throw cannotWrite(path, systemErrorText(error), error);
     }
     if (stats.isSymbolicLink()) {
-      if (await shared.planted(folder, stats)) throw cannotWrite(path, "permission denied (a symlink another user put in a shared folder with the sticky bit is not followed)");
+      if (await shared.planted(folder, stats))
+        throw cannotWrite(path, "permission denied (a symlink another user put in a shared folder with the sticky bit is not followed)");
       if (++links > MAX_LINKS) throw cannotWrite(path, "too many levels of symbolic links");
       const target = await readlink(here).catch((error) => Promise.reject(cannotWrite(path, systemErrorText(error), error)));
       if (target.startsWith("/")) folder = "/";
@@ -119,7 +120,14 @@ async function notAFile(path: string): Promise<LmcError> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOTDIR") return cannotWrite(path, "not a directory");
     // "new/" where new does not exist: open(2) makes no file of a name that ends in "/".
-    if (code === "ENOENT" && path.endsWith("/") && (await stat(dirname(path)).then((s) => s.isDirectory(), () => false))) {
+    if (
+      code === "ENOENT" &&
+      path.endsWith("/") &&
+      (await stat(dirname(path)).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    ) {
       return cannotWrite(path, "is a directory");
     }
     return cannotWrite(path, systemErrorText(error), error);

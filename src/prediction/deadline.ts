@@ -5,9 +5,7 @@ import { ExitCode, LmcError } from "../errors.js";
 
 /** What --timeout's deadline says when it passes: before any answer came, or during one. */
 function timeoutError(seconds: number, answering: boolean): LmcError {
-  const message = answering
-    ? `the deadline of ${seconds} s (--timeout) passed mid-completion`
-    : `no answer within ${seconds} s (--timeout)`;
+  const message = answering ? `the deadline of ${seconds} s (--timeout) passed mid-completion` : `no answer within ${seconds} s (--timeout)`;
   return new LmcError(message, ExitCode.timeout);
 }
 

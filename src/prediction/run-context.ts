@@ -22,11 +22,7 @@ const stoppedBy: Readonly<Record<StopSignal, [message: string, status: ExitCode]
  * Runs `work` with a controller that Ctrl-C, SIGHUP and SIGTERM abort, and that --timeout aborts
  * once `work` starts the deadline (after reading stdin, for a completion).
  */
-export async function interruptible(
-  options: ServerOptions,
-  io: Io,
-  work: (stop: AbortController, deadline: Deadline) => Promise<ExitCode>,
-): Promise<ExitCode> {
+export async function interruptible(options: ServerOptions, io: Io, work: (stop: AbortController, deadline: Deadline) => Promise<ExitCode>): Promise<ExitCode> {
   const stop = new AbortController();
   const stopListening = io.onInterrupt((signal) => stop.abort(new LmcError(...stoppedBy[signal])));
   const runDeadline = deadline(options.timeoutSec, (error) => stop.abort(error));

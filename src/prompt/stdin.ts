@@ -6,11 +6,7 @@ import { ExitCode, LmcError, systemErrorText, UsageError } from "../errors.js";
 import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "./prompt-limit.js";
 
 /** All of stdin, up to MAX_PROMPT_BYTES: more is a usage error, and is not read. */
-export async function readStdin(
-  stdin: NodeJS.ReadStream,
-  hint: (message: string) => void,
-  limit: number = MAX_PROMPT_BYTES,
-): Promise<Uint8Array> {
+export async function readStdin(stdin: NodeJS.ReadStream, hint: (message: string) => void, limit: number = MAX_PROMPT_BYTES): Promise<Uint8Array> {
   if (stdin.isTTY) hint("reading the prompt from the terminal; end it with Ctrl-D");
   const bytes = await readAtMost(stdinChunks(stdin), limit);
   if (bytes === undefined) throw new UsageError(tooLargeForPrompt("stdin"));

@@ -29,8 +29,7 @@ export function progressBar(stderr: NodeJS.WritableStream & { columns?: number }
   // A line longer than the terminal wraps, and \r then redraws only its last row.
   const room = () => (typeof stderr.columns === "number" && stderr.columns > 1 ? stderr.columns - 1 : Infinity);
   return {
-    show: (label, fraction) =>
-      draw(label.length + BAR_COLUMNS <= room() ? renderProgress(label, fraction, color) : label.slice(0, room())),
+    show: (label, fraction) => draw(label.length + BAR_COLUMNS <= room() ? renderProgress(label, fraction, color) : label.slice(0, room())),
     text: (line) => draw(line.slice(0, room())),
     clear() {
       if (shown === "") return;

@@ -17,7 +17,6 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-
 describe("seconds beyond Node's timer limit (2147483 s) mean practically none", () => {
   it.each<[string, string[], Record<string, string>]>([
     ["--timeout 1e99", ["--timeout", "1e99"], {}],
@@ -72,7 +71,10 @@ describe("a model key with a control character is a usage error, not the SDK's e
     const input = ['{"prompt":"a","model":"lmc\\ntiny"}', '{"prompt":"b","model":"lmc\\ttiny"}', '{"prompt":"c"}'].join("\n") + "\n";
     const result = await runLmc(["--host", server.url, "-n", "2", "--each-jsonl"], { input });
     expect(result.code).toBe(1);
-    const records = result.text.trim().split("\n").map((line) => JSON.parse(line));
+    const records = result.text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(records[0]).toEqual({ index: 0, error: expect.stringMatching(/^line 1: "model" must be a model key/), status: 2 });
     expect(records[1]).toMatchObject({ index: 1, status: 2 });
     expect(records[2]).toMatchObject({ index: 2, completion: expect.any(String) });
@@ -125,7 +127,10 @@ describe("files the user points at are named, never quoted", () => {
     const input = ["SECRETLINE one", '{"prompt":"a","maxTokens":"SECRETVALUE"}', '{"prompt":"b","SECRET key!":1}', '{"prompt": "SECRET'].join("\n") + "\n";
     const result = await runLmc(["--host", server.url, "-n", "2", "--each-jsonl"], { input });
     expect(result.code).toBe(1);
-    const records = result.text.trim().split("\n").map((line) => JSON.parse(line));
+    const records = result.text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(records.map((record) => record.error)).toEqual([
       "line 1 is not valid JSON (column 1)",
       'line 2: "maxTokens" must be a whole number >= 1, or off',
@@ -189,7 +194,10 @@ describe("an endless or huge prompt source is refused in words, in bounded memor
       },
     });
     expect(result.code).toBe(1);
-    const records = result.text.trim().split("\n").map((line) => JSON.parse(line));
+    const records = result.text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(records.slice(0, 8)).toEqual(
       Array.from({ length: 8 }, (_, index) => ({ index, file: "/dev/zero", error: "/dev/zero is too large for a prompt (more than 32 MiB)", status: 2 })),
     );
@@ -207,7 +215,10 @@ describe("an endless or huge prompt source is refused in words, in bounded memor
     await writeFile(file, input("a".repeat(32 * 1024 * 1024 + 1)));
     const result = await withStdinFrom(file, args);
     expect(result.code).toBe(1);
-    const records = result.text.trim().split("\n").map((line) => JSON.parse(line));
+    const records = result.text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(records).toHaveLength(2);
     expect(records[0]).toEqual({ index: 0, error: "line 1 is too large for a prompt (more than 32 MiB)", status: 2 });
     expect(records[1]).toMatchObject({ index: 1, completion: expect.any(String) });

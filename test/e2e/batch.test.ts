@@ -18,7 +18,11 @@ afterEach(() => {
 });
 afterAll(() => server?.close());
 
-const records = (result: LmcResult) => result.text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+const records = (result: LmcResult) =>
+  result.text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 const summaryOf = (result: LmcResult) => JSON.parse(result.stderr.trim().split("\n").at(-1)!);
 const greedy = () => ["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "8"];
 const single = async (prompt: string) => (await runLmc([...greedy(), prompt])).text;
@@ -46,7 +50,11 @@ describe("--each", () => {
   it("puts each line where - stands among the words", async () => {
     const result = await runLmc([...greedy(), "--each", "Q:", "-", "A:"], { input: "one\ntwo\n" });
     expect(result.code).toBe(0);
-    const prompts = server.received.filter((r) => r.channel !== "getOrLoad").slice(-2).map((r) => r.prompt).sort();
+    const prompts = server.received
+      .filter((r) => r.channel !== "getOrLoad")
+      .slice(-2)
+      .map((r) => r.prompt)
+      .sort();
     expect(prompts).toEqual(["Q: one A:", "Q: two A:"]);
   });
 
@@ -58,7 +66,10 @@ describe("--each", () => {
     const result = await runLmc([...greedy(), "--each", "--null", "-P", "1"], { input });
     expect(result.code).toBe(0);
     expect(records(result).map((r) => r.index)).toEqual([0, 1]);
-    const prompts = server.received.slice(before).filter((r) => r.channel !== "getOrLoad").map((r) => r.prompt);
+    const prompts = server.received
+      .slice(before)
+      .filter((r) => r.channel !== "getOrLoad")
+      .map((r) => r.prompt);
     expect(prompts).toEqual(["line one\nline two", "second"]);
   });
 

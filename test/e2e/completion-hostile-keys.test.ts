@@ -37,8 +37,11 @@ async function inShell(shell: string, args: string[], script: string, scriptArgs
   writeFileSync(join(bin, "lmc"), `#!/bin/sh\nexec ${run} "$@"\n`, { mode: 0o755 });
   const env = { ...cleanEnv(), PATH: `${bin}:${process.env.PATH}`, HOME: dir, LMC_LOCAL_PORTS: String(await closedPort()) };
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(shell, [...args, script, ...(shell === "fish" ? [] : [shell]), ...scriptArgs], { cwd: dir, env, timeout: 60_000, encoding: "utf8" }, (error, out, err) =>
-      error ? reject(new Error(`${shell} failed: ${error.message}\n${err}`)) : resolve(out),
+    execFile(
+      shell,
+      [...args, script, ...(shell === "fish" ? [] : [shell]), ...scriptArgs],
+      { cwd: dir, env, timeout: 60_000, encoding: "utf8" },
+      (error, out, err) => (error ? reject(new Error(`${shell} failed: ${error.message}\n${err}`)) : resolve(out)),
     ),
   );
   return { stdout, dir };
@@ -110,7 +113,12 @@ describe("zsh", () => {
       zpty -d z`;
     const { dir } = await inShell("zsh", ["-f", "-c"], driver, [session.join("\n"), lines.join("\n")]);
     expectNothingRan(dir);
-    const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), "utf8").split("\n").filter((line) => line !== "") : []);
+    const read = (name: string) =>
+      existsSync(join(dir, name))
+        ? readFileSync(join(dir, name), "utf8")
+            .split("\n")
+            .filter((line) => line !== "")
+        : [];
     return { offered: read("offered"), readBack: read("read-back") };
   }
 
@@ -148,7 +156,12 @@ describe("fish", () => {
     const { stdout, dir } = await inShell("fish", ["--no-config", "-c"], script, [server.url]);
     expectNothingRan(dir);
     // Each candidate is followed by a tab, the option's description and a newline.
-    const [model, draft, a] = stdout.split("---\n").map((part) => part.split(/\t[^\t\n]*\n/).filter((c) => c !== "").sort());
+    const [model, draft, a] = stdout.split("---\n").map((part) =>
+      part
+        .split(/\t[^\t\n]*\n/)
+        .filter((c) => c !== "")
+        .sort(),
+    );
     // fish takes what follows a tab as the description: a key with a tab cannot be offered.
     const expected = offerable.filter((key) => !key.includes("\t")).sort();
     expect(model).toEqual(expected);

@@ -13,12 +13,19 @@ it("prints a bash script that completes lmc's options", async () => {
   expect(result.code).toBe(0);
   expect(result.stderr).toBe("");
   const run = lmcBin.endsWith(".cjs") ? `${process.execPath} ${lmcBin}` : lmcBin;
-  const offered = execFileSync("bash", ["-c", `
+  const offered = execFileSync(
+    "bash",
+    [
+      "-c",
+      `
     source <(${run} --completion bash)
     COMP_WORDS=(lmc --max-t); COMP_CWORD=1; COMP_LINE="lmc --max-t"; COMP_POINT=\${#COMP_LINE}
     $(complete -p lmc | sed -E 's/.* -F ([^ ]+) .*/\\1/') lmc --max-t lmc
     printf '%s\\n' "\${COMPREPLY[@]}"
-  `], { encoding: "utf8" });
+  `,
+    ],
+    { encoding: "utf8" },
+  );
   expect(offered.trim().split("\n")).toEqual(["--max-tokens"]);
 });
 
@@ -93,13 +100,23 @@ describe("lmc -m <TAB>, in a real shell", () => {
     writeFileSync(join(bin, "lmc"), `#!/bin/sh\nexec ${run} "$@"\n`, { mode: 0o755 });
     const script = 'lmc --completion fish | source; complete -C "lmc -m "; echo ---; complete -C "lmc rep"';
     const stdout = await new Promise<string>((resolve, reject) =>
-      execFile("fish", ["--no-config", "-c", script], {
-        cwd: dir,
-        env: { ...cleanEnv(), PATH: `${bin}:${process.env.PATH}`, LMC_HOST: server.url },
-      }, (error, out) => (error ? reject(error) : resolve(out))),
+      execFile(
+        "fish",
+        ["--no-config", "-c", script],
+        {
+          cwd: dir,
+          env: { ...cleanEnv(), PATH: `${bin}:${process.env.PATH}`, LMC_HOST: server.url },
+        },
+        (error, out) => (error ? reject(error) : resolve(out)),
+      ),
     );
     const [models, files] = stdout.split("---\n");
-    expect(models!.split("\n").filter(Boolean).map((line) => line.split("\t")[0])).toEqual(["lmc-tiny", "lmc-tiny-unloaded"]);
+    expect(
+      models!
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split("\t")[0]),
+    ).toEqual(["lmc-tiny", "lmc-tiny-unloaded"]);
     expect(files!.trim()).toBe("report.txt");
   });
 

@@ -21,7 +21,9 @@ const greetingOnly = [{ url: "/lmstudio-greeting", upgrade: null }];
 it.skipIf(!canRunAsAnotherUser)("skips another user's listener on an earlier port, says why under --verbose, and uses the user's own", async () => {
   const other = await startOtherUsersListener();
   const own = new URL(server.url).port;
-  const result = await runLmc(["-v", "-n", "2", "hi"], { env: { LMC_LOCAL_PORTS: `${other.port},${own}`, LM_API_TOKEN: "sk-lm-abcdefgh:01234567890123456789" } });
+  const result = await runLmc(["-v", "-n", "2", "hi"], {
+    env: { LMC_LOCAL_PORTS: `${other.port},${own}`, LM_API_TOKEN: "sk-lm-abcdefgh:01234567890123456789" },
+  });
   expect(result.code).toBe(0);
   expect(result.stderr).toContain(
     `lmc: not using ws://127.0.0.1:${other.port}: it answers as LM Studio, but its socket belongs to uid ${NOBODY}, not to you (uid 0) or root\n`,
@@ -36,7 +38,9 @@ it.skipIf(!canRunAsAnotherUser)("finds no LM Studio when only another user's lis
   expect(result.code).toBe(3);
   expectOneErrorLine(
     result,
-    new RegExp(`^lmc: cannot find LM Studio on this machine \\(tried 127.0.0.1 ports ${other.port}; ${other.port} is another user's server, not trusted\\): .*--host / LMC_HOST$`),
+    new RegExp(
+      `^lmc: cannot find LM Studio on this machine \\(tried 127.0.0.1 ports ${other.port}; ${other.port} is another user's server, not trusted\\): .*--host / LMC_HOST$`,
+    ),
   );
   expect(other.requests).toEqual(greetingOnly);
 });
@@ -56,7 +60,12 @@ it.skipIf(!canRunAsAnotherUser)("skips another user's listener on LM Studio's ow
     if (!other) return context.skip();
     const result = await runLmc(["--list"], { env: { LM_API_TOKEN: "sk-lm-abcdefgh:01234567890123456789" } });
     expect(result.code).toBe(3);
-    expectOneErrorLine(result, new RegExp(`^lmc: cannot find LM Studio on this machine \\(tried 127.0.0.1 ports ${DEFAULT_PORT}, .*; ${DEFAULT_PORT} is another user's server, not trusted\\)`));
+    expectOneErrorLine(
+      result,
+      new RegExp(
+        `^lmc: cannot find LM Studio on this machine \\(tried 127.0.0.1 ports ${DEFAULT_PORT}, .*; ${DEFAULT_PORT} is another user's server, not trusted\\)`,
+      ),
+    );
     expect(other.requests).toEqual(greetingOnly);
   }),
 );

@@ -57,8 +57,12 @@ interface ErrorPath {
   writesOutput?: boolean;
 }
 
-const single = (...args: string[]) => () => ["--host", "HOST", "-o", "OUT", ...args];
-const batch = (...args: string[]) => () => ["--host", "HOST", "-o", "OUT", "-n", "2", ...args];
+const single =
+  (...args: string[]) =>
+  () => ["--host", "HOST", "-o", "OUT", ...args];
+const batch =
+  (...args: string[]) =>
+  () => ["--host", "HOST", "-o", "OUT", "-n", "2", ...args];
 
 const paths: ErrorPath[] = [
   { name: "2: an unknown option", args: single("--bogus", "hi"), status: 2, messages: 1 },
@@ -82,13 +86,33 @@ const paths: ErrorPath[] = [
   { name: "3: no LM Studio on this machine", args: () => ["-o", "OUT", "hi"], env: { LMC_LOCAL_PORTS: "PORT" }, status: 3, messages: 1 },
   // Another user's listener that greets like LM Studio (it takes root to start one as nobody).
   ...(canRunAsAnotherUser
-    ? [{ name: "3: only another user's server on this machine", args: () => ["-o", "OUT", "hi"], env: { LMC_LOCAL_PORTS: "OTHER_USERS_PORT" }, status: 3, messages: 1 }]
+    ? [
+        {
+          name: "3: only another user's server on this machine",
+          args: () => ["-o", "OUT", "hi"],
+          env: { LMC_LOCAL_PORTS: "OTHER_USERS_PORT" },
+          status: 3,
+          messages: 1,
+        },
+      ]
     : []),
   { name: "3: --list, when the server drops the connection", args: () => ["--host", "HOST", "--list"], fault: { type: "refuse" }, status: 3, messages: 1 },
   { name: "4: no such model (the list holds a hostile key)", args: single("-m", "gpt-17", "hi"), status: 4, messages: 1 },
   { name: "4: no model loaded", args: single("hi"), fault: { type: "nothingLoaded" }, status: 4, messages: 1 },
-  { name: "1: the prediction fails (a hostile title)", args: single("hi"), fault: { type: "predictionError", title: `Boom${hostile}` }, status: 1, messages: 1 },
-  { name: "1: the connection is lost mid-stream", args: single("-n", "40", "My name is"), fault: { type: "dieMidStream", afterFragments: 3 }, status: 1, messages: 1 },
+  {
+    name: "1: the prediction fails (a hostile title)",
+    args: single("hi"),
+    fault: { type: "predictionError", title: `Boom${hostile}` },
+    status: 1,
+    messages: 1,
+  },
+  {
+    name: "1: the connection is lost mid-stream",
+    args: single("-n", "40", "My name is"),
+    fault: { type: "dieMidStream", afterFragments: 3 },
+    status: 1,
+    messages: 1,
+  },
   {
     name: "1: the completion passes 16 MiB",
     args: single("hi"),
@@ -102,14 +126,56 @@ const paths: ErrorPath[] = [
   { name: "6: a token is required and none is set", args: single("hi"), guarded: true, env: { LM_API_TOKEN: undefined }, status: 6, messages: 1 },
   { name: "124: --timeout runs out", args: single("--timeout", "1", "hi"), fault: { type: "hang" }, status: 124, messages: 1 },
   { name: "1: the prediction ends without its result", args: single("-n", "4", "My name is"), fault: { type: "noResult" }, status: 1, messages: 1 },
-  { name: "1: a result the SDK refuses (a hostile stopReason)", args: single("-n", "4", "My name is"), fault: { type: "resultStats", stats: { stopReason: `new${hostile}` } }, status: 1, messages: 1 },
-  { name: '1: "NaN" in the stats', args: single("-n", "4", "My name is"), fault: { type: "resultStats", stats: { tokensPerSecond: "NaN" } }, status: 1, messages: 1 },
-  { name: "1: a frame that is not UTF-8", args: single("-n", "4", "My name is"), fault: { type: "badFrame", afterFragments: 1, kind: "utf8" }, status: 1, messages: 1 },
-  { name: "1: a message that is not JSON", args: single("-n", "4", "My name is"), fault: { type: "badFrame", afterFragments: 1, kind: "json" }, status: 1, messages: 1 },
-  { name: "1: a message of the wrong shape", args: single("-n", "4", "My name is"), fault: { type: "badFrame", afterFragments: 1, kind: "message" }, status: 1, messages: 1 },
+  {
+    name: "1: a result the SDK refuses (a hostile stopReason)",
+    args: single("-n", "4", "My name is"),
+    fault: { type: "resultStats", stats: { stopReason: `new${hostile}` } },
+    status: 1,
+    messages: 1,
+  },
+  {
+    name: '1: "NaN" in the stats',
+    args: single("-n", "4", "My name is"),
+    fault: { type: "resultStats", stats: { tokensPerSecond: "NaN" } },
+    status: 1,
+    messages: 1,
+  },
+  {
+    name: "1: a frame that is not UTF-8",
+    args: single("-n", "4", "My name is"),
+    fault: { type: "badFrame", afterFragments: 1, kind: "utf8" },
+    status: 1,
+    messages: 1,
+  },
+  {
+    name: "1: a message that is not JSON",
+    args: single("-n", "4", "My name is"),
+    fault: { type: "badFrame", afterFragments: 1, kind: "json" },
+    status: 1,
+    messages: 1,
+  },
+  {
+    name: "1: a message of the wrong shape",
+    args: single("-n", "4", "My name is"),
+    fault: { type: "badFrame", afterFragments: 1, kind: "message" },
+    status: 1,
+    messages: 1,
+  },
   { name: "3: the server says nothing (--idle-timeout)", args: single("--idle-timeout", "1", "hi"), fault: { type: "hang" }, status: 3, messages: 1 },
-  { name: "3: --list, when the server says nothing (--idle-timeout)", args: () => ["--host", "HOST", "--idle-timeout", "1", "--list"], fault: { type: "hang" }, status: 3, messages: 1 },
-  { name: "3: the server falls silent mid-stream (--idle-timeout)", args: single("--idle-timeout", "1", "-n", "8", "My name is"), fault: { type: "stall", afterFragments: 2 }, status: 3, messages: 1 },
+  {
+    name: "3: --list, when the server says nothing (--idle-timeout)",
+    args: () => ["--host", "HOST", "--idle-timeout", "1", "--list"],
+    fault: { type: "hang" },
+    status: 3,
+    messages: 1,
+  },
+  {
+    name: "3: the server falls silent mid-stream (--idle-timeout)",
+    args: single("--idle-timeout", "1", "-n", "8", "My name is"),
+    fault: { type: "stall", afterFragments: 2 },
+    status: 3,
+    messages: 1,
+  },
   {
     name: "batch 1: error records (bad JSON holding the canary, a bad model key, a bad value)",
     args: batch("--each-jsonl"),
@@ -119,7 +185,16 @@ const paths: ErrorPath[] = [
     jsonLines: 1,
     writesOutput: true,
   },
-  { name: "batch 1: every prediction fails", args: batch("--each"), input: "a\nb\n", fault: { type: "predictionError", title: `Boom${hostile}` }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
+  {
+    name: "batch 1: every prediction fails",
+    args: batch("--each"),
+    input: "a\nb\n",
+    fault: { type: "predictionError", title: `Boom${hostile}` },
+    status: 1,
+    messages: 0,
+    jsonLines: 1,
+    writesOutput: true,
+  },
   {
     name: "batch 1: an item's completion passes 16 MiB",
     args: batch("--each"),
@@ -130,17 +205,74 @@ const paths: ErrorPath[] = [
     jsonLines: 1,
     writesOutput: true,
   },
-  { name: "batch 1: items cut off, with --fail-on-truncate", args: batch("--each", "--fail-on-truncate"), input: "a\nb\n", status: 1, messages: 0, jsonLines: 1, writesOutput: true },
+  {
+    name: "batch 1: items cut off, with --fail-on-truncate",
+    args: batch("--each", "--fail-on-truncate"),
+    input: "a\nb\n",
+    status: 1,
+    messages: 0,
+    jsonLines: 1,
+    writesOutput: true,
+  },
   { name: "batch 2: a usage error", args: batch("--each", "--null", "--each-jsonl"), input: "a\n", status: 2, messages: 1 },
-  { name: "batch 3: nothing listens there", args: async () => ["--host", `127.0.0.1:${await closedPort()}`, "-o", "OUT", "--each"], input: "a\nb\n", status: 3, messages: 1 },
+  {
+    name: "batch 3: nothing listens there",
+    args: async () => ["--host", `127.0.0.1:${await closedPort()}`, "-o", "OUT", "--each"],
+    input: "a\nb\n",
+    status: 3,
+    messages: 1,
+  },
   { name: "batch 4: no such model", args: batch("--each", "-m", "gpt-17"), input: "a\n", status: 1, messages: 0, jsonLines: 1, writesOutput: true },
   { name: "batch 6: the token is refused", args: batch("--each"), input: "a\nb\n", guarded: true, status: 6, messages: 1 },
   // --timeout is per item in batch mode: the item's record says 124, and the batch goes on.
-  { name: "batch 1: --timeout runs out for an item", args: batch("--each", "--timeout", "1"), input: "a\n", fault: { type: "hang" }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
-  { name: "batch 1: predictions end without their result", args: batch("--each"), input: "a\nb\n", fault: { type: "noResult" }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
-  { name: "batch 1: results the SDK refuses", args: batch("--each"), input: "a\nb\n", fault: { type: "resultStats", stats: { stopReason: `new${hostile}` } }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
-  { name: "batch 1: a frame that is not UTF-8", args: batch("--each"), input: "a\nb\n", fault: { type: "badFrame", afterFragments: 0, kind: "utf8" }, status: 1, messages: 0, jsonLines: 1, writesOutput: true },
-  { name: "batch 3: the only host falls silent", args: batch("--each", "--idle-timeout", "1"), input: "a\nb\n", fault: { type: "hang" }, status: 3, messages: 1 },
+  {
+    name: "batch 1: --timeout runs out for an item",
+    args: batch("--each", "--timeout", "1"),
+    input: "a\n",
+    fault: { type: "hang" },
+    status: 1,
+    messages: 0,
+    jsonLines: 1,
+    writesOutput: true,
+  },
+  {
+    name: "batch 1: predictions end without their result",
+    args: batch("--each"),
+    input: "a\nb\n",
+    fault: { type: "noResult" },
+    status: 1,
+    messages: 0,
+    jsonLines: 1,
+    writesOutput: true,
+  },
+  {
+    name: "batch 1: results the SDK refuses",
+    args: batch("--each"),
+    input: "a\nb\n",
+    fault: { type: "resultStats", stats: { stopReason: `new${hostile}` } },
+    status: 1,
+    messages: 0,
+    jsonLines: 1,
+    writesOutput: true,
+  },
+  {
+    name: "batch 1: a frame that is not UTF-8",
+    args: batch("--each"),
+    input: "a\nb\n",
+    fault: { type: "badFrame", afterFragments: 0, kind: "utf8" },
+    status: 1,
+    messages: 0,
+    jsonLines: 1,
+    writesOutput: true,
+  },
+  {
+    name: "batch 3: the only host falls silent",
+    args: batch("--each", "--idle-timeout", "1"),
+    input: "a\nb\n",
+    fault: { type: "hang" },
+    status: 3,
+    messages: 1,
+  },
 ];
 
 describe("every documented error path: its status, one line of message, and nothing it should not show or leave", () => {
@@ -148,7 +280,12 @@ describe("every documented error path: its status, one line of message, and noth
     const dir = tempDir("sweep");
     const out = join(dir, "out.txt");
     const host = (path.guarded ? guarded : server).url;
-    const args = (await path.args()).map((arg) => arg.replace(/^OUT$/, out).replace(/^DIR\//, `${dir}/`).replace(/^HOST$/, host));
+    const args = (await path.args()).map((arg) =>
+      arg
+        .replace(/^OUT$/, out)
+        .replace(/^DIR\//, `${dir}/`)
+        .replace(/^HOST$/, host),
+    );
     const env: Record<string, string | undefined> = { LM_API_TOKEN: canary, ...path.env };
     if (env.LMC_LOCAL_PORTS === "PORT") env.LMC_LOCAL_PORTS = String(await closedPort());
     if (env.LMC_LOCAL_PORTS === "OTHER_USERS_PORT") env.LMC_LOCAL_PORTS = String((await startOtherUsersListener()).port);
@@ -158,8 +295,14 @@ describe("every documented error path: its status, one line of message, and noth
 
     expect(result.code, result.stderr).toBe(path.status);
     const lines = result.stderr.split("\n").filter((line) => line !== "");
-    expect(lines.filter((line) => line.startsWith("lmc: ")), result.stderr).toHaveLength(path.messages);
-    expect(lines.filter((line) => line.startsWith("{")), result.stderr).toHaveLength(path.jsonLines ?? 0);
+    expect(
+      lines.filter((line) => line.startsWith("lmc: ")),
+      result.stderr,
+    ).toHaveLength(path.messages);
+    expect(
+      lines.filter((line) => line.startsWith("{")),
+      result.stderr,
+    ).toHaveLength(path.jsonLines ?? 0);
     expect(lines).toHaveLength(path.messages + (path.jsonLines ?? 0));
     expect(result.stderr).not.toMatch(/^\s+at |STACK TRACE|[\u2500-\u257f]/m);
     expect(result.stderr).not.toMatch(controlCharacter);

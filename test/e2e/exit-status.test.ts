@@ -17,7 +17,6 @@ beforeAll(async () => {
 afterEach(() => server.setFault({ type: "none" }));
 afterAll(() => server?.close());
 
-
 describe("exit 2: usage errors, with nothing sent and nothing on stdout", () => {
   it.each<[string[], RegExp]>([
     [["--bogus", "hi"], /unknown option --bogus/],
@@ -61,7 +60,10 @@ describe("exit 3: LM Studio unreachable", () => {
     const result = await runLmc(["hi"], { env: { LMC_LOCAL_PORTS: ports.join(",") } });
     expect(result.code).toBe(3);
     expect(result.elapsedMs).toBeLessThan(3000);
-    expectOneErrorLine(result, new RegExp(`cannot find LM Studio on this machine \\(tried 127.0.0.1 ports ${ports.join(", ")}\\): .*lms server start.*lms daemon up.*--host / LMC_HOST`));
+    expectOneErrorLine(
+      result,
+      new RegExp(`cannot find LM Studio on this machine \\(tried 127.0.0.1 ports ${ports.join(", ")}\\): .*lms server start.*lms daemon up.*--host / LMC_HOST`),
+    );
   });
 
   it("finds the local server on the ports it looks at", async () => {

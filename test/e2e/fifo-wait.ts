@@ -39,4 +39,3 @@ const safeRead = (path: string) => {
     return undefined;
   }
 };
-

@@ -60,42 +60,52 @@ async function holdOnceFree(port: number): Promise<Server | undefined> {
   }
 }
 
-it("serves on 1234 when it is free, and plain lmc finds it", (context) => withDefaultPort(async () => {
-  const probe = await holdOnceFree(DEFAULT_PORT);
-  if (!probe) {
-    console.log(`skipped: port ${DEFAULT_PORT} is taken on this machine (LM Studio itself, maybe)`);
-    return context.skip();
-  }
-  await new Promise((resolve) => probe.close(resolve));
-  const { url, stderr } = await npmRunServer();
-  // Something may have taken 1234 in between: then the server must say what to do instead.
-  if (url !== `ws://127.0.0.1:${DEFAULT_PORT}`) {
-    expect(stderr()).toContain(`export LMC_HOST=${url}`);
-    return context.skip();
-  }
-  const result = await runLmc(["-n", "3", "--no-stats"], { input: "My name is\n" });
-  expect(result.stderr).toBe("");
-  expect(result.code).toBe(0);
-  expect(result.text.length).toBeGreaterThan(0);
-  await stopServer();
-}), 60_000);
+it(
+  "serves on 1234 when it is free, and plain lmc finds it",
+  (context) =>
+    withDefaultPort(async () => {
+      const probe = await holdOnceFree(DEFAULT_PORT);
+      if (!probe) {
+        console.log(`skipped: port ${DEFAULT_PORT} is taken on this machine (LM Studio itself, maybe)`);
+        return context.skip();
+      }
+      await new Promise((resolve) => probe.close(resolve));
+      const { url, stderr } = await npmRunServer();
+      // Something may have taken 1234 in between: then the server must say what to do instead.
+      if (url !== `ws://127.0.0.1:${DEFAULT_PORT}`) {
+        expect(stderr()).toContain(`export LMC_HOST=${url}`);
+        return context.skip();
+      }
+      const result = await runLmc(["-n", "3", "--no-stats"], { input: "My name is\n" });
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      expect(result.text.length).toBeGreaterThan(0);
+      await stopServer();
+    }),
+  60_000,
+);
 
-it("says when 1234 is taken and prints the export line that makes plain lmc find it", () => withDefaultPort(async () => {
-  const held = await holdOnceFree(DEFAULT_PORT); // undefined: someone else holds it, which is just as good
-  try {
-    const { url, stderr } = await npmRunServer();
-    expect(url).not.toBe(`ws://127.0.0.1:${DEFAULT_PORT}`);
-    const exportLine = stderr()
-      .split("\n")
-      .find((line) => line.trim().startsWith("export LMC_HOST="));
-    expect(stderr()).toMatch(/port 1234 is taken/);
-    expect(exportLine?.trim()).toBe(`export LMC_HOST=${url}`);
-    const host = exportLine!.trim().slice("export LMC_HOST=".length);
-    const result = await runLmc(["-n", "3", "--no-stats"], { input: "My name is\n", env: { LMC_HOST: host } });
-    expect(result.stderr).toBe("");
-    expect(result.code).toBe(0);
-  } finally {
-    await stopServer();
-    await new Promise((resolve) => (held ? held.close(resolve) : resolve(undefined)));
-  }
-}), 60_000);
+it(
+  "says when 1234 is taken and prints the export line that makes plain lmc find it",
+  () =>
+    withDefaultPort(async () => {
+      const held = await holdOnceFree(DEFAULT_PORT); // undefined: someone else holds it, which is just as good
+      try {
+        const { url, stderr } = await npmRunServer();
+        expect(url).not.toBe(`ws://127.0.0.1:${DEFAULT_PORT}`);
+        const exportLine = stderr()
+          .split("\n")
+          .find((line) => line.trim().startsWith("export LMC_HOST="));
+        expect(stderr()).toMatch(/port 1234 is taken/);
+        expect(exportLine?.trim()).toBe(`export LMC_HOST=${url}`);
+        const host = exportLine!.trim().slice("export LMC_HOST=".length);
+        const result = await runLmc(["-n", "3", "--no-stats"], { input: "My name is\n", env: { LMC_HOST: host } });
+        expect(result.stderr).toBe("");
+        expect(result.code).toBe(0);
+      } finally {
+        await stopServer();
+        await new Promise((resolve) => (held ? held.close(resolve) : resolve(undefined)));
+      }
+    }),
+  60_000,
+);

@@ -12,7 +12,11 @@ beforeAll(async () => {
 afterEach(() => [a, b].forEach((server) => server.setFault({ type: "none" })));
 afterAll(() => Promise.all([a?.close(), b?.close()]));
 
-const records = (result: LmcResult) => result.text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+const records = (result: LmcResult) =>
+  result.text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 const summaryOf = (result: LmcResult) => JSON.parse(result.stderr.trim().split("\n").at(-1)!);
 const input = Array.from({ length: 12 }, (_, i) => `My name is ${i}`).join("\n") + "\n";
 const batchArgs = () => ["--host", a.url, "--host", b.url, "-m", "lmc-tiny", "-t", "0", "-n", "6", "--each", "-P", "2"];
@@ -78,7 +82,9 @@ it("takes a host that accepts the connection and then says nothing out of the ro
   expect(out.map((r) => r.index)).toEqual([...Array(12).keys()]);
   expect(out.every((r) => r.host === a.url && typeof r.completion === "string")).toBe(true);
   expect(out.some((r) => r.retriedFrom === b.url)).toBe(true);
-  expect(result.stderr).toMatch(new RegExp(`^lmc: LM Studio at ${b.url} did not answer for 1 s \\(--idle-timeout\\); that host is taken out of the rotation$`, "m"));
+  expect(result.stderr).toMatch(
+    new RegExp(`^lmc: LM Studio at ${b.url} did not answer for 1 s \\(--idle-timeout\\); that host is taken out of the rotation$`, "m"),
+  );
   expect(summaryOf(result).failedHosts).toEqual([{ host: b.url, error: expect.stringMatching(/did not answer/) }]);
 });
 
@@ -101,7 +107,9 @@ it.each<[string, Fault, string[]]>([
   expect(out.map((r) => r.index)).toEqual([...Array(12).keys()]);
   expect(out.every((r) => r.host === a.url && typeof r.completion === "string")).toBe(true);
   const takenOut = result.stderr.split("\n").filter((line) => line.includes("taken out of the rotation"));
-  expect(takenOut).toEqual([expect.stringMatching(new RegExp(`^lmc: 3 items in a row failed there, the last with: .+; that host is taken out of the rotation$`))]);
+  expect(takenOut).toEqual([
+    expect.stringMatching(new RegExp(`^lmc: 3 items in a row failed there, the last with: .+; that host is taken out of the rotation$`)),
+  ]);
   expect(summaryOf(result).failedHosts).toEqual([{ host: b.url, error: expect.stringMatching(/^3 items in a row failed there/) }]);
 });
 

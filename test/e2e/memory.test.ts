@@ -103,7 +103,10 @@ describe("a completion past 16 MiB is cancelled: exit 1 and one line, as any fai
     server.setFault(past);
     const result = await runLmc(["--host", server.url, "--no-stats", "--each"], { input: "a\nb\n", killAfterMs: 60_000 });
     expect(result.code, result.stderr).toBe(1);
-    const records = result.text.trim().split("\n").map((line) => JSON.parse(line));
+    const records = result.text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(records).toEqual([0, 1].map((index) => ({ index, error: expect.stringMatching(tooLarge.source.replace("^lmc: ", "^")), status: 1 })));
   }, 90_000);
 });

@@ -64,7 +64,12 @@ const paths: Path[] = [
   { name: "4: no such model", args: () => ["--host", server.url, "-m", "no-such-model", "hi"], status: 4 },
   { name: "4: no model loaded", args: () => ["--host", server.url, "hi"], fault: { type: "nothingLoaded" }, status: 4 },
   { name: "1: the prediction fails", args: () => ["--host", server.url, "hi"], fault: { type: "predictionError" }, status: 1 },
-  { name: "1: the connection is lost mid-stream", args: () => ["--host", server.url, "-n", "40", "My name is"], fault: { type: "dieMidStream", afterFragments: 2 }, status: 1 },
+  {
+    name: "1: the connection is lost mid-stream",
+    args: () => ["--host", server.url, "-n", "40", "My name is"],
+    fault: { type: "dieMidStream", afterFragments: 2 },
+    status: 1,
+  },
   { name: "6: the token is refused", args: () => ["--host", guarded.url, "hi"], status: 6 },
   { name: "124: --timeout runs out", args: () => ["--host", server.url, "--timeout", "1", "hi"], fault: { type: "hang" }, status: 124 },
   { name: "3: --list, with no such server", args: async () => ["--host", `127.0.0.1:${await closedPort()}`, "--list"], status: 3 },

@@ -82,7 +82,7 @@ describe("the npm package", () => {
     expect(tarball).toMatch(/^lmc-\d+\.\d+\.\d+\.tgz$/);
     await run("tar", ["-xzf", join(packed, tarball!), "-C", packed]);
     const { bin } = JSON.parse(await readFile(join(packed, "package", "package.json"), "utf8"));
-    const { stdout } = await run(process.execPath, [join(packed, "package", bin.lmc), "--version"], { env: cleanEnv() as NodeJS.ProcessEnv });
+    const { stdout } = await run(process.execPath, [join(packed, "package", bin.lmc), "--version"], { env: cleanEnv() });
     expect(stdout).toMatch(/^lmc \d+\.\d+\.\d+/);
   }, 120_000);
 

@@ -113,7 +113,7 @@ describe("-o onto a symlink", () => {
     expect(readFileSync(join(dir, "made.txt"), "utf8")).toBe(await completion());
   });
 
-  it('".." after a symlinked folder goes where the kernel (and a shell\'s >) would: beside the link\'s target', async () => {
+  it("\"..\" after a symlinked folder goes where the kernel (and a shell's >) would: beside the link's target", async () => {
     const dir = tempDir("out-dotdot");
     mkdirSync(join(dir, "a", "b"), { recursive: true });
     symlinkSync(join("a", "b"), join(dir, "dl"));
@@ -200,7 +200,7 @@ describe("a full disk during the copy in place", () => {
     writeFileSync(join(dir, "previous"), previous);
     server.setFault({ type: "flood", fragments: 20_000 }); // 100,000 bytes
     const script = [
-      'fs=$1 previous=$2 host=$3; shift 3', // then the words that run lmc
+      "fs=$1 previous=$2 host=$3; shift 3", // then the words that run lmc
       'mount -t tmpfs -o size=256k tmpfs "$fs" || exit 99',
       'cp "$previous" "$fs/out.txt"',
       'avail=$(df -k --output=avail "$fs" | tail -n 1)',

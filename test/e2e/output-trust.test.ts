@@ -73,7 +73,10 @@ describe("-o in a sticky folder everyone may write (fs.protected_symlinks and fs
     for (const out of [join(sticky, "report.txt"), join(sticky, "folder", "victim.txt")]) {
       const result = await runLmc([...greedy(), ...args(out)], { input: "My name is\n" });
       expect(result.code).toBe(1);
-      expectOneErrorLine(result, new RegExp(`^lmc: cannot write ${out}: permission denied \\(a symlink another user put in a shared folder with the sticky bit is not followed\\)$`));
+      expectOneErrorLine(
+        result,
+        new RegExp(`^lmc: cannot write ${out}: permission denied \\(a symlink another user put in a shared folder with the sticky bit is not followed\\)$`),
+      );
       expect(readFileSync(victim, "utf8")).toBe("precious\n");
       expect(readdirSync(sticky).sort()).toEqual(["folder", "report.txt"]);
     }
@@ -103,7 +106,10 @@ describe("-o in a sticky folder everyone may write (fs.protected_symlinks and fs
     chownSync(planted, OTHER, OTHER);
     const result = await runLmc([...greedy(), ...args(planted)], { input: "My name is\n" });
     expect(result.code).toBe(1);
-    expectOneErrorLine(result, new RegExp(`^lmc: cannot write ${planted}: permission denied \\(a file another user put in a shared folder with the sticky bit is not taken over\\)$`));
+    expectOneErrorLine(
+      result,
+      new RegExp(`^lmc: cannot write ${planted}: permission denied \\(a file another user put in a shared folder with the sticky bit is not taken over\\)$`),
+    );
     expect(readFileSync(planted, "utf8")).toBe("planted\n");
     expect(statSync(planted)).toMatchObject({ uid: OTHER, gid: OTHER });
     expect(readdirSync(sticky)).toEqual(["report.txt"]);

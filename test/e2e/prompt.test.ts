@@ -14,8 +14,7 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const lastPrompt = () => server.received.at(-1)?.prompt;
-const lmc = (args: string[], input?: string | Buffer, stdin?: "open") =>
-  runLmc(["--host", server.url, "--max-tokens", "3", ...args], { input, stdin });
+const lmc = (args: string[], input?: string | Buffer, stdin?: "open") => runLmc(["--host", server.url, "--max-tokens", "3", ...args], { input, stdin });
 
 describe("the prompt", () => {
   it.each<[string, string[], string | undefined, string]>([

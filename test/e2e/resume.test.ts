@@ -116,7 +116,12 @@ it("--resume counts a record as done only when it has a string completion and no
   writeFileSync(out, ['{"index":0,"completion":"x"}', '{"index":1,"completion":null}', '{"index":2}', JSON.stringify(timedOut)].join("\n") + "\n");
   const result = await runLmc([...greedy(), "--each", "--resume", out], { input: "My name is\nI like\nThe sea is\nEvery day\n" });
   expect(result.code).toBe(0);
-  expect(result.text.split("\n").filter(Boolean).map((line) => JSON.parse(line).index)).toEqual([1, 2, 3]);
+  expect(
+    result.text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).index),
+  ).toEqual([1, 2, 3]);
   expect(summaryOf(result)).toMatchObject({ items: 3, skipped: 1 });
 });
 

@@ -138,7 +138,12 @@ describe("the model asked for (session.ts: exit 4)", () => {
     expectSays(error.message, /No loaded model satisfies/, "modelProblem");
     expect(modelProblem(error)).toBe("nothingLoaded");
     const failed = await lmcPredictionError(lmcSession(server.url).session);
-    expectLmcError(failed, LmcError, ExitCode.modelNotFound, /^no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL; downloaded models: /);
+    expectLmcError(
+      failed,
+      LmcError,
+      ExitCode.modelNotFound,
+      /^no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL; downloaded models: /,
+    );
   });
 });
 
@@ -166,7 +171,12 @@ describe("before the prediction: requestError", () => {
     try {
       const error = await rejection(client(host).llm.model());
       expectSays(error.message, /Unexpected server response/, "connectionError");
-      expectLmcError(requestError(error, host, false), LmcError, ExitCode.unreachable, new RegExp(`^${escape(cannotReach(host, "Unexpected server response: 200"))}`));
+      expectLmcError(
+        requestError(error, host, false),
+        LmcError,
+        ExitCode.unreachable,
+        new RegExp(`^${escape(cannotReach(host, "Unexpected server response: 200"))}`),
+      );
     } finally {
       other.close();
     }
@@ -189,7 +199,7 @@ describe("before the prediction: requestError", () => {
     }
   });
 
-  it("wss:// to a plain ws:// server: code EPROTO, OpenSSL's \"SSL routines\" (exit 3)", async () => {
+  it('wss:// to a plain ws:// server: code EPROTO, OpenSSL\'s "SSL routines" (exit 3)', async () => {
     const host = server.url.replace(/^ws:/, "wss:");
     const error = await rejection(client(host).llm.model());
     expectCode(error, "EPROTO", "connectionError");
@@ -198,7 +208,12 @@ describe("before the prediction: requestError", () => {
     const byCode = Object.assign(new Error("write EPROTO"), { code: error.code });
     const byMessage = new Error(error.message);
     for (const one of [error, byCode, byMessage]) {
-      expectLmcError(requestError(one, host, false), LmcError, ExitCode.unreachable, `cannot reach LM Studio at ${host} (TLS handshake failed: is the server plain ws://?)`);
+      expectLmcError(
+        requestError(one, host, false),
+        LmcError,
+        ExitCode.unreachable,
+        `cannot reach LM Studio at ${host} (TLS handshake failed: is the server plain ws://?)`,
+      );
     }
   });
 
@@ -268,7 +283,12 @@ describe("while the prediction streams: streamError", () => {
       await until(() => transportStatus(sdk) !== "CONNECTED", "the SDK to see the connection go");
       const error = await rejection(model.complete("My name is", { maxTokens: 2 }));
       expectCode(error, "ECONNREFUSED", "connectionError");
-      expectLmcError(streamError(error, relay.url), LmcError, ExitCode.unreachable, new RegExp(`^cannot reach LM Studio at ${escape(relay.url)} \\(ECONNREFUSED\\)`));
+      expectLmcError(
+        streamError(error, relay.url),
+        LmcError,
+        ExitCode.unreachable,
+        new RegExp(`^cannot reach LM Studio at ${escape(relay.url)} \\(ECONNREFUSED\\)`),
+      );
     } finally {
       relay.close();
     }
@@ -336,7 +356,7 @@ describe("what the SDK only logs (session.ts's logger) or does not notice (port-
     expectLmcError(failed, ServerProtocolError, ExitCode.failed, `LM Studio at ${server.url} sent a message that lmc cannot read`);
   });
 
-  it("a result the SDK refuses: the port's communicationWarning, its \"- message.\" lines (exit 1)", async () => {
+  it('a result the SDK refuses: the port\'s communicationWarning, its "- message." lines (exit 1)', async () => {
     server.setFault({ type: "resultStats", stats: { stopReason: "newReason" } });
     const warned = server.warnings.length;
     const failed = await lmcPredictionError(lmcSession(server.url).session);

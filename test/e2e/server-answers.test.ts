@@ -19,7 +19,11 @@ beforeAll(async () => {
 afterEach(() => server.setFault({ type: "none" }));
 afterAll(() => server?.close());
 
-const records = (text: string) => text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+const records = (text: string) =>
+  text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 
 /** Answers that must fail the prediction at once, and what lmc says of each. */
 const noGoodResult: Array<[string, Fault, RegExp]> = [
@@ -64,7 +68,10 @@ describe("a prediction is a success only with its result", () => {
     const result = await runLmc(["--host", server.url, "-n", "4", "--each"], { input: "My name is\nOnce\n" });
     expect(result.code, result.stderr).toBe(1);
     const out = records(result.text);
-    expect(out.map((record) => [record.index, record.status])).toEqual([[0, 1], [1, 1]]);
+    expect(out.map((record) => [record.index, record.status])).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
     for (const record of out) expect(record.error).toMatch(message);
     expect(statsOf(result)).toMatchObject({ items: 2, failures: 2 });
   });
@@ -74,7 +81,11 @@ describe("a protocol error once connected is a failure mid-stream (exit 1), not 
   it.each<[string, Extract<Fault, { type: "badFrame" }>["kind"], RegExp]>([
     ["a frame that is not UTF-8", "utf8", /LM Studio at \S+ sent a frame that is not valid UTF-8$/],
     ["a message that is not JSON", "json", /LM Studio at \S+ sent a message that is not JSON$/],
-    ["a message of the wrong shape", "message", /LM Studio at \S+ sent a fragment that lmc cannot read \(fragment\.content: Expected string, received number\)$/],
+    [
+      "a message of the wrong shape",
+      "message",
+      /LM Studio at \S+ sent a fragment that lmc cannot read \(fragment\.content: Expected string, received number\)$/,
+    ],
   ])("%s", async (_, kind, message) => {
     server.setFault({ type: "badFrame", afterFragments: 2, kind });
     const result = await runLmc(["--host", server.url, "-n", "6", "My name is"]);
@@ -87,7 +98,10 @@ describe("a protocol error once connected is a failure mid-stream (exit 1), not 
     const result = await runLmc(["--host", server.url, "-n", "4", "-P", "1", "--each"], { input: "My name is\nOnce\n" });
     expect(result.code).toBe(1);
     const out = records(result.text);
-    expect(out.map((record) => [record.index, record.status])).toEqual([[0, 1], [1, 1]]);
+    expect(out.map((record) => [record.index, record.status])).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
     expect(out[0].error).toMatch(/sent a message that is not JSON$/);
   });
 });

@@ -28,10 +28,13 @@ describe("prediction settings reach the server", () => {
     [["--context-overflow", "truncate-middle"], { "llm.prediction.contextOverflowPolicy": "truncateMiddle" }],
     [["--draft-model", "lmc-tiny"], { "llm.prediction.speculativeDecoding.draftModel": "lmc-tiny" }],
     [["--option", "cpuThreads=2"], { "llm.prediction.llama.cpuThreads": 2 }],
-    [["--option", "xtcProbability=0.5", "--option", "xtcThreshold=0.1"], {
-      "llm.prediction.llama.xtcProbability": { checked: true, value: 0.5 },
-      "llm.prediction.llama.xtcThreshold": { checked: true, value: 0.1 },
-    }],
+    [
+      ["--option", "xtcProbability=0.5", "--option", "xtcThreshold=0.1"],
+      {
+        "llm.prediction.llama.xtcProbability": { checked: true, value: 0.5 },
+        "llm.prediction.llama.xtcThreshold": { checked: true, value: 0.1 },
+      },
+    ],
     [["--option", "logProbs=off"], { "llm.prediction.logProbs": { checked: false, value: 0 } }],
     [["--option", "speculativeDecodingNumDraftTokensExact=3"], { "llm.prediction.speculativeDecoding.numDraftTokensExact": 3 }],
     [["--option", "topKSampling=5", "--top-k", "9"], { "llm.prediction.topKSampling": 9 }],
@@ -54,8 +57,23 @@ describe("prediction settings reach the server", () => {
 
 describe("load settings", () => {
   it("go with a just-in-time load", async () => {
-    const result = await runLmc(["--host", server.url, "-m", "lmc-tiny-unloaded", "-n", "3",
-      "--context-length", "512", "--gpu", "off", "--seed", "7", "--ttl", "60", "hi"]);
+    const result = await runLmc([
+      "--host",
+      server.url,
+      "-m",
+      "lmc-tiny-unloaded",
+      "-n",
+      "3",
+      "--context-length",
+      "512",
+      "--gpu",
+      "off",
+      "--seed",
+      "7",
+      "--ttl",
+      "60",
+      "hi",
+    ]);
     expect(result.code).toBe(0);
     const load = server.received.filter((r) => r.channel === "getOrLoad").at(-1)!;
     expect(load.loadConfig).toMatchObject({

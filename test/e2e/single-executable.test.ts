@@ -17,10 +17,7 @@ let server: TestServer;
 
 async function both(args: string[]) {
   const options = { env: cleanEnv() };
-  const [fromExecutable, fromBundle] = await Promise.all([
-    run(executable, args, options),
-    run(process.execPath, [bundle, ...args], options),
-  ]);
+  const [fromExecutable, fromBundle] = await Promise.all([run(executable, args, options), run(process.execPath, [bundle, ...args], options)]);
   return { fromExecutable, fromBundle };
 }
 

@@ -19,7 +19,11 @@ beforeAll(async () => {
 afterEach(() => server.setFault({ type: "none" }));
 afterAll(() => server?.close());
 
-const records = (result: LmcResult) => result.text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+const records = (result: LmcResult) =>
+  result.text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 const lines = (text: string) => text.split("\n").filter(Boolean);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -54,7 +58,10 @@ describe("SIGTERM and SIGHUP stop lmc as Ctrl-C does", () => {
     const dir = tempDir("sighup");
     const before = server.received.length;
     const result = await runLmc(["--host", server.url, "-t", "0", "-n", "200", "-o", join(dir, "out.txt"), "My name is"], {
-      onSpawn: (child) => void predictionStarted(before).then(() => sleep(300)).then(() => child.kill("SIGHUP")),
+      onSpawn: (child) =>
+        void predictionStarted(before)
+          .then(() => sleep(300))
+          .then(() => child.kill("SIGHUP")),
     });
     expect(result.code).toBe(129);
     expect(lines(result.stderr)).toEqual(["lmc: hung up (SIGHUP)"]);

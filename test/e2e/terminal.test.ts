@@ -11,14 +11,8 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-function onTerminal(
-  args: string[],
-  typed: string[],
-  env: Record<string, string | undefined> = {},
-): Promise<{ code: number | null; screen: string }> {
-  const command = [...lmcCommand(), ...args]
-    .map((word) => (/^[\w./:=-]+$/.test(word) ? word : `'${word}'`))
-    .join(" ");
+function onTerminal(args: string[], typed: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; screen: string }> {
+  const command = [...lmcCommand(), ...args].map((word) => (/^[\w./:=-]+$/.test(word) ? word : `'${word}'`)).join(" ");
   const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...cleanEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let screen = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (screen += chunk));

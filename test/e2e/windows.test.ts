@@ -114,11 +114,15 @@ describe.skipIf(skipReason !== undefined)("dist/lmc-win-x64.exe under Wine", () 
         return { index, completion, stopReason: stats.stopReason, predictedTokensCount: stats.predictedTokensCount };
       });
 
-  it.each([["--version"], ["--help"]])("%s prints what the Linux build prints", async (flag) => {
-    const result = await cmd(exe, flag);
-    expect(result).toMatchObject({ code: 0, stderr: "" });
-    expect(result.stdout).toBe(await onLinux([flag]));
-  }, 60_000);
+  it.each([["--version"], ["--help"]])(
+    "%s prints what the Linux build prints",
+    async (flag) => {
+      const result = await cmd(exe, flag);
+      expect(result).toMatchObject({ code: 0, stderr: "" });
+      expect(result.stdout).toBe(await onLinux([flag]));
+    },
+    60_000,
+  );
 
   it("completes a prompt from words", async () => {
     const result = await cmd(exe, ...lmcArgs(), "My name is");

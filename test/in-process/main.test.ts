@@ -60,16 +60,32 @@ describe("main(io), without LM Studio", () => {
     ["--completion bash", ["--completion", "bash"], {}, { code: ExitCode.ok, stdout: /complete -F _lmc lmc/, stderr: /^$/ }],
     ["--completion fish", ["--completion", "fish"], {}, { code: ExitCode.ok, stdout: /^complete -c lmc /m, stderr: /^$/ }],
     ["--help wins over the other actions", ["--list", "--version", "--help"], {}, { code: ExitCode.ok, stdout: /^Usage: lmc /m, stderr: /^$/ }],
-    ["a shell it does not know", ["--completion", "tcsh"], {},
-      { code: ExitCode.usage, stdout: /^$/, stderr: /^lmc: --completion takes bash, zsh, fish, not "tcsh" \(see lmc --help\)\n$/ }],
+    [
+      "a shell it does not know",
+      ["--completion", "tcsh"],
+      {},
+      { code: ExitCode.usage, stdout: /^$/, stderr: /^lmc: --completion takes bash, zsh, fish, not "tcsh" \(see lmc --help\)\n$/ },
+    ],
     ["an unknown option", ["--frobnicate"], {}, { code: ExitCode.usage, stdout: /^$/, stderr: /^lmc: .*--frobnicate.* \(see lmc --help\)\n$/ }],
-    ["a bad environment variable", ["hi"], { LMC_TIMEOUT: "soon" },
-      { code: ExitCode.usage, stdout: /^$/, stderr: /^lmc: LMC_TIMEOUT .* \(see lmc --help\)\n$/ }],
-    ["a malformed token breaks a completion", ["hi"], { LM_API_TOKEN: "nope" },
-      { code: ExitCode.usage, stdout: /^$/, stderr: /^lmc: LM_API_TOKEN does not look like an LM Studio API token/ }],
+    [
+      "a bad environment variable",
+      ["hi"],
+      { LMC_TIMEOUT: "soon" },
+      { code: ExitCode.usage, stdout: /^$/, stderr: /^lmc: LMC_TIMEOUT .* \(see lmc --help\)\n$/ },
+    ],
+    [
+      "a malformed token breaks a completion",
+      ["hi"],
+      { LM_API_TOKEN: "nope" },
+      { code: ExitCode.usage, stdout: /^$/, stderr: /^lmc: LM_API_TOKEN does not look like an LM Studio API token/ },
+    ],
     ["but not --version", ["--version"], { LM_API_TOKEN: "nope" }, { code: ExitCode.ok, stdout: /^lmc /, stderr: /^$/ }],
-    ["several hosts outside batch mode", ["-H", "h:1", "-H", "h:2", "hi"], {},
-      { code: ExitCode.usage, stdout: /^$/, stderr: /^lmc: several LM Studio hosts need batch mode/ }],
+    [
+      "several hosts outside batch mode",
+      ["-H", "h:1", "-H", "h:2", "hi"],
+      {},
+      { code: ExitCode.usage, stdout: /^$/, stderr: /^lmc: several LM Studio hosts need batch mode/ },
+    ],
   ];
   for (const [name, argv, env, expected] of cases) {
     it(name, async () => {
@@ -122,7 +138,12 @@ describe("main(io) against the test server", () => {
   it("batch mode: records on stdout, the summary on stderr, the heap flag set through Io", async () => {
     const result = await run(["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "4", "--each"], { stdin: "a\nb\n" });
     expect(result.code).toBe(ExitCode.ok);
-    expect(result.stdout.trimEnd().split("\n").map((line) => JSON.parse(line).index)).toEqual([0, 1]);
+    expect(
+      result.stdout
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line).index),
+    ).toEqual([0, 1]);
     expect(JSON.parse(result.stderr)).toMatchObject({ items: 2, failures: 0 });
     expect(result.v8Flags).toEqual(["--heap-growing-percent=30"]);
   });

@@ -1,12 +1,7 @@
 // The contract between the test server's protocol layer (server.ts) and the
 // inference engine that really runs the tiny model (engine.ts, node-llama-cpp).
 
-export type StopReason =
-  | "eosFound"
-  | "stopStringFound"
-  | "maxPredictedTokensReached"
-  | "contextLengthReached"
-  | "userStopped";
+export type StopReason = "eosFound" | "stopStringFound" | "maxPredictedTokensReached" | "contextLengthReached" | "userStopped";
 
 export interface CompletionRequest {
   /** The raw prompt text, exactly as the model should see it. */

@@ -221,9 +221,7 @@ describe("engine: completions", () => {
   });
 
   it("queues predictions beyond the parallel sequences", async () => {
-    const results = await Promise.all(
-      Array.from({ length: 7 }, (_, i) => run(model, { prompt: "My name is", maxTokens: 20 + i, temperature: 0 })),
-    );
+    const results = await Promise.all(Array.from({ length: 7 }, (_, i) => run(model, { prompt: "My name is", maxTokens: 20 + i, temperature: 0 })));
     const alone = await run(model, { prompt: "My name is", maxTokens: 26, temperature: 0 });
     results.forEach((r, i) => expect(r.predictedTokensCount).toBe(20 + i));
     expect(results[6]!.text).toBe(alone.text);

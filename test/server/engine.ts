@@ -155,9 +155,7 @@ class StopStringFilter {
   private carried = 0;
   stopped: StopMatch | undefined;
 
-  constructor(
-    private readonly stops: ReadonlyArray<{ text: string; internal: boolean }>,
-  ) {}
+  constructor(private readonly stops: ReadonlyArray<{ text: string; internal: boolean }>) {}
 
   /** Adds a piece; returns the fragment that can be released now, if any. */
   add(text: string, count: number): { text: string; count: number } | undefined {
@@ -374,7 +372,14 @@ class TinyLoadedModel implements LoadedModel {
     const sequence = await this.pool.acquire(signal);
     if (sequence === undefined) {
       const waited = (performance.now() - queuedAt) / 1000;
-      return { stopReason: "userStopped", promptTokensCount: n, predictedTokensCount: 0, timeToFirstTokenSec: waited, totalTimeSec: waited, tokensPerSecond: 0 };
+      return {
+        stopReason: "userStopped",
+        promptTokensCount: n,
+        predictedTokensCount: 0,
+        timeToFirstTokenSec: waited,
+        totalTimeSec: waited,
+        tokensPerSecond: 0,
+      };
     }
     const startedAt = performance.now();
     let firstTokenAt: number | undefined;
@@ -505,10 +510,7 @@ class NodeLlamaEngine implements Engine {
     const { size } = await stat(path);
     const model = await this.llama.loadModel({ modelPath: path, gpuLayers: 0 });
     try {
-      const contextLength = Math.max(
-        16,
-        Math.floor(options.contextLength ?? Math.min(model.trainContextSize || 2048, MAX_DEFAULT_CONTEXT_LENGTH)),
-      );
+      const contextLength = Math.max(16, Math.floor(options.contextLength ?? Math.min(model.trainContextSize || 2048, MAX_DEFAULT_CONTEXT_LENGTH)));
       const context = await model.createContext({ contextSize: contextLength, sequences: parallel, threads: 1 });
       const sequences = Array.from({ length: parallel }, () => context.getSequence());
       const loaded = new TinyLoadedModel(this.llama, model, context, sequences, contextLength, size, () => this.models.delete(loaded));

@@ -32,8 +32,5 @@ export const hostileKeys: readonly string[] = [
 
 /** The hostile keys as a catalog of the tiny model, none loaded, plus lmc-tiny loaded. */
 export function hostileCatalog(): CatalogEntry[] {
-  return [
-    { key: "lmc-tiny", path: TINY_MODEL_PATH, loaded: true },
-    ...hostileKeys.map((key) => ({ key, path: TINY_MODEL_PATH, loaded: false })),
-  ];
+  return [{ key: "lmc-tiny", path: TINY_MODEL_PATH, loaded: true }, ...hostileKeys.map((key) => ({ key, path: TINY_MODEL_PATH, loaded: false }))];
 }

@@ -112,8 +112,7 @@ async function main(): Promise<void> {
       case "-h":
       case "--help":
         process.stdout.write(
-          "usage: tsx test/server/main.ts [--port N] [--host H] [--fault SPEC] [--parallel N] " +
-            "[--token IDENTIFIER:PASSKEY] [--quiet]\n",
+          "usage: tsx test/server/main.ts [--port N] [--host H] [--fault SPEC] [--parallel N] " + "[--token IDENTIFIER:PASSKEY] [--quiet]\n",
         );
         return;
       default:

@@ -93,15 +93,24 @@ export async function readGgufSummary(file: string): Promise<GgufSummary> {
     };
     const readValue = (type: number): unknown => {
       switch (type) {
-        case 0: return (need(1), (off += 1), buf.readUInt8(off - 1));
-        case 1: return (need(1), (off += 1), buf.readInt8(off - 1));
-        case 2: return (need(2), (off += 2), buf.readUInt16LE(off - 2));
-        case 3: return (need(2), (off += 2), buf.readInt16LE(off - 2));
-        case 4: return u32();
-        case 5: return (need(4), (off += 4), buf.readInt32LE(off - 4));
-        case 6: return (need(4), (off += 4), buf.readFloatLE(off - 4));
-        case 7: return (need(1), (off += 1), buf.readUInt8(off - 1) !== 0);
-        case 8: return str();
+        case 0:
+          return (need(1), (off += 1), buf.readUInt8(off - 1));
+        case 1:
+          return (need(1), (off += 1), buf.readInt8(off - 1));
+        case 2:
+          return (need(2), (off += 2), buf.readUInt16LE(off - 2));
+        case 3:
+          return (need(2), (off += 2), buf.readInt16LE(off - 2));
+        case 4:
+          return u32();
+        case 5:
+          return (need(4), (off += 4), buf.readInt32LE(off - 4));
+        case 6:
+          return (need(4), (off += 4), buf.readFloatLE(off - 4));
+        case 7:
+          return (need(1), (off += 1), buf.readUInt8(off - 1) !== 0);
+        case 8:
+          return str();
         case 9: {
           const itemType = u32();
           const count = u64();
@@ -114,10 +123,14 @@ export async function readGgufSummary(file: string): Promise<GgufSummary> {
           }
           return undefined;
         }
-        case 10: return u64();
-        case 11: return (need(8), (off += 8), Number(buf.readBigInt64LE(off - 8)));
-        case 12: return (need(8), (off += 8), buf.readDoubleLE(off - 8));
-        default: throw new Error(`unknown GGUF value type ${type}`);
+        case 10:
+          return u64();
+        case 11:
+          return (need(8), (off += 8), Number(buf.readBigInt64LE(off - 8)));
+        case 12:
+          return (need(8), (off += 8), buf.readDoubleLE(off - 8));
+        default:
+          throw new Error(`unknown GGUF value type ${type}`);
       }
     };
     if (buf.toString("latin1", 0, 4) !== "GGUF") throw new Error(`${file} is not a GGUF file`);

@@ -51,9 +51,7 @@ export function parseClientMessage(data: unknown): ClientMessage | string {
     case "keepAlive":
       return m as ClientMessage;
     case "channelCreate":
-      return typeof m.endpoint === "string" && isInt(m.channelId)
-        ? (m as ClientMessage)
-        : "malformed channelCreate";
+      return typeof m.endpoint === "string" && isInt(m.channelId) ? (m as ClientMessage) : "malformed channelCreate";
     case "channelSend":
       return isInt(m.channelId) ? (m as ClientMessage) : "malformed channelSend";
     case "channelAck":
@@ -62,9 +60,7 @@ export function parseClientMessage(data: unknown): ClientMessage | string {
       return typeof m.endpoint === "string" && isInt(m.callId) ? (m as ClientMessage) : "malformed rpcCall";
     case "signalSubscribe":
     case "writableSignalSubscribe":
-      return typeof m.endpoint === "string" && isInt(m.subscribeId)
-        ? (m as ClientMessage)
-        : `malformed ${String(m.type)}`;
+      return typeof m.endpoint === "string" && isInt(m.subscribeId) ? (m as ClientMessage) : `malformed ${String(m.type)}`;
     case "signalUnsubscribe":
     case "writableSignalUnsubscribe":
     case "writableSignalUpdate":
@@ -117,10 +113,7 @@ export interface SerializedError {
   stack?: string;
 }
 
-export function makeError(
-  title: string,
-  extra: Omit<SerializedError, "title" | "rootTitle"> = {},
-): SerializedError {
+export function makeError(title: string, extra: Omit<SerializedError, "title" | "rootTitle"> = {}): SerializedError {
   const error: SerializedError = { title, rootTitle: title };
   for (const [k, v] of Object.entries(extra)) {
     if (v !== undefined) (error as unknown as Record<string, unknown>)[k] = v;
@@ -262,8 +255,7 @@ export function samplingFromConfig(config: Record<string, unknown>): EngineSampl
   const s = config[PredictionKeys.stopStrings];
   if (Array.isArray(s)) for (const x of s) if (typeof x === "string" && x !== "") stops.add(x);
   const tpl = config[PredictionKeys.promptTemplate] as { stopStrings?: unknown } | undefined;
-  if (tpl && Array.isArray(tpl.stopStrings))
-    for (const x of tpl.stopStrings) if (typeof x === "string" && x !== "") stops.add(x);
+  if (tpl && Array.isArray(tpl.stopStrings)) for (const x of tpl.stopStrings) if (typeof x === "string" && x !== "") stops.add(x);
   if (stops.size > 0) out.stopStrings = [...stops];
 
   const temperature = asNumber(config[PredictionKeys.temperature]);

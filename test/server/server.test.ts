@@ -35,7 +35,13 @@ async function withServer(options: TestServerOptions = {}): Promise<TestServer> 
 async function settledWithin<T>(p: Promise<T>, ms: number): Promise<"pending" | "settled"> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"pending">((resolve) => (timer = setTimeout(() => resolve("pending"), ms)));
-  const result = await Promise.race([p.then(() => "settled" as const, () => "settled" as const), timeout]);
+  const result = await Promise.race([
+    p.then(
+      () => "settled" as const,
+      () => "settled" as const,
+    ),
+    timeout,
+  ]);
   clearTimeout(timer);
   return result;
 }
@@ -350,7 +356,14 @@ describe("completions", () => {
         const frame = JSON.parse(data.toString()) as Record<string, unknown>;
         frames.push(frame);
         if (frame.success === true) {
-          ws.send(JSON.stringify({ type: "rpcCall", endpoint: "getModelInfo", callId: 0, parameter: { specifier: { type: "query", query: {} }, throwIfNotFound: true } }));
+          ws.send(
+            JSON.stringify({
+              type: "rpcCall",
+              endpoint: "getModelInfo",
+              callId: 0,
+              parameter: { specifier: { type: "query", query: {} }, throwIfNotFound: true },
+            }),
+          );
         }
         if (frame.type === "rpcResult") {
           const info = frame.result as { instanceReference: string };
@@ -363,7 +376,9 @@ describe("completions", () => {
                 modelSpecifier: { type: "instanceReference", instanceReference: info.instanceReference },
                 rawPrompt: PROMPT,
                 predictionConfigStack: {
-                  layers: [{ layerName: "apiOverride", config: { fields: [{ key: "llm.prediction.maxPredictedTokens", value: { checked: true, value: 4 } }] } }],
+                  layers: [
+                    { layerName: "apiOverride", config: { fields: [{ key: "llm.prediction.maxPredictedTokens", value: { checked: true, value: 4 } }] } },
+                  ],
                 },
               },
             }),

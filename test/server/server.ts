@@ -27,13 +27,7 @@ import {
   samplingFromConfig,
   specificModelUnloadedError,
 } from "./protocol.js";
-import {
-  type CatalogEntry,
-  type LlmInstanceInfo,
-  type ResolvedEntry,
-  defaultCatalog,
-  resolveEntry,
-} from "./model-catalog.js";
+import { type CatalogEntry, type LlmInstanceInfo, type ResolvedEntry, defaultCatalog, resolveEntry } from "./model-catalog.js";
 
 export type { CatalogEntry } from "./model-catalog.js";
 
@@ -334,8 +328,7 @@ class TestServerImpl implements TestServer {
       catalog
         .filter((e) => e.loaded)
         .map(async (e) => {
-          const loadConfig: Record<string, unknown> =
-            e.contextLength !== undefined ? { [LoadKeys.contextLength]: e.contextLength } : {};
+          const loadConfig: Record<string, unknown> = e.contextLength !== undefined ? { [LoadKeys.contextLength]: e.contextLength } : {};
           this.register(await this.loadInstance(e, e.identifier, loadConfig));
         }),
     );
@@ -434,10 +427,7 @@ class TestServerImpl implements TestServer {
         return;
       }
       const required = this.options.requiredToken;
-      if (
-        required !== undefined &&
-        (frame.clientIdentifier !== required.clientIdentifier || frame.clientPasskey !== required.clientPasskey)
-      ) {
+      if (required !== undefined && (frame.clientIdentifier !== required.clientIdentifier || frame.clientPasskey !== required.clientPasskey)) {
         this.send(conn, { success: false, error: "Invalid client identifier or passkey" });
         ws.close();
         return;
@@ -558,8 +548,7 @@ class TestServerImpl implements TestServer {
     if (query.path !== undefined) {
       const p = query.path;
       const info = instance.entry.info;
-      if (p !== info.path && p !== info.modelKey && p !== info.indexedModelIdentifier && p !== instance.entry.file)
-        return false;
+      if (p !== info.path && p !== info.modelKey && p !== info.indexedModelIdentifier && p !== instance.entry.file) return false;
     }
     return true;
   }
@@ -575,27 +564,25 @@ class TestServerImpl implements TestServer {
     const visible = this.visibleInstances();
     const found = visible.find((i) => this.matchesQuery(i, query));
     if (found === undefined) {
-      throw new ProtocolFailure(noModelMatchingQueryError(query, visible.map((i) => i.identifier)));
+      throw new ProtocolFailure(
+        noModelMatchingQueryError(
+          query,
+          visible.map((i) => i.identifier),
+        ),
+      );
     }
     return found;
   }
 
   private findEntry(identifier: string): ResolvedEntry | undefined {
-    return this.catalog.find(
-      (e) => e.key === identifier || e.info.path === identifier || e.info.indexedModelIdentifier === identifier,
-    );
+    return this.catalog.find((e) => e.key === identifier || e.info.path === identifier || e.info.indexedModelIdentifier === identifier);
   }
 
-  private async loadInstance(
-    entry: ResolvedEntry,
-    identifier: string,
-    loadConfig: Record<string, unknown>,
-  ): Promise<Instance> {
+  private async loadInstance(entry: ResolvedEntry, identifier: string, loadConfig: Record<string, unknown>): Promise<Instance> {
     const engine = this.engine;
     if (engine === undefined) throw new Error("engine not ready");
     const requested = loadConfig[LoadKeys.contextLength];
-    const contextLength =
-      typeof requested === "number" && Number.isInteger(requested) && requested > 0 ? requested : entry.contextLength;
+    const contextLength = typeof requested === "number" && Number.isInteger(requested) && requested > 0 ? requested : entry.contextLength;
     const model = await engine.load(entry.file, {
       ...(contextLength !== undefined ? { contextLength } : {}),
       parallel: this.parallel,
@@ -629,8 +616,7 @@ class TestServerImpl implements TestServer {
       const result = await this.rpc(conn.namespace, endpoint, parameter);
       this.send(conn, result === undefined ? { type: "rpcResult", callId } : { type: "rpcResult", callId, result });
     } catch (error) {
-      const serialized =
-        error instanceof ProtocolFailure ? error.error : errorFromException(`Error in RPC ${endpoint}`, error);
+      const serialized = error instanceof ProtocolFailure ? error.error : errorFromException(`Error in RPC ${endpoint}`, error);
       this.send(conn, { type: "rpcError", callId, error: serialized });
     }
   }
@@ -658,7 +644,10 @@ class TestServerImpl implements TestServer {
           const instance = [...this.instances.values()].find((i) => i.identifier === identifier);
           if (instance === undefined) {
             throw new ProtocolFailure(
-              identifierNotFoundError(identifier, [...this.instances.values()].map((i) => i.identifier)),
+              identifierNotFoundError(
+                identifier,
+                [...this.instances.values()].map((i) => i.identifier),
+              ),
             );
           }
           this.instances.delete(instance.instanceReference);
@@ -716,17 +705,11 @@ class TestServerImpl implements TestServer {
       } else if (conn.namespace === "system" && endpoint === "alive") {
         return; // stays open until the socket closes
       }
-      this.channelError(
-        conn,
-        channelId,
-        ch,
-        makeError(`The test server does not implement the channel endpoint "${conn.namespace}/${endpoint}"`),
-      );
+      this.channelError(conn, channelId, ch, makeError(`The test server does not implement the channel endpoint "${conn.namespace}/${endpoint}"`));
     };
     void this.track(
       run().catch((error: unknown) => {
-        const serialized =
-          error instanceof ProtocolFailure ? error.error : errorFromException(`Error in channel ${endpoint}`, error);
+        const serialized = error instanceof ProtocolFailure ? error.error : errorFromException(`Error in channel ${endpoint}`, error);
         this.channelError(conn, channelId, ch, serialized);
       }),
     );
@@ -754,7 +737,12 @@ class TestServerImpl implements TestServer {
       return;
     }
     if (entry === undefined) {
-      throw new ProtocolFailure(pathNotFoundError(identifier, this.catalog.map((e) => e.key)));
+      throw new ProtocolFailure(
+        pathNotFoundError(
+          identifier,
+          this.catalog.map((e) => e.key),
+        ),
+      );
     }
     record.cancelled = false;
     ch.onMessage = (m) => {
@@ -818,15 +806,16 @@ class TestServerImpl implements TestServer {
   }
 
   /** `client.llm.load(key)`: resolved → progress… → success, always a new instance. */
-  private async loadModelChannel(
-    conn: Conn,
-    channelId: number,
-    ch: ChannelState,
-    p: Record<string, unknown>,
-  ): Promise<void> {
+  private async loadModelChannel(conn: Conn, channelId: number, ch: ChannelState, p: Record<string, unknown>): Promise<void> {
     const modelKey = String(p.modelKey ?? "");
     const entry = this.findEntry(modelKey);
-    if (entry === undefined) throw new ProtocolFailure(pathNotFoundError(modelKey, this.catalog.map((e) => e.key)));
+    if (entry === undefined)
+      throw new ProtocolFailure(
+        pathNotFoundError(
+          modelKey,
+          this.catalog.map((e) => e.key),
+        ),
+      );
     const loadConfig = mergeKVStack(p.loadConfigStack);
     ch.onMessage = (m) => {
       if ((m as { type?: unknown })?.type === "cancel") ch.abort.abort();
@@ -835,9 +824,7 @@ class TestServerImpl implements TestServer {
     this.channelSend(conn, channelId, ch, { type: "resolved", info: entry.info });
     const loadPromise = this.loadInstance(entry, identifier, loadConfig);
     loadPromise.catch(() => undefined);
-    const outcome = await this.progressWhile(loadPromise, ch.abort.signal, (progress) =>
-      this.channelSend(conn, channelId, ch, { type: "progress", progress }),
-    );
+    const outcome = await this.progressWhile(loadPromise, ch.abort.signal, (progress) => this.channelSend(conn, channelId, ch, { type: "progress", progress }));
     let instance: Instance;
     try {
       instance = await loadPromise;
@@ -856,11 +843,7 @@ class TestServerImpl implements TestServer {
   }
 
   /** Reports progress 0, 0.2 … 0.8 (20 ms apart, at least that many) until `work` settles. */
-  private async progressWhile(
-    work: Promise<unknown>,
-    signal: AbortSignal,
-    report: (progress: number) => void,
-  ): Promise<"done" | "aborted"> {
+  private async progressWhile(work: Promise<unknown>, signal: AbortSignal, report: (progress: number) => void): Promise<"done" | "aborted"> {
     let settled = false;
     void work.then(
       () => (settled = true),
@@ -876,13 +859,7 @@ class TestServerImpl implements TestServer {
   }
 
   /** `predict` (1.x, history) and `completeRawText` (2.x, rawPrompt). */
-  private async predict(
-    conn: Conn,
-    channelId: number,
-    ch: ChannelState,
-    endpoint: "predict" | "completeRawText",
-    p: Record<string, unknown>,
-  ): Promise<void> {
+  private async predict(conn: Conn, channelId: number, ch: ChannelState, endpoint: "predict" | "completeRawText", p: Record<string, unknown>): Promise<void> {
     const signal = ch.abort.signal;
     let record: ReceivedRequest | undefined;
     ch.onMessage = (m) => {
@@ -1031,7 +1008,11 @@ class TestServerImpl implements TestServer {
     const started = performance.now();
     const promptTokensCount = instance.model.tokenize(prompt).length;
     this.channelSend(conn, channelId, ch, promptProgressPacket(promptTokensCount, promptTokensCount));
-    const frame = JSON.stringify({ type: "channelSend", channelId, message: fragmentPacket(fault.text ?? "word ", 1, fault.reasoning ? "reasoning" : undefined) });
+    const frame = JSON.stringify({
+      type: "channelSend",
+      channelId,
+      message: fragmentPacket(fault.text ?? "word ", 1, fault.reasoning ? "reasoning" : undefined),
+    });
     let sent = 0;
     while (sent < fault.fragments && !signal.aborted && !ch.ended && conn.ws.readyState === WebSocket.OPEN) {
       const batch = Math.min(256, fault.fragments - sent);
@@ -1063,13 +1044,7 @@ class TestServerImpl implements TestServer {
     else conn.ws.send(JSON.stringify({ type: "channelSend", channelId, message: { type: "fragment", fragment: { content: 42 } } }));
   }
 
-  private finishPrediction(
-    conn: Conn,
-    channelId: number,
-    ch: ChannelState,
-    instance: Instance,
-    result: CompletionResult,
-  ): void {
+  private finishPrediction(conn: Conn, channelId: number, ch: ChannelState, instance: Instance, result: CompletionResult): void {
     if (this.fault.type === "noResult") {
       this.channelClose(conn, channelId, ch);
       return;

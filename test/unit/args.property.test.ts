@@ -33,9 +33,9 @@ const flagSpecs = optionSpecs.filter((spec) => spec.kind === "flag");
 const valueSpecs = optionSpecs.filter((spec) => spec.kind !== "flag");
 
 const intent: fc.Arbitrary<Intent> = fc.oneof(
-  fc.record({ spec: fc.constantFrom(...flagSpecs), short: fc.boolean(), glue: fc.boolean() }).map(
-    ({ spec, short, glue }) => ({ type: "flag" as const, spec, short: short && spec.short !== undefined, glue }),
-  ),
+  fc
+    .record({ spec: fc.constantFrom(...flagSpecs), short: fc.boolean(), glue: fc.boolean() })
+    .map(({ spec, short, glue }) => ({ type: "flag" as const, spec, short: short && spec.short !== undefined, glue })),
   fc
     .record({
       spec: fc.constantFrom(...valueSpecs),
@@ -174,15 +174,21 @@ describe("--delimiter's escapes, property-based", () => {
   const delimiterText = fc.string({ unit: fc.constantFrom("\\", "0", "n", "t", "x", "\0", "\n", "\t", "é", "-"), maxLength: 16 });
 
   it("give back any delimiter written with them", () => {
-    fc.assert(fc.property(delimiterText, (delimiter) => {
-      expect(delimiterOf(escaped(delimiter))).toBe(delimiter);
-    }), runs);
+    fc.assert(
+      fc.property(delimiterText, (delimiter) => {
+        expect(delimiterOf(escaped(delimiter))).toBe(delimiter);
+      }),
+      runs,
+    );
   });
 
   it("read any text as the reference does (an unknown escape or a lone backslash kept as typed)", () => {
-    fc.assert(fc.property(delimiterText, (text) => {
-      expect(delimiterOf(text)).toBe(unescaped(text));
-    }), runs);
+    fc.assert(
+      fc.property(delimiterText, (text) => {
+        expect(delimiterOf(text)).toBe(unescaped(text));
+      }),
+      runs,
+    );
   });
 });
 

@@ -38,7 +38,10 @@ describe("parseArgs", () => {
   const refused: Array<[string[], RegExp]> = [
     [["--bogus"], /unknown option --bogus/],
     [["--stpo", "x"], /unknown option --stpo \(did you mean --stop\?\)/],
-    [["\u2014max-tokens", "3", "hi"], /^"\u2014max-tokens" starts with U\+2014, not "--" \(did you mean --max-tokens\?\); put a prompt that starts with it after "--"$/],
+    [
+      ["\u2014max-tokens", "3", "hi"],
+      /^"\u2014max-tokens" starts with U\+2014, not "--" \(did you mean --max-tokens\?\); put a prompt that starts with it after "--"$/,
+    ],
     [["hi", "\u2013model", "m"], /^"\u2013model" starts with U\+2013, not "--" \(did you mean --model\?\)/],
     [["\u2212\u2212no-stats", "hi"], /^"\u2212\u2212no-stats" starts with U\+2212, not "--" \(did you mean --no-stats\?\)/],
     [["\u2014temperature=0", "hi"], /^"\u2014temperature" starts with U\+2014.*did you mean --temperature\?/],
@@ -67,11 +70,13 @@ describe("closestOption", () => {
     ["zzzzzz", undefined],
     ["x", undefined],
   ])("%s → %s", (typed, expected) => {
-    expect(closestOption(typed, [
-      { name: "model", kind: "value", description: "" },
-      { name: "max-tokens", kind: "value", description: "" },
-      { name: "temperature", kind: "value", description: "" },
-      { name: "no-stream", kind: "flag", description: "" },
-    ])).toBe(expected);
+    expect(
+      closestOption(typed, [
+        { name: "model", kind: "value", description: "" },
+        { name: "max-tokens", kind: "value", description: "" },
+        { name: "temperature", kind: "value", description: "" },
+        { name: "no-stream", kind: "flag", description: "" },
+      ]),
+    ).toBe(expected);
   });
 });

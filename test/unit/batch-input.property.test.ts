@@ -44,7 +44,13 @@ const cuts = fc.array(fc.nat(), { maxLength: 6 });
  */
 function itemsWith(separator: string) {
   return fc
-    .record({ items: fc.array(itemText.map((text) => text.replaceAll(separator, "")), { maxLength: 8 }), ended: fc.boolean() })
+    .record({
+      items: fc.array(
+        itemText.map((text) => text.replaceAll(separator, "")),
+        { maxLength: 8 },
+      ),
+      ended: fc.boolean(),
+    })
     .map(({ items, ended }) => ({ items, ended: ended || items.length === 0 || items.at(-1) === "" }))
     .map(({ items, ended }) => ({ items, text: ended ? items.map((item) => item + separator).join("") : items.join(separator) }));
 }
@@ -67,14 +73,18 @@ describe("--each and --each -0, property-based", () => {
 
   it("countRecords counts what splitRecords makes, however the bytes are cut", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes.map((b) => (b % 4 === 0 ? 0x0a : b)))), cuts, async (bytes, at) => {
-        const made = await collect(splitRecords(chunked(bytes, at), 0x0a));
-        expect(await countRecords(chunked(bytes, at), 0x0a)).toBe(made.length);
-        // And the records with their separators are the bytes again.
-        expect(Buffer.concat(made.flatMap((record) => [record, Buffer.from("\n")])).toString("hex")).toBe(
-          (bytes.length === 0 || bytes.at(-1) === 0x0a ? bytes : Buffer.concat([bytes, Buffer.from("\n")])).toString("hex"),
-        );
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes.map((b) => (b % 4 === 0 ? 0x0a : b)))),
+        cuts,
+        async (bytes, at) => {
+          const made = await collect(splitRecords(chunked(bytes, at), 0x0a));
+          expect(await countRecords(chunked(bytes, at), 0x0a)).toBe(made.length);
+          // And the records with their separators are the bytes again.
+          expect(Buffer.concat(made.flatMap((record) => [record, Buffer.from("\n")])).toString("hex")).toBe(
+            (bytes.length === 0 || bytes.at(-1) === 0x0a ? bytes : Buffer.concat([bytes, Buffer.from("\n")])).toString("hex"),
+          );
+        },
+      ),
       runs,
     );
   });
@@ -134,7 +144,10 @@ const jsonLinesItem = fc.record(
     temperature: fc.double({ min: 0, max: 1e6, noNaN: true }).map((x) => x + 0),
     topK: fc.integer({ min: 0, max: 500 }),
     topP: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x + 0),
-    minP: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x + 0), fc.constant(false)),
+    minP: fc.oneof(
+      fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x + 0),
+      fc.constant(false),
+    ),
     repeatPenalty: fc.double({ min: Number.MIN_VALUE, max: 10, noNaN: true }),
   },
   { requiredKeys: ["prompt"] },
@@ -145,7 +158,14 @@ type JsonLinesFields = typeof jsonLinesItem extends fc.Arbitrary<infer T> ? T : 
 /** What lmc makes of such an item: the reference, field by field. */
 function expectedItem(index: number, fields: JsonLinesFields) {
   const { prompt, model, stop, ...settings } = fields;
-  const sdkNames: Record<string, string> = { maxTokens: "maxTokens", temperature: "temperature", topK: "topKSampling", topP: "topPSampling", minP: "minPSampling", repeatPenalty: "repeatPenalty" };
+  const sdkNames: Record<string, string> = {
+    maxTokens: "maxTokens",
+    temperature: "temperature",
+    topK: "topKSampling",
+    topP: "topPSampling",
+    minP: "minPSampling",
+    repeatPenalty: "repeatPenalty",
+  };
   const prediction = Object.fromEntries(Object.entries(settings).map(([name, value]) => [sdkNames[name]!, value]));
   return {
     index,

@@ -88,7 +88,10 @@ describe("findLocalServer trusts only a server whose listening socket is the use
       untrusted: [{ url: `ws://127.0.0.1:${other.port}`, owners: [NOBODY] }],
     });
     expect(await findLocalServer([other.port], 2000)).toEqual({ untrusted: [{ url: `ws://127.0.0.1:${other.port}`, owners: [NOBODY] }] });
-    expect(other.requests).toEqual([{ url: "/lmstudio-greeting", upgrade: null }, { url: "/lmstudio-greeting", upgrade: null }]);
+    expect(other.requests).toEqual([
+      { url: "/lmstudio-greeting", upgrade: null },
+      { url: "/lmstudio-greeting", upgrade: null },
+    ]);
   });
 
   it.skipIf(process.platform !== "linux")("reads the owner of the user's own listener from the kernel", async () => {

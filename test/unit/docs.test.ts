@@ -49,7 +49,10 @@ describe("man/lmc.1", () => {
   });
   it("describes exactly the declared options, no more", () => {
     const section = manText.slice(manText.indexOf(".SH OPTIONS"), manText.indexOf(".SH ENVIRONMENT"));
-    const items = section.split(".TP\n").slice(1).map((item) => item.split("\n")[0]!);
+    const items = section
+      .split(".TP\n")
+      .slice(1)
+      .map((item) => item.split("\n")[0]!);
     const described = items.flatMap((line) => [...line.matchAll(/--([a-z-]+)/g)].map((m) => m[1]));
     expect(described.sort()).toEqual(optionSpecs.map((spec) => spec.name).sort());
   });
@@ -63,7 +66,10 @@ describe("README.md", () => {
 
 describe("--help", () => {
   const short = renderHelp("0.1.0");
-  it.each([["--help", short], ["--help --all", help]])("%s fits an 80-column terminal", (_, text) => {
+  it.each([
+    ["--help", short],
+    ["--help --all", help],
+  ])("%s fits an 80-column terminal", (_, text) => {
     const tooWide = text.split("\n").filter((line) => line.length > 80);
     expect(tooWide).toEqual([]);
   });

@@ -27,7 +27,10 @@ describe("plainText", () => {
     ["\x1b[31mred\x1b[39m", "red"],
     ["\n ╭──────╮\n │  No loaded model satisfies all requirements.  │\n ╰──╯", "No loaded model satisfies all requirements."],
     ["plain", "plain"],
-    ["┌ Error ─┐\n│  The prompt has 9 tokens, but the  │\n│  context length is 4.  │\n│      │\n│  </> STACK TRACE  │\n└──┘", "The prompt has 9 tokens, but the context length is 4."],
+    [
+      "┌ Error ─┐\n│  The prompt has 9 tokens, but the  │\n│  context length is 4.  │\n│      │\n│  </> STACK TRACE  │\n└──┘",
+      "The prompt has 9 tokens, but the context length is 4.",
+    ],
     ["\n\n   ┌ Error ──────┐\n   │          │\n   │   The model crashed   │\n   │          │\n   │   </> STACK TRACE  │\n   └─────┘", "The model crashed"],
   ])("%j → %j", (input, expected) => expect(plainText(input)).toBe(expected));
 });
@@ -47,8 +50,7 @@ describe("modelErrorMessage", () => {
     ["notFound", "gpt-7", [], 'model "gpt-7" not found; no models are downloaded'],
     ["notFound", "gpt-7", undefined, 'model "gpt-7" not found'],
     ["nothingLoaded", undefined, ["a"], "no model is loaded in LM Studio: load one, or name one with --model or LMC_MODEL; downloaded models: a"],
-  ] as const)("%s %s %j", (problem, key, available, expected) =>
-    expect(modelErrorMessage(problem, key, available as string[] | undefined)).toBe(expected));
+  ] as const)("%s %s %j", (problem, key, available, expected) => expect(modelErrorMessage(problem, key, available as string[] | undefined)).toBe(expected));
 });
 
 describe("connectionError", () => {

@@ -25,7 +25,16 @@ describe("jsonErrorOffset", () => {
 
   it("agrees with V8 wherever V8 says the position", () => {
     for (const text of ['{"a":1,}', "[1 2]", '{"a" 1}', "{}x", '{"a":"\\u12"}']) {
-      const v8 = /at position (\d+)/.exec((() => { try { JSON.parse(text); } catch (e) { return (e as Error).message; } return ""; })());
+      const v8 = /at position (\d+)/.exec(
+        (() => {
+          try {
+            JSON.parse(text);
+          } catch (e) {
+            return (e as Error).message;
+          }
+          return "";
+        })(),
+      );
       if (v8) expect(jsonErrorOffset(text)).toBeLessThanOrEqual(Number(v8[1]));
     }
   });

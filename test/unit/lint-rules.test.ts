@@ -37,7 +37,7 @@ describe("the linter", () => {
     const code = "export function shell(options: { shell?: string }): string {\n  return options.shell!;\n}\n";
     expect(await rulesReported(code, "src/main.ts")).toEqual(["no-restricted-syntax"]);
     // An element read by index is what no type can vouch for (noUncheckedIndexedAccess).
-    const indexed = "export function first(words: string[]): string {\n  return words.length > 0 ? words[0]! : \"\";\n}\n";
+    const indexed = 'export function first(words: string[]): string {\n  return words.length > 0 ? words[0]! : "";\n}\n';
     expect(await rulesReported(indexed, "src/main.ts")).toEqual([]);
   }, 60_000);
 });

@@ -54,19 +54,16 @@ const jsonValue = fc.oneof(valueText, fc.double({ min: -2, max: 600, noNaN: true
 describe("the option table, property-based", () => {
   const itemFields = Object.entries(itemSettings);
 
-  it.each(itemFields.map(([field, setting]) => [field, setting]))(
-    "the JSON Lines field %s takes what its flag takes, as the same value",
-    (field, setting) => {
-      const flag = flagSettings.find((row) => row.key === setting.key);
-      assert(flag);
-      fc.assert(
-        fc.property(jsonValue, (value) => {
-          expect(fromJsonLines(field, value)).toEqual(fromCommandLine([`--${flag.name}`, String(value)]));
-        }),
-        runs,
-      );
-    },
-  );
+  it.each(itemFields.map(([field, setting]) => [field, setting]))("the JSON Lines field %s takes what its flag takes, as the same value", (field, setting) => {
+    const flag = flagSettings.find((row) => row.key === setting.key);
+    assert(flag);
+    fc.assert(
+      fc.property(jsonValue, (value) => {
+        expect(fromJsonLines(field, value)).toEqual(fromCommandLine([`--${flag.name}`, String(value)]));
+      }),
+      runs,
+    );
+  });
 
   const flaggedOptions = flagSettings.filter((row) => row.option !== false && !row.flagWords);
 

@@ -16,7 +16,10 @@ describe("splitRecords", () => {
   it.each<[string[], string[]]>([
     [["a\nb\n"], ["a", "b"]],
     [["a\nb"], ["a", "b"]],
-    [["a", "b\nc", "\n"], ["ab", "c"]],
+    [
+      ["a", "b\nc", "\n"],
+      ["ab", "c"],
+    ],
     [["\n\n"], ["", ""]],
     [[""], []],
   ])("%j → %j", async (parts, expected) => {
@@ -31,10 +34,13 @@ describe("splitRecords", () => {
 
   it("keeps no view of a chunk it was given beyond the record in it", async () => {
     const chunk = Buffer.from("a\nbc");
-    const records = splitRecords((async function* () {
-      yield chunk;
-      yield Buffer.from("d\n");
-    })(), 0x0a);
+    const records = splitRecords(
+      (async function* () {
+        yield chunk;
+        yield Buffer.from("d\n");
+      })(),
+      0x0a,
+    );
     const first = await records.next();
     expect(String(first.value)).toBe("a");
     const second = await records.next();
@@ -46,8 +52,14 @@ describe("splitRecords", () => {
 describe("splitBoundedRecords", () => {
   it.each<[string[], Array<string | undefined>]>([
     [["abc\nabcd\nab"], ["abc", undefined, "ab"]],
-    [["ab", "c\nab", "cd", "\nx"], ["abc", undefined, "x"]],
-    [["abcdefgh", "ij", "\n", "a\n"], [undefined, "a"]],
+    [
+      ["ab", "c\nab", "cd", "\nx"],
+      ["abc", undefined, "x"],
+    ],
+    [
+      ["abcdefgh", "ij", "\n", "a\n"],
+      [undefined, "a"],
+    ],
     [["abcd"], [undefined]],
     [["ab", "cd"], [undefined]],
     [["\n\n"], ["", ""]],
@@ -92,7 +104,11 @@ describe("itemsFromStream", () => {
 describe("jsonItem", () => {
   it("reads the prompt and the item's settings", () => {
     expect(jsonItem(0, '{"prompt":"hi","model":"m","stop":["."],"maxTokens":5,"temperature":0}')).toEqual({
-      index: 0, text: "hi", model: "m", stopStrings: ["."], prediction: { maxTokens: 5, temperature: 0 },
+      index: 0,
+      text: "hi",
+      model: "m",
+      stopStrings: ["."],
+      prediction: { maxTokens: 5, temperature: 0 },
     });
     expect(jsonItem(1, '{"prompt":"hi","stop":"\\n"}').stopStrings).toEqual(["\n"]);
   });
@@ -123,9 +139,10 @@ describe("jsonItem", () => {
 });
 
 describe("runInOrder", () => {
-  const items = (n: number) => (async function* () {
-    for (let index = 0; index < n; index++) yield { index, text: `p${index}` } as BatchItem;
-  })();
+  const items = (n: number) =>
+    (async function* () {
+      for (let index = 0; index < n; index++) yield { index, text: `p${index}` } as BatchItem;
+    })();
 
   it("writes records in input order although they finish out of order", async () => {
     const lines: string[] = [];
@@ -179,7 +196,10 @@ describe("runInOrder", () => {
       complete: async (item): Promise<BatchRecord> =>
         item.index === 1
           ? { index: 1, error: "no", status: 1 }
-          : { index: item.index, stats: { model: { key: "", displayName: "", identifier: "" }, stopReason: "eosFound", promptTokensCount: 2, predictedTokensCount: 3 } },
+          : {
+              index: item.index,
+              stats: { model: { key: "", displayName: "", identifier: "" }, stopReason: "eosFound", promptTokensCount: 2, predictedTokensCount: 3 },
+            },
     });
     expect(summary).toMatchObject({ items: 3, failures: 1, promptTokensCount: 4, predictedTokensCount: 6 });
   });

@@ -17,6 +17,9 @@ it("fails rather than follow a symlink at the temporary file's name", async () =
   const victim = join(tempDir("victim"), "victim.txt");
   writeFileSync(victim, "precious\n");
   symlinkSync(victim, join(dir, `.out.txt.${"ab".repeat(8)}.lmc-tmp`));
-  await expect(fileSink(join(dir, "out.txt"), { newFileMode: 0o644, stdout: process.stdout, stdoutFd: 1 })).rejects.toMatchObject({ message: expect.stringMatching(/: file already exists$/), cause: { code: "EEXIST" } });
+  await expect(fileSink(join(dir, "out.txt"), { newFileMode: 0o644, stdout: process.stdout, stdoutFd: 1 })).rejects.toMatchObject({
+    message: expect.stringMatching(/: file already exists$/),
+    cause: { code: "EEXIST" },
+  });
   expect(readFileSync(victim, "utf8")).toBe("precious\n");
 });

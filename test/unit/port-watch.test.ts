@@ -16,7 +16,10 @@ function fakePort() {
     },
     // As the SDK does: a message that fails validation is warned about, not handed on.
     receivedChannelSend(message: { channelId: number; message: { type: string; valid: boolean } }) {
-      if (!message.message.valid) return this.communicationWarning(`Received invalid message ...\n\n- message.stats.stopReason: Invalid enum value. Expected 'a' | 'b', received 'new\x1b[2J'\n`);
+      if (!message.message.valid)
+        return this.communicationWarning(
+          `Received invalid message ...\n\n- message.stats.stopReason: Invalid enum value. Expected 'a' | 'b', received 'new\x1b[2J'\n`,
+        );
       this.openChannels.get(message.channelId)?.onMessage?.(message.message);
     },
     communicationWarning: vi.fn((_warning: string) => {}),

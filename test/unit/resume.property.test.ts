@@ -56,28 +56,33 @@ describe("readEarlierOutput and carriedRecords, property-based", () => {
     const dir = tempDir("resume-property");
     let files = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { maxLength: 14 }), fc.option(fc.constantFrom('{"index":3,"completion":"cut sh', "{", '{"index":'), { nil: undefined }), fc.array(index, { maxLength: 6 }), async (lines, cutShort, reached) => {
-        const file = join(dir, `out${files++}.jsonl`);
-        writeFileSync(file, lines.map((l) => l.text + "\n").join("") + (cutShort ?? ""));
-        const lastRecord = new Map<number, string>();
-        for (const { text, done } of lines) if (done !== undefined) lastRecord.set(done, text);
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 14 }),
+        fc.option(fc.constantFrom('{"index":3,"completion":"cut sh', "{", '{"index":'), { nil: undefined }),
+        fc.array(index, { maxLength: 6 }),
+        async (lines, cutShort, reached) => {
+          const file = join(dir, `out${files++}.jsonl`);
+          writeFileSync(file, lines.map((l) => l.text + "\n").join("") + (cutShort ?? ""));
+          const lastRecord = new Map<number, string>();
+          for (const { text, done } of lines) if (done !== undefined) lastRecord.set(done, text);
 
-        const earlier = (await readEarlierOutput(file))!;
-        try {
-          expect([...earlier.done.keys()].sort((a, b) => a - b)).toEqual([...lastRecord.keys()].sort((a, b) => a - b));
-          expect(earlier.cutShort).toBe(cutShort !== undefined);
-          // This run reaches some items (their records are carried as it meets them), the rest come at the end.
-          const carried = carriedRecords(earlier);
-          const met = [...new Set(reached)].filter((i) => lastRecord.has(i));
-          for (const i of met) expect(await carried.record(i)).toBe(lastRecord.get(i) + "\n");
-          const rest: string[] = [];
-          for await (const record of carried.rest()) rest.push(record);
-          const unreached = [...lastRecord.keys()].filter((i) => !met.includes(i)).sort((a, b) => a - b);
-          expect(rest).toEqual(unreached.map((i) => lastRecord.get(i) + "\n"));
-        } finally {
-          await earlier.close();
-        }
-      }),
+          const earlier = (await readEarlierOutput(file))!;
+          try {
+            expect([...earlier.done.keys()].sort((a, b) => a - b)).toEqual([...lastRecord.keys()].sort((a, b) => a - b));
+            expect(earlier.cutShort).toBe(cutShort !== undefined);
+            // This run reaches some items (their records are carried as it meets them), the rest come at the end.
+            const carried = carriedRecords(earlier);
+            const met = [...new Set(reached)].filter((i) => lastRecord.has(i));
+            for (const i of met) expect(await carried.record(i)).toBe(lastRecord.get(i) + "\n");
+            const rest: string[] = [];
+            for await (const record of carried.rest()) rest.push(record);
+            const unreached = [...lastRecord.keys()].filter((i) => !met.includes(i)).sort((a, b) => a - b);
+            expect(rest).toEqual(unreached.map((i) => lastRecord.get(i) + "\n"));
+          } finally {
+            await earlier.close();
+          }
+        },
+      ),
       { numRuns: 80 },
     );
   });

@@ -23,8 +23,12 @@ describe("loadSchema", () => {
   });
   it("names the file and the place of a syntax error, never the file's contents", async () => {
     const file = join(tempDir("schema"), "shadow");
-    await writeFile(file, 'root:$6$secrethash:19000:0:99999:7:::\n');
-    const failure = () => loadSchema(file).then(() => "loaded", (e: Error) => e.message);
+    await writeFile(file, "root:$6$secrethash:19000:0:99999:7:::\n");
+    const failure = () =>
+      loadSchema(file).then(
+        () => "loaded",
+        (e: Error) => e.message,
+      );
     await expect(loadSchema(file)).rejects.toThrow(UsageError);
     expect(await failure()).toBe(`--schema: ${file} is not valid JSON: line 1, column 1`);
     await writeFile(file, '{\n  "type": "object",\n  "x": secretstuff\n}');

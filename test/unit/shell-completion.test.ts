@@ -29,15 +29,17 @@ function has(command: string): boolean {
 
 /** What bash's completion offers when the command line is `words` and the cursor ends the last one. */
 function bashComplete(words: string[], cwd?: string): string[] {
-  const driver =
-    'eval "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMP_LINE="$*"; _lmc; printf "%s\\n" "${COMPREPLY[@]}"';
+  const driver = 'eval "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMP_LINE="$*"; _lmc; printf "%s\\n" "${COMPREPLY[@]}"';
   const result = spawnSync("bash", ["--norc", "--noprofile", "-c", driver, "bash", renderCompletion("bash", specs), ...words], {
     encoding: "utf8",
     cwd,
   });
   expect(result.stderr).toBe("");
   expect(result.status).toBe(0);
-  return result.stdout.split("\n").filter((line) => line !== "").sort();
+  return result.stdout
+    .split("\n")
+    .filter((line) => line !== "")
+    .sort();
 }
 
 describe("bash", () => {
@@ -50,16 +52,28 @@ describe("bash", () => {
 
   it.each<[string[], string[]]>([
     [["lmc", "--ma"], ["--max-tokens"]],
-    [["lmc", "--no-st"], ["--no-stats", "--no-stream"]],
+    [
+      ["lmc", "--no-st"],
+      ["--no-stats", "--no-stream"],
+    ],
     [["lmc", "-n", "40", "--tem"], ["--temperature"]],
-    [["lmc", "-o", "re"], ["readme.md", "report.txt"]],
+    [
+      ["lmc", "-o", "re"],
+      ["readme.md", "report.txt"],
+    ],
     [["lmc", "--output", "rep"], ["report.txt"]],
     // bash splits "--output=rep" at the "=".
     [["lmc", "--output", "=", "rep"], ["report.txt"]],
     [["lmc", "--completion", "z"], ["zsh"]],
-    [["lmc", "--completion", ""], ["bash", "fish", "zsh"]],
+    [
+      ["lmc", "--completion", ""],
+      ["bash", "fish", "zsh"],
+    ],
     [["lmc", "--context-overflow", "r"], ["rolling-window"]],
-    [["lmc", "--gpu", ""], ["max", "off"]],
+    [
+      ["lmc", "--gpu", ""],
+      ["max", "off"],
+    ],
     [["lmc", "--schema", "rep"], ["report.txt"]],
     [["lmc", "--resume", "rep"], ["report.txt"]],
     [["lmc", "-n", ""], []],
@@ -67,7 +81,10 @@ describe("bash", () => {
     [["lmc", "--", "--ma"], []],
     // Wherever a file can stand: a prompt word, --each-file's files, after "<" and after "--".
     [["lmc", "rep"], ["report.txt"]],
-    [["lmc", "--each-file", "r"], ["readme.md", "report.txt"]],
+    [
+      ["lmc", "--each-file", "r"],
+      ["readme.md", "report.txt"],
+    ],
     [["lmc", "-n", "5", "<", "oth"], ["other.txt"]],
     [["lmc", "--", "rep"], ["report.txt"]],
     [["lmc", "hel"], []],

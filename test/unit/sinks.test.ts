@@ -35,7 +35,10 @@ describe("streamingSink", () => {
   });
 
   it("adds a final newline on a terminal only", async () => {
-    for (const [isTTY, expected] of [[true, "text\n"], [false, "text"]] as const) {
+    for (const [isTTY, expected] of [
+      [true, "text\n"],
+      [false, "text"],
+    ] as const) {
       const stdout = slowStdout(0, isTTY);
       const sink = streamingSink(stdout.stream);
       await sink.write("text");

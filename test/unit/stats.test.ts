@@ -8,15 +8,29 @@ describe("formatStats", () => {
     const line = formatStats({
       model,
       stats: {
-        stopReason: "stopStringFound", stopString: ".", predictedTokensCount: 5, promptTokensCount: 3,
-        totalTokensCount: 8, timeToFirstTokenSec: 0.01, tokensPerSecond: 500, totalTimeSec: 0.02, numGpuLayers: 0,
+        stopReason: "stopStringFound",
+        stopString: ".",
+        predictedTokensCount: 5,
+        promptTokensCount: 3,
+        totalTokensCount: 8,
+        timeToFirstTokenSec: 0.01,
+        tokensPerSecond: 500,
+        totalTimeSec: 0.02,
+        numGpuLayers: 0,
       },
     });
     expect(line.endsWith("\n")).toBe(true);
     expect(line.indexOf("\n")).toBe(line.length - 1);
     expect(Object.keys(JSON.parse(line))).toEqual([
-      "model", "stopReason", "stopString", "predictedTokensCount", "promptTokensCount", "totalTokensCount",
-      "timeToFirstTokenSec", "tokensPerSecond", "totalTimeSec",
+      "model",
+      "stopReason",
+      "stopString",
+      "predictedTokensCount",
+      "promptTokensCount",
+      "totalTokensCount",
+      "timeToFirstTokenSec",
+      "tokensPerSecond",
+      "totalTimeSec",
     ]);
   });
   it("leaves out what LM Studio did not report", () => {
@@ -62,7 +76,11 @@ describe("the server's numbers, checked before they are written", () => {
       timeToFirstTokenSec: null,
       totalTimeSec: null,
     });
-    expect(written({ tokensPerSecond: 0, timeToFirstTokenSec: 0, totalTimeSec: 1e6 })).toMatchObject({ tokensPerSecond: 0, timeToFirstTokenSec: 0, totalTimeSec: 1e6 });
+    expect(written({ tokensPerSecond: 0, timeToFirstTokenSec: 0, totalTimeSec: 1e6 })).toMatchObject({
+      tokensPerSecond: 0,
+      timeToFirstTokenSec: 0,
+      totalTimeSec: 1e6,
+    });
   });
   it("still leaves out what was not reported", () => {
     expect(Object.keys(written({ tokensPerSecond: -1 }))).toEqual(["model", "stopReason", "tokensPerSecond"]);

@@ -2,8 +2,7 @@ import { Readable } from "node:stream";
 import { expect, it } from "vitest";
 import { readStdin } from "../../src/prompt/stdin.js";
 
-const streamOf = (chunks: Buffer[], isTTY?: boolean) =>
-  Object.assign(Readable.from(chunks), { isTTY }) as unknown as NodeJS.ReadStream;
+const streamOf = (chunks: Buffer[], isTTY?: boolean) => Object.assign(Readable.from(chunks), { isTTY }) as unknown as NodeJS.ReadStream;
 
 it("reads all of the stream it is handed, as bytes", async () => {
   const hints: string[] = [];

@@ -15,7 +15,7 @@ describe("escapeControls", () => {
 describe("oneLine", () => {
   it.each([
     ["a\nb", "a b"],
-    ["schema:[\n  {\n    \"code\"", 'schema:[ { "code"'],
+    ['schema:[\n  {\n    "code"', 'schema:[ { "code"'],
     ["a\r\n\r\nb\x1b[K", "a b\\x1b[K"],
   ])("%j → %j", (input, expected) => expect(oneLine(input)).toBe(expected));
 });
@@ -23,11 +23,19 @@ describe("oneLine", () => {
 describe("errorLine", () => {
   it("unwraps the SDK's error box and leaves its stack trace out", () => {
     const box = [
-      "", "", "   ┌ Error ───────────┐", "   │                  │",
-      "   │   Invalid parameter(s) for client.llm.model(modelKey, opts):   │", "   │                  │",
-      "   │   - modelKey: Control characters are not allowed   │", "   │                  │",
-      "   │   </> STACK TRACE   │", "   │                  │", "   │   at i (dist/lmc-bundle.cjs:421:2158)   │",
-      "   └──────────────────┘", "",
+      "",
+      "",
+      "   ┌ Error ───────────┐",
+      "   │                  │",
+      "   │   Invalid parameter(s) for client.llm.model(modelKey, opts):   │",
+      "   │                  │",
+      "   │   - modelKey: Control characters are not allowed   │",
+      "   │                  │",
+      "   │   </> STACK TRACE   │",
+      "   │                  │",
+      "   │   at i (dist/lmc-bundle.cjs:421:2158)   │",
+      "   └──────────────────┘",
+      "",
     ].join("\n");
     expect(errorLine(box)).toBe("Invalid parameter(s) for client.llm.model(modelKey, opts): - modelKey: Control characters are not allowed");
   });
