@@ -1,13 +1,13 @@
-// The entry point of the bundle (run by src/launch.ts): makes the one Io from
+// The entry point of the bundle (run by src/startup/launch.ts): makes the one Io from
 // `process`, runs main() and exits with its status. Below main(), nothing touches
-// `process` but the timeline (src/timeline.ts), which the launcher shares.
+// `process` but the timeline (src/startup/timeline.ts), which the launcher shares.
 
 import { fstatSync } from "node:fs";
 import { constants } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { ExitCode, LmcError } from "./errors.js";
 import { main } from "./main.js";
-import { mark } from "./timeline.js";
+import { mark } from "./startup/timeline.js";
 import { removeTemporaryFiles } from "./output/output-file.js";
 import { streamWriter } from "./output/sinks.js";
 import { writeDirect } from "./output/write-direct.js";

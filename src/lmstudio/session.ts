@@ -8,7 +8,7 @@ import { raceAbort } from "../abort.js";
 import { ExitCode, LmcError, ServerProtocolError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import { lookupTable } from "../lookup-table.js";
-import { mark } from "../timeline.js";
+import { mark } from "../startup/timeline.js";
 import type { Credentials } from "./api-token.js";
 import { fragmentQueue, MAX_COMPLETION_BYTES } from "./fragment-queue.js";
 import { watchPort, type PortWatch } from "./port-watch.js";

@@ -18,7 +18,7 @@ import {
   userCacheFileName,
   type Bytes,
   type CacheIdentity,
-} from "../../src/code-cache.js";
+} from "../../src/startup/code-cache.js";
 
 /** `buffer` as Bytes that count what is read of them. */
 function counted(buffer: Buffer): Bytes & { readBytes: number } {

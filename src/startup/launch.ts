@@ -1,7 +1,12 @@
+// startup/: what runs before main(), to start lmc fast: this launcher, V8's code cache
+// (code-cache.ts, cache-dir.ts, checksum.ts), the single executable's start-up snapshot
+// (snapshot-entry.ts), and the timeline of a run that NODE_DEBUG=lmc prints (timeline.ts).
+//
 // The npm package's bin (dist/lmc.cjs), and the entry of a single executable built
-// without the start-up snapshot (cross builds, Node 22; see src/snapshot-entry.ts). All of lmc is
-// one bundle (dist/lmc-bundle.cjs, from src/cli.ts); this only runs it with a V8 code
-// cache (see src/code-cache.ts), which saves compiling the bundle and the SDK on every run.
+// without the start-up snapshot (cross builds, Node 22; see snapshot-entry.ts). All of
+// lmc is one bundle (dist/lmc-bundle.cjs, from src/cli.ts); this only runs it with a
+// V8 code cache (see code-cache.ts), which saves compiling the bundle and the SDK on
+// every run.
 //
 // The package ships a cache recorded at build time, which only the V8 that made it
 // accepts. On any other V8 (the user's Node is another version than the build's, a
@@ -9,7 +14,7 @@
 // user's cache directory, and uses that from then on. `LMC_NO_CACHE=1` leaves that
 // directory alone. `NODE_DEBUG=lmc` tells which cache was used, and what was written;
 // `--verbose` why a cache was not used. Only a directory and files that are the user's
-// own are read or written (src/cache-dir.ts): a cache is code that V8 runs.
+// own are read or written (src/startup/cache-dir.ts): a cache is code that V8 runs.
 
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -38,7 +43,7 @@ import {
   type CacheIdentity,
   type Part,
 } from "./code-cache.js";
-import { leaveNote } from "./launcher-notes.js";
+import { leaveNote } from "../launcher-notes.js";
 import { mark, reached } from "./timeline.js";
 
 interface Bundle {
@@ -121,7 +126,7 @@ function unreadableAsEmpty(file: Bytes): Bytes {
 }
 
 /**
- * An open file read in pieces, as they are asked for (src/code-cache.ts). It stays open
+ * An open file read in pieces, as they are asked for (src/startup/code-cache.ts). It stays open
  * while lmc runs, so that a part compiled late (the SDK) comes from the same file as
  * the rest even when an upgrade replaces it meanwhile.
  */
@@ -141,7 +146,7 @@ function notUsed(what: string, reason: string): void {
   leaveNote(`${what} not used: ${reason}`);
 }
 
-/** The records of the user's cache file at `path`, read only when it is safe to (src/cache-dir.ts). */
+/** The records of the user's cache file at `path`, read only when it is safe to (src/startup/cache-dir.ts). */
 function userCacheIn(path: string): CacheFile[] {
   const opened = openCacheFile(path, { followLinks: false, uid: effectiveUid() });
   if ("refused" in opened) notUsed(`code cache ${path}`, opened.refused);
@@ -155,7 +160,7 @@ function userCacheIn(path: string): CacheFile[] {
   }
 }
 
-/** Where the user's cache directory really is, or why it is not used (src/cache-dir.ts). */
+/** Where the user's cache directory really is, or why it is not used (src/startup/cache-dir.ts). */
 function inspectUserDir(dir: string, create: boolean): CacheDirState {
   try {
     return inspectCacheDir(dir, create);
@@ -244,7 +249,7 @@ function compiler(bundle: Bundle): (part: Part) => Script {
  * flushed (src/cli.ts exits only then), so that recording never delays it. Skipped when
  * the run changed V8's flags (batch mode does): V8 would refuse that cache next time.
  * The directory is made here when it is not there yet, and inspected again: recording
- * happens only in a directory that is the user's own (src/cache-dir.ts).
+ * happens only in a directory that is the user's own (src/startup/cache-dir.ts).
  */
 function recordAtExit(running: CacheIdentity, userDir: string, toRecord: ToRecord[]): void {
   process.on("exit", (code) => {

@@ -1,17 +1,17 @@
 // V8's code cache for the bundle: the functions V8 compiled during one recorded run
 // (lmc's own and the SDK's initialisation), so that later runs skip parsing and
-// compiling them. Shared by the launcher (src/launch.ts) and the build's recorder.
+// compiling them. Shared by the launcher (src/startup/launch.ts) and the build's recorder.
 //
 // V8 rejects a cache made by another V8 version or with other flags, but of the source
 // it checks only the length; a cache made for an older bundle of the same length would
 // be taken. So the bundle starts with a key (a hash of its content) and every cache file
 // starts with a header line naming the bundle key, V8 version, architecture and flags
 // it was made with: a cache whose header does not fit is not even handed to V8. The line
-// ends with a checksum of the record's data (src/checksum.ts): V8 crashes on damaged data.
+// ends with a checksum of the record's data (src/startup/checksum.ts): V8 crashes on damaged data.
 //
 // Two kinds of cache files: the one the package ships (recorded at build time, by this
 // machine's Node) and, when that one does not fit the user's V8, those that lmc records
-// itself after a successful run, in the user's cache directory (src/launch.ts).
+// itself after a successful run, in the user's cache directory (src/startup/launch.ts).
 //
 // The bundle is one file of two parts, each compiled as a script of its own: lmc itself,
 // then the SDK, which lmc requires lazily. So --version, --help and usage errors
@@ -136,7 +136,7 @@ export interface CacheFile {
   scope: CacheScope;
   /** The part of the bundle it was made for. */
   part: string;
-  /** Of the data (src/checksum.ts): V8 crashes on damaged data, so it is checked first (see intact). */
+  /** Of the data (src/startup/checksum.ts): V8 crashes on damaged data, so it is checked first (see intact). */
   checksum: string;
   data: Buffer;
 }

@@ -17,5 +17,5 @@ if (typeof LMStudioClient !== "function") throw new Error("the SDK did not load"
 startupSnapshot.setDeserializeMainFunction(() => {
   process.on("exit", () => mark("exit"));
   mark("snapshot restored");
-  require("./cli.js");
+  require("../cli.js");
 });

@@ -1,6 +1,6 @@
 // Where the time of one run goes. With NODE_DEBUG=lmc each step prints one line on
 // stderr, in milliseconds since the process started (`LMC 1234: +95.2 ms SDK loaded`).
-// The launcher (src/launch.ts) is built apart from the bundle and asks which steps a run
+// The launcher (src/startup/launch.ts) is built apart from the bundle and asks which steps a run
 // reached, so the steps live in a registry on globalThis that both copies of this file share.
 
 import { debuglog } from "node:util";
