@@ -19,6 +19,7 @@
 
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
+import { envFlag } from "../lib/env-flag.js";
 import { checksumOf } from "./checksum.js";
 
 /** File names in dist/, and asset names in the single executable. */
@@ -254,10 +255,9 @@ export function userCacheDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform, 
   return platform === "darwin" ? join(dir, "Library", "Caches", "lmc") : join(dir, ".cache", "lmc");
 }
 
-/** LMC_NO_CACHE turns the user's cache off, when set to anything but empty or 0. */
+/** LMC_NO_CACHE turns the user's cache off, when set to anything but empty, 0 or false. */
 export function userCacheDisabled(env: NodeJS.ProcessEnv): boolean {
-  const value = env.LMC_NO_CACHE;
-  return value !== undefined && value !== "" && value !== "0";
+  return envFlag(env.LMC_NO_CACHE);
 }
 
 /** A part of the bundle as a CommonJS module function, compiled with `cachedData` when given. */
