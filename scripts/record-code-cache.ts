@@ -38,4 +38,5 @@ runBundle(
   bundleFile,
   module,
   require,
-);
+  // A launcher with no timeline and no notes, as a run without NODE_DEBUG and --verbose has.
+).run({ mark: () => {}, tellNotes: () => {}, v8FlagsChanged: () => {} });

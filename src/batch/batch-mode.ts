@@ -83,7 +83,7 @@ export async function batchMode(options: RunOptions, io: Io): Promise<ExitCode> 
       const summary =
         options.hosts.length > 1
           ? await batchOnHosts(options, io, stop.signal, run)
-          : await withSession(options, io.stderr, stop, (session, host) => {
+          : await withSession(options, io, stop, (session, host) => {
               const watch = new HostWatch(options.idleTimeoutSec * 1000);
               return run(options.parallel, async (item) => {
                 try {
@@ -163,7 +163,7 @@ function batchItems(options: RunOptions, io: Io): AsyncGenerator<BatchItem> {
 function itemCount(options: RunOptions, io: Io): () => number | undefined {
   if (options.batch === "files") return () => options.words.length;
   let count: number | undefined;
-  const ahead = io.fds === undefined ? undefined : stdinFileAhead(io.fds.stdin);
+  const ahead = io.fds === undefined ? undefined : stdinFileAhead(io.fds.stdin, io.stdinFileOffset?.());
   if (ahead !== undefined) {
     void countRecords(ahead, options.batch === "nul" || options.batch === "file-names-nul" ? 0x00 : 0x0a).then(
       (counted) => (count = counted),

@@ -55,7 +55,7 @@ export async function complete(options: RunOptions, io: Io): Promise<ExitCode> {
         onPromptProgress: (fraction) => progress.show("processing the prompt", fraction),
         onFirstToken: () => progress.clear(),
       };
-      await withSession(options, io.stderr, stop, async (session, host) => {
+      await withSession(options, io, stop, async (session, host) => {
         const seconds = options.idleTimeoutSec;
         const silence = idleWatch(seconds * 1000, "the connection", (awaited) => {
           const what = awaited === "the connection" && session.connected() ? "the model" : awaited;

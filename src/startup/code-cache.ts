@@ -21,6 +21,7 @@ import { dirname, join } from "node:path";
 import { Script } from "node:vm";
 import { envFlag } from "../lib/env-flag.js";
 import { checksumOf } from "./checksum.js";
+import type { BundleEntry } from "./launcher.js";
 
 /** File names in dist/, and asset names in the single executable. */
 export const BUNDLE = "lmc-bundle.cjs";
@@ -272,9 +273,10 @@ export function compilePart(part: Part, filename: string, cachedData?: Buffer): 
 
 /**
  * Runs the bundle as the CommonJS module `module`: lmc's part now, each other part
- * when lmc first requires it by its name. `compile` gives each part's script.
+ * when lmc first requires it by its name. `compile` gives each part's script. Returns
+ * what lmc's part exports, its entry, for the caller to run with its launcher.
  */
-export function runBundle(parts: Part[], compile: (part: Part) => Script, filename: string, module: NodeJS.Module, require: NodeJS.Require): void {
+export function runBundle(parts: Part[], compile: (part: Part) => Script, filename: string, module: NodeJS.Module, require: NodeJS.Require): BundleEntry {
   const folder = dirname(filename);
   const lazy = new Map(parts.slice(1).map((part) => [part.name, part]));
   const loaded = new Map<string, unknown>();
@@ -289,4 +291,5 @@ export function runBundle(parts: Part[], compile: (part: Part) => Script, filena
     return loaded.get(id);
   }, require);
   compile(parts[0]!).runInThisContext()(module.exports, bundleRequire, module, filename, folder);
+  return module.exports as BundleEntry;
 }

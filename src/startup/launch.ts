@@ -1,6 +1,7 @@
 // startup/: what runs before main(), to start lmc fast: this launcher, V8's code cache
 // (code-cache.ts, cache-dir.ts, checksum.ts), the single executable's start-up snapshot
-// (snapshot-entry.ts), and the timeline of a run that NODE_DEBUG=lmc prints (timeline.ts).
+// (snapshot-entry.ts), what a launcher hands the bundle (launcher.ts), and the timeline
+// of a run that NODE_DEBUG=lmc prints (timeline.ts).
 //
 // The npm package's bin (dist/lmc.cjs), and the entry of a single executable built
 // without the start-up snapshot (cross builds, Node 22; see snapshot-entry.ts). All of
@@ -43,8 +44,8 @@ import {
   type CacheIdentity,
   type Part,
 } from "./code-cache.js";
-import { leaveNote } from "../launcher-notes.js";
-import { mark, reached } from "./timeline.js";
+import type { Launcher } from "./launcher.js";
+import { startTimeline } from "./timeline.js";
 
 interface Bundle {
   source: Bytes;
@@ -58,6 +59,26 @@ const KEEP_FILES = 8;
 const STALE_TEMP_MS = 10 * 60_000;
 
 const debug = debuglog("lmc");
+const timeline = startTimeline();
+
+/** What the launcher has to say under --verbose, kept until main() knows whether the run is verbose. */
+const notes: string[] = [];
+let tellNote: ((note: string) => void) | undefined;
+/** Set by batch mode, through the launcher it is handed: no cache is recorded then. */
+let flagsChanged = false;
+
+/** What the bundle is handed (launcher.ts). */
+const launcher: Launcher = {
+  mark: timeline.mark,
+  tellNotes(tell) {
+    tellNote = tell;
+    for (const note of notes.splice(0)) tell(note);
+  },
+  v8FlagsChanged() {
+    flagsChanged = true;
+    timeline.mark("V8 flags set");
+  },
+};
 
 /** A part whose cache in the user's directory is to be recorded at exit. */
 interface ToRecord {
@@ -140,10 +161,16 @@ function bytesOfFile(fd: number, size: number): Bytes {
   };
 }
 
-/** Says why a cache was not used: under NODE_DEBUG=lmc, and under --verbose (src/launcher-notes.ts). */
+/**
+ * Says why a cache was not used: under NODE_DEBUG=lmc, and under --verbose (a note
+ * kept for main(), or told at once when it came later: a cache compiled when the SDK
+ * is first loaded).
+ */
 function notUsed(what: string, reason: string): void {
-  debug(`${what} not used: ${reason}`);
-  leaveNote(`${what} not used: ${reason}`);
+  const note = `${what} not used: ${reason}`;
+  debug(note);
+  if (tellNote) tellNote(note);
+  else notes.push(note);
 }
 
 /** The records of the user's cache file at `path`, read only when it is safe to (src/startup/cache-dir.ts). */
@@ -254,11 +281,11 @@ function compiler(bundle: Bundle): (part: Part) => Script {
 function recordAtExit(running: CacheIdentity, userDir: string, toRecord: ToRecord[]): void {
   process.on("exit", (code) => {
     if (code !== 0) return debug(`code cache not recorded: exit status ${code}`);
-    if (reached("V8 flags set")) return debug("code cache not recorded: the run changed V8's flags");
+    if (flagsChanged) return debug("code cache not recorded: the run changed V8's flags");
     const place = inspectUserDir(userDir, true);
     if ("refused" in place) return debug(`code cache not recorded: ${place.refused}`);
     if ("missing" in place) return; // made just now, and gone at once: nothing to do
-    const scope = reached("SDK loaded") ? "sdk" : "startup";
+    const scope = timeline.reached("SDK loaded") ? "sdk" : "startup";
     const written: string[] = [];
     for (const { part, script, name, hadStartupCache } of toRecord) {
       if (hadStartupCache && scope === "startup") continue; // it would hold nothing new
@@ -326,7 +353,7 @@ function remove(path: string): boolean {
   }
 }
 
-process.on("exit", () => mark("exit"));
+process.on("exit", () => timeline.mark("exit"));
 const bundle = fromExecutable() ?? fromFiles();
 const compile = compiler(bundle);
 const parts = partsOf(bundle.source);
@@ -338,10 +365,10 @@ runBundle(
   parts,
   (part) => {
     const script = compile(part);
-    if (part.name === "lmc") mark("bundle compiled");
+    if (part.name === "lmc") timeline.mark("bundle compiled");
     return script;
   },
   bundle.filename,
   module,
   require,
-);
+).run(launcher);
