@@ -29,7 +29,7 @@ export type SessionIo = Pick<Io, "stderr" | "mark">;
  */
 export async function sessionOpener(settings: ServerSettings, io: SessionIo): Promise<(host: string) => Session> {
   const { openSession } = await import("./session.js");
-  io.mark?.("SDK loaded");
+  io.mark?.("SDK loaded"); // and initialised: importing session.js requires it
   const log = (level: string, message: string) => settings.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`);
   return (host) => openSession({ host, credentials: settings.credentials, log, onStep: io.mark });
 }
