@@ -1,6 +1,6 @@
 // npm run bench:cache-checks [-- --node 20,26 --runs N --before REV --label TEXT --discovery]:
-// what the code cache's checks cost (src/cache-dir.ts, src/checksum.ts), side by side with
-// lmc as it was before them (by default the parent of the commit that added src/checksum.ts);
+// what the code cache's checks cost (src/startup/cache-dir.ts, src/startup/checksum.ts), side by side with
+// lmc as it was before them (by default the parent of the commit that added src/startup/checksum.ts);
 // with --before REV, what everything since REV costs (--label names the current build's
 // column). --discovery adds a completion without --host, the server found through
 // LMC_LOCAL_PORTS (discovery, with the check of who owns the socket where lmc has it).
@@ -48,10 +48,10 @@ async function timeRun(argv: string[], env: NodeJS.ProcessEnv, tries = 1): Promi
   return ms;
 }
 
-/** The commit before the checks: the parent of the one that added src/checksum.ts. */
+/** The commit before the checks: the parent of the one that added src/startup/checksum.ts. */
 async function beforeChecks(): Promise<string> {
-  const { stdout } = await run("git", ["log", "--format=%H", "--diff-filter=A", "-1", "--", "src/checksum.ts"]);
-  if (!stdout.trim()) throw new Error("no commit added src/checksum.ts: give --before REV");
+  const { stdout } = await run("git", ["log", "--follow", "--format=%H", "--diff-filter=A", "-1", "--", "src/startup/checksum.ts"]);
+  if (!stdout.trim()) throw new Error("no commit added src/startup/checksum.ts: give --before REV");
   return `${stdout.trim()}^`;
 }
 

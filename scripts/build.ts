@@ -1,9 +1,9 @@
 // Builds what the npm package ships, in dist/:
 //   lmc-bundle.cjs        all of lmc in one file of two CommonJS parts: lmc's own code, from
 //                         src/cli.ts, and the SDK, which lmc requires lazily, so --help and
-//                         usage errors never compile or load it (src/code-cache.ts)
+//                         usage errors never compile or load it (src/startup/code-cache.ts)
 //   lmc-bundle.cjs.cache  V8's code cache for it, recorded by running it once
-//   lmc.cjs               the bin: runs the bundle with the cache (src/launch.ts)
+//   lmc.cjs               the bin: runs the bundle with the cache (src/startup/launch.ts)
 //   THIRD-PARTY-NOTICES.txt  the licences of the packages in the bundle
 // The single executable (scripts/package.ts) is made of the same three files.
 
@@ -13,12 +13,12 @@ import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { build } from "esbuild";
-import { BUNDLE, CODE_CACHE, packBundle } from "../src/code-cache.js";
+import { BUNDLE, CODE_CACHE, packBundle } from "../src/startup/code-cache.js";
 import { bundleOptions, common, LAZY_BUILTINS, lazyBuiltins, processFree } from "./bundle-options.js";
 import { thirdPartyNotices } from "./third-party-notices.js";
 
 const bundleFile = `dist/${BUNDLE}`;
-// Two parts in one file (src/code-cache.ts): lmc's own code, with the SDK left out, and
+// Two parts in one file (src/startup/code-cache.ts): lmc's own code, with the SDK left out, and
 // the SDK, which lmc requires lazily, so that the launcher compiles it only then.
 const SDK = "@lmstudio/sdk";
 const parts = await Promise.all([
@@ -33,7 +33,7 @@ const metafile = { inputs: { ...parts[0].metafile.inputs, ...parts[1].metafile.i
 await writeFile("dist/THIRD-PARTY-NOTICES.txt", await thirdPartyNotices(metafile));
 
 // Minified too: Node compiles the launcher itself without a cache.
-await build({ ...common, entryPoints: ["src/launch.ts"], outfile: "dist/lmc.cjs", minify: true, banner: { js: "#!/usr/bin/env node" }, plugins: processFree });
+await build({ ...common, entryPoints: ["src/startup/launch.ts"], outfile: "dist/lmc.cjs", minify: true, banner: { js: "#!/usr/bin/env node" }, plugins: processFree });
 await chmod("dist/lmc.cjs", 0o755);
 
 await recordCodeCache();

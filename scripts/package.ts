@@ -9,7 +9,7 @@
 //   npm run package -- --no-snapshot         # dist/lmc with the launcher and code cache (to compare)
 //
 // The native build starts from a V8 start-up snapshot, made by this Node, of lmc with
-// the SDK loaded and initialised (src/snapshot-entry.ts, scripts/snapshot-bundle.ts):
+// the SDK loaded and initialised (src/startup/snapshot-entry.ts, scripts/snapshot-bundle.ts):
 // a run skips loading the SDK and building its schemas. It is stripped of Node's
 // symbols when binutils' strip is there. Cross builds take the Node binary of this same
 // version from the npm package node-<target>, and cannot have a snapshot (only the
@@ -26,7 +26,7 @@ import { createRequire } from "node:module";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { BUNDLE, CODE_CACHE } from "../src/code-cache.js";
+import { BUNDLE, CODE_CACHE } from "../src/startup/code-cache.js";
 import { snapshotEntry } from "./snapshot-bundle.js";
 
 const run = promisify(execFile);
@@ -109,7 +109,7 @@ export async function packageExecutable(options: PackageOptions = {}): Promise<P
             main: resolve(LAUNCHER),
             output: blob,
             disableExperimentalSEAWarning: true,
-            // The launcher reads the bundle and its cache from these (src/launch.ts).
+            // The launcher reads the bundle and its cache from these (src/startup/launch.ts).
             assets: {
               [BUNDLE]: resolve(`dist/${BUNDLE}`),
               ...(native ? { [CODE_CACHE]: resolve(`dist/${CODE_CACHE}`) } : {}),

@@ -1,4 +1,4 @@
-// Records V8's code cache for the bundle (see src/code-cache.ts). build.ts bundles this
+// Records V8's code cache for the bundle (see src/startup/code-cache.ts). build.ts bundles this
 // file and runs it under plain node, with no flags that V8 would hold against the cache:
 //   node record-code-cache.cjs BUNDLE LMC_ARGS...
 // It runs the bundle once with LMC_ARGS, the way the launcher does, and when the bundle
@@ -6,7 +6,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Script } from "node:vm";
-import { cacheKeyOf, compilePart, packCache, partsOf, runBundle, runtimeIdentity, type Part } from "../src/code-cache.js";
+import { cacheKeyOf, compilePart, packCache, partsOf, runBundle, runtimeIdentity, type Part } from "../src/startup/code-cache.js";
 
 const [bundleFile, ...lmcArgs] = process.argv.slice(2);
 if (bundleFile === undefined) throw new Error("usage: record-code-cache BUNDLE LMC_ARGS...");
@@ -38,4 +38,5 @@ runBundle(
   bundleFile,
   module,
   require,
-);
+  // A launcher with no timeline and no notes, as a run without NODE_DEBUG and --verbose has.
+).run({ mark: () => {}, tellNotes: () => {}, v8FlagsChanged: () => {} });

@@ -1,4 +1,4 @@
-// The script the single executable's V8 start-up snapshot is built from (src/snapshot-entry.ts,
+// The script the single executable's V8 start-up snapshot is built from (src/startup/snapshot-entry.ts,
 // bundled with the SDK into one file, as Node's snapshot builder asks): see scripts/package.ts.
 
 import { build, type Plugin } from "esbuild";
@@ -32,6 +32,6 @@ const noColour: Plugin = {
 /** The snapshot's entry, with lmc and the SDK, as one CommonJS script. */
 export async function snapshotEntry(): Promise<string> {
   const lazy = [...LAZY_BUILTINS, ...UNSNAPSHOTTABLE.flatMap((name) => [name, `node:${name}`])];
-  const result = await build({ ...bundleOptions, metafile: false, entryPoints: ["src/snapshot-entry.ts"], plugins: [...processFree, lazyBuiltins(lazy, { forwardFunctions: true }), noColour] });
+  const result = await build({ ...bundleOptions, metafile: false, entryPoints: ["src/startup/snapshot-entry.ts"], plugins: [...processFree, lazyBuiltins(lazy, { forwardFunctions: true }), noColour] });
   return result.outputFiles[0]!.text;
 }

@@ -1,13 +1,20 @@
-// The entry point of the bundle (run by src/launch.ts): makes the one Io from
-// `process`, runs main() and exits with its status. Below main(), nothing touches
-// `process` but the timeline (src/timeline.ts), which the launcher shares.
+// The entry point of the bundle: run() makes the one Io from `process`, runs main()
+// and exits with its status. Below main(), nothing touches `process`.
+//
+// What started the bundle (src/startup/launch.ts, the single executable's snapshot
+// entry, the build's recorder of the code cache) calls run() with its launcher, the
+// run's timeline and notes (src/startup/launcher.ts). An export of the entry, rather
+// than an extra argument of the CommonJS wrapper or a property of `module`: it is
+// typed, needs no name that TypeScript cannot see, and works as well where this module
+// is bundled with its caller, as in the snapshot, as where the launcher wraps it.
 
-import { fstatSync } from "node:fs";
+import { fstatSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { ExitCode, LmcError, systemErrorText } from "./errors.js";
+import type { Io } from "./io.js";
 import { main } from "./main.js";
-import { mark } from "./timeline.js";
+import type { Launcher } from "./startup/launcher.js";
 import { removeTemporaryFiles } from "./output/output-file.js";
 import { streamWriter } from "./output/sinks.js";
 import { writeDirect } from "./output/write-direct.js";
@@ -49,63 +56,87 @@ function openStderr(): NodeJS.WriteStream {
   stderr.on("error", () => {});
   return stderr;
 }
-// However lmc ends (process.exit on a second Ctrl-C or a signal, an uncaught
-// error), no temporary file of -o is left behind.
-process.on("exit", removeTemporaryFiles);
+/**
+ * Where stdin stands, when it is a regular file whose offset can be found (Linux's
+ * /proc); else undefined.
+ */
+function stdinFileOffset(): number | undefined {
+  try {
+    if (!fstatSync(0).isFile()) return undefined;
+    const position = /^pos:\s*(\d+)$/m.exec(readFileSync("/proc/self/fdinfo/0", "utf8"))?.[1];
+    return position === undefined ? undefined : Number(position);
+  } catch {
+    return undefined;
+  }
+}
 
 // Ctrl-C, the terminal hanging up and SIGTERM (timeout(1), make) all stop a run the same way.
 const stopSignals = ["SIGINT", "SIGHUP", "SIGTERM"] as const;
 let interrupts = 0;
 let stdinChecked = false;
-void main({
-  argv: process.argv.slice(2),
-  env: process.env,
-  // A getter: Node creates process.stdin on first use, which costs 3-5 ms; only a
-  // run that reads stdin (a prompt from it, batch mode) should pay for it.
-  get stdin() {
-    // Node reads a directory given as stdin (lmc < notes/) as empty; cat says what it is.
-    // Checked once, when stdin is first asked for (batch mode asks more than once).
-    if (!stdinChecked && opened("cannot read stdin", () => fstatSync(0)).isDirectory()) {
-      throw new LmcError("cannot read stdin: is a directory", ExitCode.failed);
-    }
-    stdinChecked = true;
-    return opened("cannot read stdin", () => process.stdin);
-  },
-  get stdout() {
-    return openStdout();
-  },
-  print,
-  get stderr() {
-    return openStderr();
-  },
-  fds: { stdin: 0, stdout: 1 },
-  nodeVersion: process.versions.node,
-  // Called, not passed: the build loads node:v8 on first use, and most runs never use it;
-  // the mark tells the launcher not to record a cache, which V8 would refuse under other flags.
-  setV8Flags: (flags) => {
-    setFlagsFromString(flags);
-    mark("V8 flags set");
-  },
-  // Asked only by -o, for a new file's mode.
-  get umask() {
-    return process.umask();
-  },
-  onInterrupt(handler) {
-    const onSignal = (signal: (typeof stopSignals)[number]) => {
-      // A second signal does not wait for the server to confirm the cancel.
-      if (++interrupts > 1) process.exit(128 + constants.signals[signal]);
-      handler(signal);
-    };
-    for (const signal of stopSignals) process.on(signal, onSignal);
-    return () => stopSignals.forEach((signal) => process.off(signal, onSignal));
-  },
-}).then(async (code) => {
-  // Exit only once stdout and stderr have handed everything to the kernel, so no
-  // output is lost; exiting explicitly means a server that never closes its
-  // sockets cannot keep lmc alive.
-  await Promise.all([stdout, stderr].filter((stream): stream is NodeJS.WriteStream => stream !== undefined).map(drained));
-  process.exit(code);
-});
+
+export function run(launcher: Launcher): void {
+  // However lmc ends (process.exit on a second Ctrl-C or a signal, an uncaught
+  // error), no temporary file of -o is left behind.
+  process.on("exit", removeTemporaryFiles);
+  void main(processIo(launcher)).then(async (code) => {
+    // Exit only once stdout and stderr have handed everything to the kernel, so no
+    // output is lost; exiting explicitly means a server that never closes its
+    // sockets cannot keep lmc alive.
+    await Promise.all([stdout, stderr].filter((stream): stream is NodeJS.WriteStream => stream !== undefined).map(drained));
+    process.exit(code);
+  });
+}
+
+/** The one Io, from `process`. */
+function processIo(launcher: Launcher): Io {
+  return {
+    argv: process.argv.slice(2),
+    env: process.env,
+    // A getter: Node creates process.stdin on first use, which costs 3-5 ms; only a
+    // run that reads stdin (a prompt from it, batch mode) should pay for it.
+    get stdin() {
+      // Node reads a directory given as stdin (lmc < notes/) as empty; cat says what it is.
+      // Checked once, when stdin is first asked for (batch mode asks more than once).
+      if (!stdinChecked && opened("cannot read stdin", () => fstatSync(0)).isDirectory()) {
+        throw new LmcError("cannot read stdin: is a directory", ExitCode.failed);
+      }
+      stdinChecked = true;
+      return opened("cannot read stdin", () => process.stdin);
+    },
+    get stdout() {
+      return openStdout();
+    },
+    print,
+    get stderr() {
+      return openStderr();
+    },
+    fds: { stdin: 0, stdout: 1 },
+    nodeVersion: process.versions.node,
+    // Called, not passed: the build loads node:v8 on first use, and most runs never use it.
+    // The launcher is told, so that it records no cache, which V8 would refuse under other flags.
+    setV8Flags: (flags) => {
+      setFlagsFromString(flags);
+      launcher.v8FlagsChanged();
+    },
+    // Asked only by -o, for a new file's mode.
+    get umask() {
+      return process.umask();
+    },
+    onInterrupt(handler) {
+      const onSignal = (signal: (typeof stopSignals)[number]) => {
+        // A second signal does not wait for the server to confirm the cancel.
+        if (++interrupts > 1) process.exit(128 + constants.signals[signal]);
+        handler(signal);
+      };
+      for (const signal of stopSignals) process.on(signal, onSignal);
+      return () => stopSignals.forEach((signal) => process.off(signal, onSignal));
+    },
+    stdinFileOffset,
+    mark: launcher.mark,
+    tellLauncherNotes: launcher.tellNotes,
+  };
+}
 
 /**
  * What `make` gives (process.stdin or stdout, or fstat of stdin), Node's failure to make

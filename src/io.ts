@@ -2,6 +2,8 @@
 // signals, and the few things only the process can do. src/cli.ts makes the one Io
 // from `process`; tests make their own, with fake streams.
 
+import type { Step } from "./startup/timeline.js";
+
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface Io {
@@ -30,6 +32,15 @@ export interface Io {
   umask: number;
   /** Calls `handler` on Ctrl-C, SIGHUP or SIGTERM; returns the function that stops listening. */
   onInterrupt(handler: (signal: StopSignal) => void): () => void;
+  /**
+   * Where stdin stands, when it is a regular file whose offset can be found (Linux's
+   * /proc), for batch mode to read it ahead from there (a script may have read part of it).
+   */
+  stdinFileOffset?(): number | undefined;
+  /** Notes that the run reached a step of the launcher's timeline, which NODE_DEBUG=lmc prints (src/startup/timeline.ts). */
+  mark?(step: Step): void;
+  /** Hands what the launcher has to say under --verbose (why a code cache was not used), now and later, to `tell`. */
+  tellLauncherNotes?(tell: (note: string) => void): void;
 }
 
 export type StopSignal = "SIGINT" | "SIGHUP" | "SIGTERM";

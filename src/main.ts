@@ -10,7 +10,6 @@ import { resolveOptions } from "./command-line/resolve-options.js";
 import { renderCompletion } from "./command-line/shell-completion.js";
 import { ExitCode, LmcError } from "./errors.js";
 import type { Io } from "./io.js";
-import { tellNotes } from "./launcher-notes.js";
 import { envFlag } from "./lib/env-flag.js";
 import { list } from "./list/list.js";
 import { ReaderGoneError } from "./output/sinks.js";
@@ -26,7 +25,7 @@ export async function main(io: Io): Promise<ExitCode> {
   try {
     const options = resolveOptions(parseArgs(io.argv), io.env);
     verbose = options.verbose;
-    if (verbose) tellNotes((note) => io.stderr.write(`lmc: ${escapeControls(note)}\n`));
+    if (verbose) io.tellLauncherNotes?.((note) => io.stderr.write(`lmc: ${escapeControls(note)}\n`));
     switch (options.action) {
       case "help":
         await io.print(renderHelp(version, { all: options.helpAll }));

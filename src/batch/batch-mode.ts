@@ -82,7 +82,7 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
       const summary =
         options.hosts.length > 1
           ? await batchOnHosts(options, io, stop.signal, run)
-          : await withSession(options, io.stderr, stop, (session, host) => {
+          : await withSession(options, io, stop, (session, host) => {
               const watch = new IdleWatch(options.idleTimeoutSec * 1000);
               return run(options.parallel, async (item) => {
                 try {
@@ -162,7 +162,7 @@ function batchItems(options: BatchOptions, io: Io): AsyncGenerator<BatchItem> {
 function itemCount(options: BatchOptions, io: Io): () => number | undefined {
   if (options.batch === "files") return () => options.words.length;
   let count: number | undefined;
-  const ahead = io.fds === undefined ? undefined : stdinFileAhead(io.fds.stdin);
+  const ahead = io.fds === undefined ? undefined : stdinFileAhead(io.fds.stdin, io.stdinFileOffset?.());
   if (ahead !== undefined) {
     void countRecords(ahead, options.batch === "nul" || options.batch === "file-names-nul" ? 0x00 : 0x0a).then(
       (counted) => (count = counted),

@@ -22,7 +22,7 @@ export async function batchOnHosts(
   signal: AbortSignal,
   run: RunItems,
 ): Promise<BatchSummary & { failedHosts: Array<{ host: string; error: string }> }> {
-  const pool = new HostPool(options.hosts, options.parallel, await sessionOpener(options, io.stderr));
+  const pool = new HostPool(options.hosts, options.parallel, await sessionOpener(options, io));
   const watches = new Map(pool.hosts.map((host) => [host, new IdleWatch(options.idleTimeoutSec * 1000)]));
   const sayTakenOut = (host: PooledHost<Session>) => io.stderr.write(`lmc: ${host.failure}; that host is taken out of the rotation\n`);
   try {

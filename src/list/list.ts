@@ -14,7 +14,7 @@ import { formatListing } from "./listing.js";
 export async function list(options: ListOptions, io: Io): Promise<ExitCode> {
   return interruptible(options, io, async (stop, deadline) => {
     deadline.start();
-    const models = await withSession(options, io.stderr, stop, async (session, host) => {
+    const models = await withSession(options, io, stop, async (session, host) => {
       // A server that accepted the connection and then says nothing ends the run, as a completion's does.
       const seconds = options.idleTimeoutSec;
       const silence = new IdleWatch(seconds * 1000, "the connection").watch((awaited) => {

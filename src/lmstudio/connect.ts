@@ -3,6 +3,7 @@
 
 import { raceAbort, settleWithin } from "../lib/abort.js";
 import { ExitCode, LmcError } from "../errors.js";
+import type { Io } from "../io.js";
 import type { Credentials } from "./api-token.js";
 import { findLocalServer } from "./discovery.js";
 import { startServerAdvice } from "./sdk-errors.js";
@@ -19,26 +20,30 @@ export interface ServerSettings {
   verbose: boolean;
 }
 
+/** What a session reports to: stderr, and the run's timeline (NODE_DEBUG=lmc). */
+export type SessionIo = Pick<Io, "stderr" | "mark">;
+
 /**
  * Loads the SDK, only now, so --help and usage errors never pay for it, and returns
  * what opens a session with a host. The SDK's log lines go to stderr with --verbose only.
  */
-export async function sessionOpener(settings: ServerSettings, stderr: NodeJS.WritableStream): Promise<(host: string) => Session> {
+export async function sessionOpener(settings: ServerSettings, io: SessionIo): Promise<(host: string) => Session> {
   const { openSession } = await import("./session.js");
-  const log = (level: string, message: string) => settings.verbose && stderr.write(`lmc: [sdk ${level}] ${message}\n`);
-  return (host) => openSession({ host, credentials: settings.credentials, log });
+  io.mark?.("SDK loaded"); // and initialised: importing session.js requires it
+  const log = (level: string, message: string) => settings.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`);
+  return (host) => openSession({ host, credentials: settings.credentials, log, onStep: io.mark });
 }
 
 /** Finds LM Studio, opens a session with it for `work`, and always closes it. */
 export async function withSession<T>(
   settings: ServerSettings,
-  stderr: NodeJS.WritableStream,
+  io: SessionIo,
   stop: AbortController,
   work: (session: Session, host: string) => Promise<T>,
 ): Promise<T> {
-  const host = settings.hosts[0] ?? (await raceAbort(findServer(settings, stderr), stop.signal));
-  if (settings.verbose) stderr.write(`lmc: using LM Studio at ${host}\n`);
-  const session = (await sessionOpener(settings, stderr))(host);
+  const host = settings.hosts[0] ?? (await raceAbort(findServer(settings, io.stderr), stop.signal));
+  if (settings.verbose) io.stderr.write(`lmc: using LM Studio at ${host}\n`);
+  const session = (await sessionOpener(settings, io))(host);
   try {
     return await work(session, host);
   } finally {

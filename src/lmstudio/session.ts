@@ -7,14 +7,11 @@ import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface
 import { raceAbort } from "../lib/abort.js";
 import { ExitCode, LmcError, ServerProtocolError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
-import { mark } from "../timeline.js";
+import type { Step } from "../startup/timeline.js";
 import type { Credentials } from "./api-token.js";
 import { fragmentQueue, MAX_COMPLETION_BYTES } from "./fragment-queue.js";
 import { watchPort, type PortWatch } from "./port-watch.js";
 import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
-
-// This module is imported lazily, so its first statement runs once the SDK is initialised.
-mark("SDK loaded");
 
 /** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
 export interface LoadSettings {
@@ -29,6 +26,8 @@ export interface SessionOptions {
   credentials?: Credentials;
   /** Receives the SDK's own log lines; lmc shows them only with --verbose. */
   log: (level: string, message: string) => void;
+  /** Told each step of the session that the run's timeline shows (NODE_DEBUG=lmc). */
+  onStep?: (step: Step) => void;
 }
 
 export interface CompletionRequest {
@@ -109,19 +108,19 @@ interface SharedLookup {
   settled: boolean;
 }
 
-export function openSession({ host, credentials, log }: SessionOptions): Session {
+export function openSession({ host, credentials, log, onStep }: SessionOptions): Session {
   // Set below, once the client (whose logger reports frames the SDK could not read) is made.
   let watch: PortWatch | undefined;
   const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log, (what) => watch?.unreadableFrame(what)) });
   watch = watchPort((client.llm as unknown as { port?: unknown }).port);
-  mark("client constructed");
+  onStep?.("client constructed");
 
   const findModel = async ({ model: key, load: config, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
     try {
       const model = await (key === undefined
         ? client.llm.model()
         : client.llm.model(key, { signal, config, ttl: ttlSec, onProgress: onLoadProgress }));
-      mark("model found");
+      onStep?.("model found");
       return model;
     } catch (error) {
       if (signal.aborted) throw error;
@@ -194,7 +193,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
       ongoing.then(fragments.finish, (error) => fragments.fail(streamError(error, host)));
       troubled.signal.addEventListener("abort", () => fragments.fail(troubled.signal.reason), { once: true });
       const outcome = raceAbort(ongoing.result(), troubled.signal).then((result) => {
-        mark("done");
+        onStep?.("done");
         return {
           stats: { ...result.stats, stopString: knownStopString(result.stats, request.stopStrings) },
           model: {
@@ -207,7 +206,7 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
         throw streamError(error, host);
       });
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
-      return { fragments: markFirst(fragments), outcome };
+      return { fragments: markFirst(fragments, onStep), outcome };
     },
     async listModels() {
       let downloaded, loaded;
@@ -237,9 +236,9 @@ export function openSession({ host, credentials, log }: SessionOptions): Session
 
 }
 
-async function* markFirst(fragments: AsyncIterable<Fragment>): AsyncGenerator<Fragment> {
+async function* markFirst(fragments: AsyncIterable<Fragment>, onStep: SessionOptions["onStep"]): AsyncGenerator<Fragment> {
   for await (const fragment of fragments) {
-    mark("first fragment");
+    onStep?.("first fragment");
     yield fragment;
   }
 }

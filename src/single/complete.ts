@@ -39,7 +39,7 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
         : bufferedSink(io.stdout);
     const stopWatching = watchReader(sink, io, stop);
     try {
-      await withSession(options, io.stderr, stop, async (session, host) => {
+      await withSession(options, io, stop, async (session, host) => {
         const seconds = options.idleTimeoutSec;
         const idle = new IdleWatch(seconds * 1000, "the connection");
         const silence = idle.watch((awaited) => {

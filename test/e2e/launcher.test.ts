@@ -1,4 +1,4 @@
-// The launcher (src/launch.ts) runs the bundle with the code cache recorded at build
+// The launcher (src/startup/launch.ts) runs the bundle with the code cache recorded at build
 // time, and runs it just the same when there is no usable cache.
 
 import { execFile } from "node:child_process";
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLE, CODE_CACHE, cacheKeyOf, packCache, unpackCache } from "../../src/code-cache.js";
+import { BUNDLE, CODE_CACHE, cacheKeyOf, packCache, unpackCache } from "../../src/startup/code-cache.js";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { cleanEnv } from "./lmc-process.js";
 

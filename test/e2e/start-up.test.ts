@@ -7,7 +7,7 @@
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BUNDLE, CODE_CACHE, partsOf, unpackCache } from "../../src/code-cache.js";
+import { BUNDLE, CODE_CACHE, partsOf, unpackCache } from "../../src/startup/code-cache.js";
 import { tempDir } from "../temp-dir.js";
 import { expectOneErrorLine } from "./error-line.js";
 import { lmcBin, runLmc } from "./lmc-process.js";

@@ -1,5 +1,5 @@
 // When the shipped code cache does not fit the running V8, lmc records its own in the
-// user's cache directory after a successful run (src/launch.ts). These tests take the
+// user's cache directory after a successful run (src/startup/launch.ts). These tests take the
 // shipped cache away (a copy of dist/ without it), which is what a user on another Node
 // version meets, and point XDG_CACHE_HOME at a temporary folder.
 
@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { chmod, chown, copyFile, lchown, lstat, mkdir, readFile, readdir, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLE, cacheKeyOf, flagsKey, packCache, partsOf, runtimeIdentity, unpackCache, userCacheFileName, type CacheIdentity } from "../../src/code-cache.js";
+import { BUNDLE, cacheKeyOf, flagsKey, packCache, partsOf, runtimeIdentity, unpackCache, userCacheFileName, type CacheIdentity } from "../../src/startup/code-cache.js";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
 import { cleanEnv } from "./lmc-process.js";

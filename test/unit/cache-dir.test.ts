@@ -1,11 +1,11 @@
-// Which cache directories and files the launcher trusts (src/cache-dir.ts). "Another user"
+// Which cache directories and files the launcher trusts (src/startup/cache-dir.ts). "Another user"
 // is nobody (65534): chown needs root, as CI runs; the tests that need it are skipped else.
 
 import { execFileSync } from "node:child_process";
 import { chmodSync, closeSync, existsSync, lchownSync, mkdirSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MAX_CACHE_FILE_BYTES, inspectCacheDir, openCacheFile } from "../../src/cache-dir.js";
+import { MAX_CACHE_FILE_BYTES, inspectCacheDir, openCacheFile } from "../../src/startup/cache-dir.js";
 import { tempDir } from "../temp-dir.js";
 
 const NOBODY = 65534;

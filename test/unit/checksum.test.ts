@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checksumOf } from "../../src/checksum.js";
+import { checksumOf } from "../../src/startup/checksum.js";
 
 const MASK = (1n << 64n) - 1n;
 
-/** The WebAssembly module's function (src/checksum.ts), in plain JavaScript. */
+/** The WebAssembly module's function (src/startup/checksum.ts), in plain JavaScript. */
 function reference(data: Uint8Array): string {
   const padded = new Uint8Array(Math.ceil(data.length / 8) * 8);
   padded.set(data);

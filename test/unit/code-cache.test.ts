@@ -18,7 +18,7 @@ import {
   userCacheFileName,
   type Bytes,
   type CacheIdentity,
-} from "../../src/code-cache.js";
+} from "../../src/startup/code-cache.js";
 
 /** `buffer` as Bytes that count what is read of them. */
 function counted(buffer: Buffer): Bytes & { readBytes: number } {
@@ -224,10 +224,12 @@ describe("the user's cache directory", () => {
     expect(userCacheDir({ XDG_CACHE_HOME: "rel" }, "linux", "rel")).toBeUndefined();
   });
 
-  it("is turned off by LMC_NO_CACHE set to anything but empty or 0", () => {
+  it("is turned off by LMC_NO_CACHE set to anything but empty, 0 or false", () => {
     expect(userCacheDisabled({ LMC_NO_CACHE: "1" })).toBe(true);
     expect(userCacheDisabled({ LMC_NO_CACHE: "yes" })).toBe(true);
     expect(userCacheDisabled({ LMC_NO_CACHE: "0" })).toBe(false);
+    expect(userCacheDisabled({ LMC_NO_CACHE: "false" })).toBe(false);
+    expect(userCacheDisabled({ LMC_NO_CACHE: "FALSE" })).toBe(false);
     expect(userCacheDisabled({ LMC_NO_CACHE: "" })).toBe(false);
     expect(userCacheDisabled({})).toBe(false);
   });

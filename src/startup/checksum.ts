@@ -1,7 +1,7 @@
-// The checksum of a code cache record's data (src/code-cache.ts), checked before V8 sees
+// The checksum of a code cache record's data (src/startup/code-cache.ts), checked before V8 sees
 // the data: V8 trusts a cache whose header fits, and damaged data crashes it (segfaults,
 // fatal errors, hangs). Damage, not forgery, is what it is for: a forged cache is kept
-// out by who owns the cache directory and its files (src/cache-dir.ts).
+// out by who owns the cache directory and its files (src/startup/cache-dir.ts).
 //
 // It runs on every start-up that uses a cache, over 0.1 MB (lmc's part) to 0.6 MB (the
 // SDK's), so it is a few lines of WebAssembly: as plain JavaScript the loop runs in V8's

@@ -1,7 +1,13 @@
+// startup/: what runs before main(), to start lmc fast: this launcher, V8's code cache
+// (code-cache.ts, cache-dir.ts, checksum.ts), the single executable's start-up snapshot
+// (snapshot-entry.ts), what a launcher hands the bundle (launcher.ts), and the timeline
+// of a run that NODE_DEBUG=lmc prints (timeline.ts).
+//
 // The npm package's bin (dist/lmc.cjs), and the entry of a single executable built
-// without the start-up snapshot (cross builds, Node 22; see src/snapshot-entry.ts). All of lmc is
-// one bundle (dist/lmc-bundle.cjs, from src/cli.ts); this only runs it with a V8 code
-// cache (see src/code-cache.ts), which saves compiling the bundle and the SDK on every run.
+// without the start-up snapshot (cross builds, Node 22; see snapshot-entry.ts). All of
+// lmc is one bundle (dist/lmc-bundle.cjs, from src/cli.ts); this only runs it with a
+// V8 code cache (see code-cache.ts), which saves compiling the bundle and the SDK on
+// every run.
 //
 // The package ships a cache recorded at build time, which only the V8 that made it
 // accepts. On any other V8 (the user's Node is another version than the build's, a
@@ -9,7 +15,7 @@
 // user's cache directory, and uses that from then on. `LMC_NO_CACHE=1` leaves that
 // directory alone. `NODE_DEBUG=lmc` tells which cache was used, and what was written;
 // `--verbose` why a cache was not used. Only a directory and files that are the user's
-// own are read or written (src/cache-dir.ts): a cache is code that V8 runs.
+// own are read or written (src/startup/cache-dir.ts): a cache is code that V8 runs.
 
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -38,8 +44,8 @@ import {
   type CacheIdentity,
   type Part,
 } from "./code-cache.js";
-import { leaveNote } from "./launcher-notes.js";
-import { mark, reached } from "./timeline.js";
+import type { Launcher } from "./launcher.js";
+import { startTimeline } from "./timeline.js";
 
 interface Bundle {
   source: Bytes;
@@ -53,6 +59,26 @@ const KEEP_FILES = 8;
 const STALE_TEMP_MS = 10 * 60_000;
 
 const debug = debuglog("lmc");
+const timeline = startTimeline();
+
+/** What the launcher has to say under --verbose, kept until main() knows whether the run is verbose. */
+const notes: string[] = [];
+let tellNote: ((note: string) => void) | undefined;
+/** Set by batch mode, through the launcher it is handed: no cache is recorded then. */
+let flagsChanged = false;
+
+/** What the bundle is handed (launcher.ts). */
+const launcher: Launcher = {
+  mark: timeline.mark,
+  tellNotes(tell) {
+    tellNote = tell;
+    for (const note of notes.splice(0)) tell(note);
+  },
+  v8FlagsChanged() {
+    flagsChanged = true;
+    timeline.mark("V8 flags set");
+  },
+};
 
 /** A part whose cache in the user's directory is to be recorded at exit. */
 interface ToRecord {
@@ -121,7 +147,7 @@ function unreadableAsEmpty(file: Bytes): Bytes {
 }
 
 /**
- * An open file read in pieces, as they are asked for (src/code-cache.ts). It stays open
+ * An open file read in pieces, as they are asked for (src/startup/code-cache.ts). It stays open
  * while lmc runs, so that a part compiled late (the SDK) comes from the same file as
  * the rest even when an upgrade replaces it meanwhile.
  */
@@ -135,13 +161,19 @@ function bytesOfFile(fd: number, size: number): Bytes {
   };
 }
 
-/** Says why a cache was not used: under NODE_DEBUG=lmc, and under --verbose (src/launcher-notes.ts). */
+/**
+ * Says why a cache was not used: under NODE_DEBUG=lmc, and under --verbose (a note
+ * kept for main(), or told at once when it came later: a cache compiled when the SDK
+ * is first loaded).
+ */
 function notUsed(what: string, reason: string): void {
-  debug(`${what} not used: ${reason}`);
-  leaveNote(`${what} not used: ${reason}`);
+  const note = `${what} not used: ${reason}`;
+  debug(note);
+  if (tellNote) tellNote(note);
+  else notes.push(note);
 }
 
-/** The records of the user's cache file at `path`, read only when it is safe to (src/cache-dir.ts). */
+/** The records of the user's cache file at `path`, read only when it is safe to (src/startup/cache-dir.ts). */
 function userCacheIn(path: string): CacheFile[] {
   const opened = openCacheFile(path, { followLinks: false, uid: effectiveUid() });
   if ("refused" in opened) notUsed(`code cache ${path}`, opened.refused);
@@ -155,7 +187,7 @@ function userCacheIn(path: string): CacheFile[] {
   }
 }
 
-/** Where the user's cache directory really is, or why it is not used (src/cache-dir.ts). */
+/** Where the user's cache directory really is, or why it is not used (src/startup/cache-dir.ts). */
 function inspectUserDir(dir: string, create: boolean): CacheDirState {
   try {
     return inspectCacheDir(dir, create);
@@ -244,16 +276,16 @@ function compiler(bundle: Bundle): (part: Part) => Script {
  * flushed (src/cli.ts exits only then), so that recording never delays it. Skipped when
  * the run changed V8's flags (batch mode does): V8 would refuse that cache next time.
  * The directory is made here when it is not there yet, and inspected again: recording
- * happens only in a directory that is the user's own (src/cache-dir.ts).
+ * happens only in a directory that is the user's own (src/startup/cache-dir.ts).
  */
 function recordAtExit(running: CacheIdentity, userDir: string, toRecord: ToRecord[]): void {
   process.on("exit", (code) => {
     if (code !== 0) return debug(`code cache not recorded: exit status ${code}`);
-    if (reached("V8 flags set")) return debug("code cache not recorded: the run changed V8's flags");
+    if (flagsChanged) return debug("code cache not recorded: the run changed V8's flags");
     const place = inspectUserDir(userDir, true);
     if ("refused" in place) return debug(`code cache not recorded: ${place.refused}`);
     if ("missing" in place) return; // made just now, and gone at once: nothing to do
-    const scope = reached("SDK loaded") ? "sdk" : "startup";
+    const scope = timeline.reached("SDK loaded") ? "sdk" : "startup";
     const written: string[] = [];
     for (const { part, script, name, hadStartupCache } of toRecord) {
       if (hadStartupCache && scope === "startup") continue; // it would hold nothing new
@@ -321,7 +353,7 @@ function remove(path: string): boolean {
   }
 }
 
-process.on("exit", () => mark("exit"));
+process.on("exit", () => timeline.mark("exit"));
 const bundle = fromExecutable() ?? fromFiles();
 const compile = compiler(bundle);
 const parts = partsOf(bundle.source);
@@ -333,10 +365,10 @@ runBundle(
   parts,
   (part) => {
     const script = compile(part);
-    if (part.name === "lmc") mark("bundle compiled");
+    if (part.name === "lmc") timeline.mark("bundle compiled");
     return script;
   },
   bundle.filename,
   module,
   require,
-);
+).run(launcher);

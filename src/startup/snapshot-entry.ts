@@ -9,13 +9,21 @@
 
 import { LMStudioClient } from "@lmstudio/sdk";
 import { startupSnapshot } from "node:v8";
-import { mark } from "./timeline.js";
+import type { BundleEntry } from "./launcher.js";
+import { startTimeline } from "./timeline.js";
 
 // Used, so that esbuild keeps the import: the SDK's package says it has no side effects.
 if (typeof LMStudioClient !== "function") throw new Error("the SDK did not load");
 
 startupSnapshot.setDeserializeMainFunction(() => {
-  process.on("exit", () => mark("exit"));
-  mark("snapshot restored");
-  require("./cli.js");
+  const timeline = startTimeline();
+  process.on("exit", () => timeline.mark("exit"));
+  timeline.mark("snapshot restored");
+  // This entry is the launcher here: no code cache, so nothing to say under --verbose
+  // and none to hold back from recording when batch mode changes V8's flags.
+  (require("../cli.js") as BundleEntry).run({
+    mark: timeline.mark,
+    tellNotes: () => {},
+    v8FlagsChanged: () => timeline.mark("V8 flags set"),
+  });
 });

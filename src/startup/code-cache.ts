@@ -1,17 +1,17 @@
 // V8's code cache for the bundle: the functions V8 compiled during one recorded run
 // (lmc's own and the SDK's initialisation), so that later runs skip parsing and
-// compiling them. Shared by the launcher (src/launch.ts) and the build's recorder.
+// compiling them. Shared by the launcher (src/startup/launch.ts) and the build's recorder.
 //
 // V8 rejects a cache made by another V8 version or with other flags, but of the source
 // it checks only the length; a cache made for an older bundle of the same length would
 // be taken. So the bundle starts with a key (a hash of its content) and every cache file
 // starts with a header line naming the bundle key, V8 version, architecture and flags
 // it was made with: a cache whose header does not fit is not even handed to V8. The line
-// ends with a checksum of the record's data (src/checksum.ts): V8 crashes on damaged data.
+// ends with a checksum of the record's data (src/startup/checksum.ts): V8 crashes on damaged data.
 //
 // Two kinds of cache files: the one the package ships (recorded at build time, by this
 // machine's Node) and, when that one does not fit the user's V8, those that lmc records
-// itself after a successful run, in the user's cache directory (src/launch.ts).
+// itself after a successful run, in the user's cache directory (src/startup/launch.ts).
 //
 // The bundle is one file of two parts, each compiled as a script of its own: lmc itself,
 // then the SDK, which lmc requires lazily. So --version, --help and usage errors
@@ -19,7 +19,9 @@
 
 import { dirname, join } from "node:path";
 import { Script } from "node:vm";
+import { envFlag } from "../lib/env-flag.js";
 import { checksumOf } from "./checksum.js";
+import type { BundleEntry } from "./launcher.js";
 
 /** File names in dist/, and asset names in the single executable. */
 export const BUNDLE = "lmc-bundle.cjs";
@@ -136,7 +138,7 @@ export interface CacheFile {
   scope: CacheScope;
   /** The part of the bundle it was made for. */
   part: string;
-  /** Of the data (src/checksum.ts): V8 crashes on damaged data, so it is checked first (see intact). */
+  /** Of the data (src/startup/checksum.ts): V8 crashes on damaged data, so it is checked first (see intact). */
   checksum: string;
   data: Buffer;
 }
@@ -254,10 +256,9 @@ export function userCacheDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform, 
   return platform === "darwin" ? join(dir, "Library", "Caches", "lmc") : join(dir, ".cache", "lmc");
 }
 
-/** LMC_NO_CACHE turns the user's cache off, when set to anything but empty or 0. */
+/** LMC_NO_CACHE turns the user's cache off, when set to anything but empty, 0 or false. */
 export function userCacheDisabled(env: NodeJS.ProcessEnv): boolean {
-  const value = env.LMC_NO_CACHE;
-  return value !== undefined && value !== "" && value !== "0";
+  return envFlag(env.LMC_NO_CACHE);
 }
 
 /** A part of the bundle as a CommonJS module function, compiled with `cachedData` when given. */
@@ -272,9 +273,10 @@ export function compilePart(part: Part, filename: string, cachedData?: Buffer): 
 
 /**
  * Runs the bundle as the CommonJS module `module`: lmc's part now, each other part
- * when lmc first requires it by its name. `compile` gives each part's script.
+ * when lmc first requires it by its name. `compile` gives each part's script. Returns
+ * what lmc's part exports, its entry, for the caller to run with its launcher.
  */
-export function runBundle(parts: Part[], compile: (part: Part) => Script, filename: string, module: NodeJS.Module, require: NodeJS.Require): void {
+export function runBundle(parts: Part[], compile: (part: Part) => Script, filename: string, module: NodeJS.Module, require: NodeJS.Require): BundleEntry {
   const folder = dirname(filename);
   const lazy = new Map(parts.slice(1).map((part) => [part.name, part]));
   const loaded = new Map<string, unknown>();
@@ -289,4 +291,5 @@ export function runBundle(parts: Part[], compile: (part: Part) => Script, filena
     return loaded.get(id);
   }, require);
   compile(parts[0]!).runInThisContext()(module.exports, bundleRequire, module, filename, folder);
+  return module.exports as BundleEntry;
 }
