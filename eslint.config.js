@@ -58,6 +58,12 @@ export default tseslint.config(
     },
   },
   {
+    // The launcher and the snapshot's entry are CommonJS that load modules on first use
+    // (node:sea, node:os, the bundle once the snapshot is restored): require() on purpose.
+    files: ["src/startup/launch.ts", "src/startup/snapshot-entry.ts"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["test/**/*.ts", "scripts/**/*.ts"],
     rules: { "@typescript-eslint/no-base-to-string": "off" },
   },

@@ -43,7 +43,7 @@ async function timeRun(argv: string[], env: NodeJS.ProcessEnv, tries = 1): Promi
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const code = await new Promise<number | null>((done) => child.on("close", done));
   const ms = performance.now() - started;
-  if (code !== 0 && tries > 1) return rerun++, timeRun(argv, env, tries - 1);
+  if (code !== 0 && tries > 1) return (rerun++, timeRun(argv, env, tries - 1));
   if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}:\n${stderr}`);
   return ms;
 }
@@ -83,7 +83,8 @@ try {
     "|---|---|---|---:|---:|---:|---:|---:|---:|",
   ];
   for (const major of MAJORS) {
-    const node = process.versions.node.split(".")[0] === major ? process.execPath : await nodeBinaryFromNpm("linux-x64", major, (m) => process.stderr.write(`${m}\n`));
+    const node =
+      process.versions.node.split(".")[0] === major ? process.execPath : await nodeBinaryFromNpm("linux-x64", major, (m) => process.stderr.write(`${m}\n`));
     const { stdout: version } = await run(node, ["--version"]);
     const cache = node === process.execPath ? "shipped" : "user's";
     process.stderr.write(`Node ${version.trim()} `);

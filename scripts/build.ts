@@ -33,7 +33,14 @@ const metafile = { inputs: { ...parts[0].metafile.inputs, ...parts[1].metafile.i
 await writeFile("dist/THIRD-PARTY-NOTICES.txt", await thirdPartyNotices(metafile));
 
 // Minified too: Node compiles the launcher itself without a cache.
-await build({ ...common, entryPoints: ["src/startup/launch.ts"], outfile: "dist/lmc.cjs", minify: true, banner: { js: "#!/usr/bin/env node" }, plugins: processFree });
+await build({
+  ...common,
+  entryPoints: ["src/startup/launch.ts"],
+  outfile: "dist/lmc.cjs",
+  minify: true,
+  banner: { js: "#!/usr/bin/env node" },
+  plugins: processFree,
+});
 await chmod("dist/lmc.cjs", 0o755);
 
 await recordCodeCache();

@@ -128,7 +128,11 @@ export async function packageExecutable(options: PackageOptions = {}): Promise<P
     );
     if (failure !== undefined && entry === undefined) throw new Error(`making the blob failed:\n${failure}`);
     if (failure !== undefined) {
-      const reason = failure.trim().split("\n").filter((line) => !/^\s*(\d+: 0x|\(node:|\(Use )/.test(line)).at(-1);
+      const reason = failure
+        .trim()
+        .split("\n")
+        .filter((line) => !/^\s*(\d+: 0x|\(node:|\(Use )/.test(line))
+        .at(-1);
       // Node 22's builder aborts on this heap (std::length_error); 20, 24 and 26 make it.
       // Any other failure is a snapshot that broke, not to be hidden by the fallback.
       if (!/length_error/.test(failure)) throw new Error(`the snapshot builder failed:\n${failure}`);
@@ -143,11 +147,9 @@ export async function packageExecutable(options: PackageOptions = {}): Promise<P
     if (stripped) await run("strip", [partial]);
     // postject's ELF library warns on stderr about Node's note sections; show that only on failure.
     const postject = createRequire(import.meta.url).resolve("postject/dist/cli.js");
-    await run(process.execPath, [postject, partial, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE]).catch(
-      (error: { stderr?: string }) => {
-        throw new Error(`postject failed:\n${error.stderr ?? String(error)}`);
-      },
-    );
+    await run(process.execPath, [postject, partial, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE]).catch((error: { stderr?: string }) => {
+      throw new Error(`postject failed:\n${error.stderr ?? String(error)}`);
+    });
     await rename(partial, output);
   } finally {
     await Promise.all([partial, blob, config, entryFile].map((file) => rm(file, { force: true })));
@@ -170,9 +172,7 @@ async function fingerprint(target: Target, stripped: boolean, snapshotEntry: str
     // out lets a rebuilt but unchanged bundle reuse the cross build (test/e2e/windows.test.ts).
     inputs:
       snapshotEntry === undefined
-        ? await Promise.all(
-            INPUTS.filter((file) => target === hostTarget() || file !== `dist/${CODE_CACHE}`).map(async (file) => hash(await readFile(file))),
-          )
+        ? await Promise.all(INPUTS.filter((file) => target === hostTarget() || file !== `dist/${CODE_CACHE}`).map(async (file) => hash(await readFile(file))))
         : [hash(Buffer.from(snapshotEntry))],
     script: hash(await readFile(fileURLToPath(import.meta.url))),
     stripped,

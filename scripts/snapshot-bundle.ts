@@ -32,6 +32,11 @@ const noColour: Plugin = {
 /** The snapshot's entry, with lmc and the SDK, as one CommonJS script. */
 export async function snapshotEntry(): Promise<string> {
   const lazy = [...LAZY_BUILTINS, ...UNSNAPSHOTTABLE.flatMap((name) => [name, `node:${name}`])];
-  const result = await build({ ...bundleOptions, metafile: false, entryPoints: ["src/startup/snapshot-entry.ts"], plugins: [...processFree, lazyBuiltins(lazy, { forwardFunctions: true }), noColour] });
+  const result = await build({
+    ...bundleOptions,
+    metafile: false,
+    entryPoints: ["src/startup/snapshot-entry.ts"],
+    plugins: [...processFree, lazyBuiltins(lazy, { forwardFunctions: true }), noColour],
+  });
   return result.outputFiles[0]!.text;
 }

@@ -48,9 +48,7 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
     const earlier = options.resumeFile === undefined ? undefined : await raceAbort(readEarlierOutput(options.resumeFile), stop.signal);
     const { outputFile } = options;
     const target = outputFile === undefined ? undefined : await outputTarget(outputFile);
-    const sink = outputFile !== undefined && target
-      ? await outputFileSink(io, outputFile, stop, target)
-      : streamingSink(io.stdout);
+    const sink = outputFile !== undefined && target ? await outputFileSink(io, outputFile, stop, target) : streamingSink(io.stdout);
     // --resume FILE -o FILE: FILE is replaced, so the new one holds the earlier records too.
     const carried = earlier && target?.kind === "replace" && sameFile(earlier.stats, target.existing) ? carriedRecords(earlier) : undefined;
     // The >> recipe after a run killed mid-write: the new records start on a line of their own.

@@ -23,7 +23,13 @@ export async function batchOnHosts(
   run: RunItems,
 ): Promise<BatchSummary & { failedHosts: Array<{ host: string; error: string }> }> {
   const pool = new HostPool(options.hosts, options.parallel, await sessionOpener(options, io));
-  const watches = new Map(pool.hosts.map((host) => [host, new IdleWatch(options.idleTimeoutSec * 1000)]));
+  // Each host's idle watch, shared by its items in flight.
+  const watches = new Map<PooledHost<Session>, IdleWatch>();
+  const watchOf = (host: PooledHost<Session>) => {
+    let watch = watches.get(host);
+    if (watch === undefined) watches.set(host, (watch = new IdleWatch(options.idleTimeoutSec * 1000)));
+    return watch;
+  };
   const sayTakenOut = (host: PooledHost<Session>) => io.stderr.write(`lmc: ${host.failure}; that host is taken out of the rotation\n`);
   try {
     const summary = await run(options.parallel * options.hosts.length, async (item) => {
@@ -32,8 +38,8 @@ export async function batchOnHosts(
         const host = await pool.acquire(failed);
         const served = (record: BatchRecord) => ({ ...record, host: host.url, ...(failed ? { retriedFrom: failed.url } : {}) });
         try {
-          const record = await completeItem(host.session, host.url, watches.get(host)!, item, options, signal);
-          if (record.error === undefined || !maybeTheHosts.has(record.status!)) {
+          const record = await completeItem(host.session, host.url, watchOf(host), item, options, signal);
+          if (record.error === undefined || record.status === undefined || !maybeTheHosts.has(record.status)) {
             pool.succeeded(host);
             return served(record);
           }

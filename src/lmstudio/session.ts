@@ -109,17 +109,16 @@ interface SharedLookup {
 }
 
 export function openSession({ host, credentials, log, onStep }: SessionOptions): Session {
-  // Set below, once the client (whose logger reports frames the SDK could not read) is made.
-  let watch: PortWatch | undefined;
-  const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log, (what) => watch?.unreadableFrame(what)) });
-  watch = watchPort((client.llm as unknown as { port?: unknown }).port);
+  // The client's logger reports frames the SDK could not read, to the watch of its port,
+  // which can only be made once the client is.
+  const late: { watch?: PortWatch } = {};
+  const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log, (what) => late.watch?.unreadableFrame(what)) });
+  const watch = (late.watch = watchPort((client.llm as unknown as { port?: unknown }).port));
   onStep?.("client constructed");
 
   const findModel = async ({ model: key, load: config, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
     try {
-      const model = await (key === undefined
-        ? client.llm.model()
-        : client.llm.model(key, { signal, config, ttl: ttlSec, onProgress: onLoadProgress }));
+      const model = await (key === undefined ? client.llm.model() : client.llm.model(key, { signal, config, ttl: ttlSec, onProgress: onLoadProgress }));
       onStep?.("model found");
       return model;
     } catch (error) {
@@ -176,35 +175,45 @@ export function openSession({ host, credentials, log, onStep }: SessionOptions):
       const troubled = new AbortController();
       const trouble = (what: string) => troubled.signal.aborted || troubled.abort(new ServerProtocolError(host, what));
       const fragments = fragmentQueue(MAX_COMPLETION_BYTES, () => void ongoing.cancel());
-      const ongoing = watch!.predicting(() => model.complete(request.prompt, {
-        ...settings,
-        stopStrings: request.stopStrings.length > 0 ? request.stopStrings : undefined,
-        structured: request.schema ? { type: "json", jsonSchema: request.schema } : undefined,
-        raw: raw.length > 0 ? { fields: raw } : undefined,
-        signal: request.signal,
-        onPromptProcessingProgress: request.onPromptProgress,
-        onFirstToken: request.onFirstToken,
-        onPredictionFragment: (fragment) => {
-          forgetFragments(ongoing);
-          fragments.push(fragment.content, fragment.reasoningType !== "none");
-          request.onFragment?.();
-        },
-      }), trouble);
-      ongoing.then(fragments.finish, (error) => fragments.fail(streamError(error, host)));
+      const ongoing = watch.predicting(
+        () =>
+          model.complete(request.prompt, {
+            ...settings,
+            stopStrings: request.stopStrings.length > 0 ? request.stopStrings : undefined,
+            structured: request.schema ? { type: "json", jsonSchema: request.schema } : undefined,
+            raw: raw.length > 0 ? { fields: raw } : undefined,
+            signal: request.signal,
+            onPromptProcessingProgress: request.onPromptProgress,
+            onFirstToken: request.onFirstToken,
+            onPredictionFragment: (fragment) => {
+              forgetFragments(ongoing);
+              fragments.push(fragment.content, fragment.reasoningType !== "none");
+              request.onFragment?.();
+            },
+          }),
+        trouble,
+      );
+      ongoing.then(
+        () => fragments.finish(),
+        (error) => fragments.fail(streamError(error, host)),
+      );
       troubled.signal.addEventListener("abort", () => fragments.fail(troubled.signal.reason), { once: true });
-      const outcome = raceAbort(ongoing.result(), troubled.signal).then((result) => {
-        onStep?.("done");
-        return {
-          stats: { ...result.stats, stopString: knownStopString(result.stats, request.stopStrings) },
-          model: {
-            key: result.modelInfo.modelKey,
-            displayName: result.modelInfo.displayName,
-            identifier: result.modelInfo.identifier,
-          },
-        };
-      }, (error) => {
-        throw streamError(error, host);
-      });
+      const outcome = raceAbort(ongoing.result(), troubled.signal).then(
+        (result) => {
+          onStep?.("done");
+          return {
+            stats: { ...result.stats, stopString: knownStopString(result.stats, request.stopStrings) },
+            model: {
+              key: result.modelInfo.modelKey,
+              displayName: result.modelInfo.displayName,
+              identifier: result.modelInfo.identifier,
+            },
+          };
+        },
+        (error) => {
+          throw streamError(error, host);
+        },
+      );
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
       return { fragments: markFirst(fragments, onStep), outcome };
     },
@@ -231,9 +240,8 @@ export function openSession({ host, credentials, log, onStep }: SessionOptions):
     async close() {
       await client[Symbol.asyncDispose]();
     },
-    connected: () => watch!.connected(),
+    connected: () => watch.connected(),
   };
-
 }
 
 async function* markFirst(fragments: AsyncIterable<Fragment>, onStep: SessionOptions["onStep"]): AsyncGenerator<Fragment> {
@@ -271,13 +279,15 @@ function splitRawSettings(prediction: Record<string, unknown>) {
 
 /** The SDK's log lines may quote the server: handed on (lmc shows them with --verbose) with control characters escaped. */
 function sdkLogger(log: SessionOptions["log"], unreadableFrame: (what: string) => void): LoggerInterface {
-  const to = (level: string) => (...parts: unknown[]) => {
-    const text = parts.map(String).join(" ");
-    // The SDK drops a frame it cannot parse, and says so only here.
-    if (/Received invalid JSON message from server/.test(text)) unreadableFrame("a message that is not JSON");
-    else if (/Received invalid message from server/.test(text)) unreadableFrame("a message that lmc cannot read");
-    log(level, escapeControls(text));
-  };
+  const to =
+    (level: string) =>
+    (...parts: unknown[]) => {
+      const text = parts.map(String).join(" ");
+      // The SDK drops a frame it cannot parse, and says so only here.
+      if (/Received invalid JSON message from server/.test(text)) unreadableFrame("a message that is not JSON");
+      else if (/Received invalid message from server/.test(text)) unreadableFrame("a message that lmc cannot read");
+      log(level, escapeControls(text));
+    };
   return { debug: to("debug"), info: to("info"), warn: to("warn"), error: to("error") };
 }
 

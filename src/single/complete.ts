@@ -22,9 +22,7 @@ import { escapeControls } from "../terminal/terminal-text.js";
 export async function complete(options: CompleteOptions, io: Io): Promise<ExitCode> {
   return interruptible(options, io, async (stop, deadline) => {
     const say = (message: string) => io.stderr.write(`lmc: ${message}\n`);
-    const stdinText = needsStdin(options.words)
-      ? decodeStdin(await raceAbort(readStdin(io.stdin, say), stop.signal), options.rawStdin)
-      : undefined;
+    const stdinText = needsStdin(options.words) ? decodeStdin(await raceAbort(readStdin(io.stdin, say), stop.signal), options.rawStdin) : undefined;
     const prompt = assemblePrompt(options.words, stdinText);
     // Files the user names may be FIFOs no one writes (or reads): a signal or --timeout still ends the wait.
     const schema = options.schema === undefined ? undefined : await raceAbort(loadSchema(options.schema), stop.signal);
@@ -32,11 +30,7 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
     deadline.start();
     const progress = progressFor(options.progress, io) ?? noProgress;
-    const sink = options.outputFile
-      ? await outputFileSink(io, options.outputFile, stop)
-      : options.stream
-        ? streamingSink(io.stdout)
-        : bufferedSink(io.stdout);
+    const sink = options.outputFile ? await outputFileSink(io, options.outputFile, stop) : options.stream ? streamingSink(io.stdout) : bufferedSink(io.stdout);
     const stopWatching = watchReader(sink, io, stop);
     try {
       await withSession(options, io, stop, async (session, host) => {

@@ -50,8 +50,7 @@ export function inspectCacheDir(dir: string, create: boolean, uid = effectiveUid
   let real = "";
   let stats: Stats | undefined;
   let links = 0;
-  while (pending.length > 0) {
-    const name = pending.shift()!;
+  for (let name = pending.shift(); name !== undefined; name = pending.shift()) {
     if (name === ".") continue;
     if (name === "..") {
       real = real.slice(0, real.lastIndexOf("/")); // `real` has no links: its parent is the path's

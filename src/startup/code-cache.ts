@@ -107,11 +107,14 @@ export function partsOf(file: Buffer | Bytes): Part[] | undefined {
 function headerOf(bundle: Bytes) {
   const header = bundle.read(0, HEADER_BYTES).toString("latin1");
   if (!header.startsWith(`${HEADER_MARK} `)) return undefined;
-  const [key, ...places] = header.slice(HEADER_MARK.length + 1).trimEnd().split(" ");
+  const [key, ...places] = header
+    .slice(HEADER_MARK.length + 1)
+    .trimEnd()
+    .split(" ");
   if (!key || places.length === 0) return undefined;
   const parts = places.map((place) => {
-    const [name, start, length, lineOffset] = place.split(":");
-    return { name: name!, start: Number(start), length: Number(length), lineOffset: Number(lineOffset) };
+    const [name = "", start, length, lineOffset] = place.split(":"); // no name: refused below
+    return { name, start: Number(start), length: Number(length), lineOffset: Number(lineOffset) };
   });
   const fits = parts.every((part) => part.name && part.start >= HEADER_BYTES && part.start + part.length <= bundle.size);
   return fits ? { key, parts } : undefined;
@@ -193,7 +196,7 @@ export function intact(record: CacheFile): boolean {
 export function unpackCache(input: Buffer | Bytes | undefined): CacheFile[] {
   const records: CacheFile[] = [];
   const file = input === undefined ? undefined : asBytes(input);
-  for (let at = 0; file !== undefined && at < file.size; ) {
+  for (let at = 0; file !== undefined && at < file.size;) {
     const line = file.read(at, RECORD_HEADER_BYTES + 1);
     const end = line.indexOf(10); // "\n"
     if (end < 0) return [];
@@ -202,13 +205,13 @@ export function unpackCache(input: Buffer | Bytes | undefined): CacheFile[] {
     const length = Number(bytes);
     if (magic !== MAGIC || rest.length > 0 || (scope !== "startup" && scope !== "sdk")) return [];
     if (!bundle || !v8 || !arch || !flags || !part || !/^\d+$/.test(bytes ?? "") || start + length > file.size) return [];
-    if (!/^[\da-f]{16}$/.test(checksum ?? "")) return [];
+    if (checksum === undefined || !/^[\da-f]{16}$/.test(checksum)) return [];
     let data: Buffer | undefined;
     records.push({
       identity: { bundle, v8, arch, flags },
       scope,
       part,
-      checksum: checksum!,
+      checksum,
       get data() {
         return (data ??= file.read(start, length));
       },

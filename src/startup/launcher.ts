@@ -8,18 +8,18 @@ import type { Step } from "./timeline.js";
 
 export interface Launcher {
   /** Notes that the run reached `step` on the launcher's timeline (NODE_DEBUG=lmc prints it). */
-  mark(step: Step): void;
+  mark: (step: Step) => void;
   /**
    * Hands what the launcher has to say under --verbose (why a code cache was not used)
    * to `tell`: the notes left so far, and every later one. The launcher runs before the
    * command line is read, so only main() knows whether the run is verbose.
    */
-  tellNotes(tell: (note: string) => void): void;
+  tellNotes: (tell: (note: string) => void) => void;
   /** Says that the run changed V8's flags (batch mode does): V8 would refuse a cache recorded now. */
-  v8FlagsChanged(): void;
+  v8FlagsChanged: () => void;
 }
 
 /** The bundle's entry module, as its first part exports it (runBundle in code-cache.ts). */
 export interface BundleEntry {
-  run(launcher: Launcher): void;
+  run: (launcher: Launcher) => void;
 }

@@ -6,27 +6,19 @@
 import { debuglog } from "node:util";
 
 export type Step =
-  | "bundle compiled"
-  | "snapshot restored"
-  | "SDK loaded"
-  | "client constructed"
-  | "model found"
-  | "first fragment"
-  | "done"
-  | "V8 flags set"
-  | "exit";
+  "bundle compiled" | "snapshot restored" | "SDK loaded" | "client constructed" | "model found" | "first fragment" | "done" | "V8 flags set" | "exit";
 
 export interface Timeline {
   /** Notes that the run reached `step`; only the first time counts (a batch reaches some many times). */
-  mark(step: Step): void;
-  reached(step: Step): boolean;
+  mark: (step: Step) => void;
+  reached: (step: Step) => boolean;
 }
 
 export function startTimeline(): Timeline {
   const debug = debuglog("lmc");
   const steps = new Map<Step, number>();
   return {
-    mark(step) {
+    mark: (step) => {
       if (steps.has(step)) return;
       // Not performance.now(): the first use of `performance` loads ten of Node's modules.
       const at = process.uptime() * 1000;

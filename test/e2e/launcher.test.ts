@@ -80,7 +80,10 @@ describe("the launcher", () => {
     expect(records.map((record) => record.part)).toEqual(["lmc", "@lmstudio/sdk"]);
     const identity = records[0]!.identity;
     expect(identity).toMatchObject({ bundle: key, v8: process.versions.v8 });
-    const corrupt = packCache(records.map((record) => ({ ...record, data: Buffer.alloc(record.data.length, 7) })), identity);
+    const corrupt = packCache(
+      records.map((record) => ({ ...record, data: Buffer.alloc(record.data.length, 7) })),
+      identity,
+    );
     const stale = packCache(records, { ...identity, bundle: "0".repeat(key.length) });
     const otherV8 = packCache(records, { ...identity, v8: "1.2.3.4-node.5" });
     const [reference, none, rejected, other, v8, unreadable] = await Promise.all([

@@ -8,7 +8,17 @@ import { existsSync, readdirSync } from "node:fs";
 import { chmod, chown, copyFile, lchown, lstat, mkdir, readFile, readdir, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLE, cacheKeyOf, flagsKey, packCache, partsOf, runtimeIdentity, unpackCache, userCacheFileName, type CacheIdentity } from "../../src/startup/code-cache.js";
+import {
+  BUNDLE,
+  cacheKeyOf,
+  flagsKey,
+  packCache,
+  partsOf,
+  runtimeIdentity,
+  unpackCache,
+  userCacheFileName,
+  type CacheIdentity,
+} from "../../src/startup/code-cache.js";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
 import { cleanEnv } from "./lmc-process.js";
@@ -72,7 +82,7 @@ function flipBits(count: number): (file: Buffer) => Buffer {
     const start = file.indexOf(10) + 1;
     for (let i = 0; i < count; i++) {
       const at = start + Math.floor(((i + 0.5) * (file.length - start)) / count);
-      damaged[at]! ^= 1 << i % 8;
+      damaged[at]! ^= 1 << (i % 8);
     }
     return damaged;
   };
@@ -157,10 +167,18 @@ describe("the user's code cache", () => {
   });
 
   it.each([
-    ["corrupt", (file: Buffer) => Buffer.concat([file.subarray(0, file.indexOf(10) + 1), Buffer.alloc(file.length - file.indexOf(10) - 1, 7)]), /code cache .* not used: it is damaged/],
+    [
+      "corrupt",
+      (file: Buffer) => Buffer.concat([file.subarray(0, file.indexOf(10) + 1), Buffer.alloc(file.length - file.indexOf(10) - 1, 7)]),
+      /code cache .* not used: it is damaged/,
+    ],
     ["for another bundle", (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^(\S+) \S+/, `$1 ${"0".repeat(32)}`), "latin1"), /no code cache in /],
     ["for another V8", (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^(\S+ \S+) \S+/, "$1 1.2.3.4-node.5"), "latin1"), /no code cache in /],
-    ["for other flags", (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^((?:\S+ ){4})\S+/, "$10123456789abcdef"), "latin1"), /no code cache in /],
+    [
+      "for other flags",
+      (file: Buffer) => Buffer.from(file.toString("latin1").replace(/^((?:\S+ ){4})\S+/, "$10123456789abcdef"), "latin1"),
+      /no code cache in /,
+    ],
     ["of an older format", (file: Buffer) => Buffer.concat([Buffer.from(`${bundleKey}\n`), file.subarray(file.indexOf(10) + 1)]), /no code cache in /],
     ["cut short", (file: Buffer) => file.subarray(0, file.length - 100), /no code cache in /],
     ["damaged, with 8 bits of its data flipped", flipBits(8), /code cache .* not used: it is damaged \(its checksum does not match\)/],
@@ -293,7 +311,9 @@ async function forgedCache(marker: string): Promise<Buffer> {
     const wrapped = "(function (exports, require, module, __filename, __dirname) {" + source + "\\n})";
     fs.writeFileSync(${JSON.stringify(join(dir, "cache"))}, new Script(wrapped, { filename: "forged.cjs" }).createCachedData());`;
   await new Promise<void>((resolve, reject) =>
-    spawn(process.execPath, ["-e", script], { env: cleanEnv(), stdio: "inherit" }).on("close", (code) => (code === 0 ? resolve() : reject(new Error(`forging failed: ${code}`)))),
+    spawn(process.execPath, ["-e", script], { env: cleanEnv(), stdio: "inherit" }).on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`forging failed: ${code}`)),
+    ),
   );
   return packCache([{ scope: "sdk", part: "lmc", data: await readFile(join(dir, "cache")) }], spawned());
 }
@@ -352,7 +372,10 @@ describe("a user's code cache that someone else could have planted", () => {
     for (const file of old) await writeFile(file, "old");
     for (const path of [home, join(home, ".cache"), join(home, ".cache", "lmc"), cacheFile(join(home, ".cache")), ...old]) await chown(path, NOBODY, NOBODY);
     const before = await snapshotOf(join(home, ".cache", "lmc"));
-    for (const args of [["--version", "--verbose"], [...completion(), "--verbose"]]) {
+    for (const args of [
+      ["--version", "--verbose"],
+      [...completion(), "--verbose"],
+    ]) {
       const run = await runBin(bin, args, { HOME: home, XDG_CACHE_HOME: undefined, NODE_DEBUG: "lmc" });
       expect(run.code).toBe(0);
       expect(existsSync(marker)).toBe(false);
@@ -408,7 +431,11 @@ describe("a user's code cache that someone else could have planted", () => {
     expect(await readdir(mine)).toEqual([]);
     // There, with old caches a run would prune and a temporary file a killed run left: all left alone.
     await mkdir(join(mine, "lmc"), { mode: 0o700 });
-    for (const [i, name] of ["lmc-0000000000000000-lmc-v8-1.2.3-x64-noflags.cache", "lmc-x.cache.1.a.tmp", ...Array.from({ length: 9 }, (_, i) => `lmc-${String(i + 1).repeat(16)}-lmc-v8-1.2.3-x64-noflags.cache`)].entries()) {
+    for (const [i, name] of [
+      "lmc-0000000000000000-lmc-v8-1.2.3-x64-noflags.cache",
+      "lmc-x.cache.1.a.tmp",
+      ...Array.from({ length: 9 }, (_, i) => `lmc-${String(i + 1).repeat(16)}-lmc-v8-1.2.3-x64-noflags.cache`),
+    ].entries()) {
       await writeFile(join(mine, "lmc", name), "old", { mode: 0o600 });
       const past = new Date(Date.now() - (i + 1) * 3_600_000);
       await utimes(join(mine, "lmc", name), past, past);

@@ -13,7 +13,7 @@ async function run(argv: string[], { stdin = "", notes = [] as string[] } = {}) 
   const sink = () => Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.WriteStream & PassThrough;
   const [stdout, stderr] = [sink(), sink()];
   let errors = "";
-  stderr.on("data", (chunk: Buffer) => (errors += chunk));
+  stderr.on("data", (chunk: Buffer) => (errors += chunk.toString()));
   stdout.resume();
   const input = new PassThrough();
   input.end(stdin);
@@ -56,7 +56,13 @@ describe("the launcher's hooks", () => {
     it("marks each step of a completion, the SDK's from the session, in order", async () => {
       const result = await run(["--host", server.url, "-t", "0", "-n", "4", "My name is"]);
       expect(result.code).toBe(0);
-      expect(result.steps.filter((step, i) => result.steps.indexOf(step) === i)).toEqual(["SDK loaded", "client constructed", "model found", "first fragment", "done"]);
+      expect(result.steps.filter((step, i) => result.steps.indexOf(step) === i)).toEqual([
+        "SDK loaded",
+        "client constructed",
+        "model found",
+        "first fragment",
+        "done",
+      ]);
     });
   });
 });

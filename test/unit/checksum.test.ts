@@ -53,7 +53,10 @@ describe("the checksum of a cache record", () => {
     // Pairs that cancel in FNV-like hashes: there (h ^ w) * odd keeps a flip of a word's top
     // bit in the state's top bit, where the next word's top bit (or, after a rotation by
     // 29, its bit 28) undoes it.
-    for (const [byte, bit] of [[15, 0x80], [11, 0x10]] as const) {
+    for (const [byte, bit] of [
+      [15, 0x80],
+      [11, 0x10],
+    ] as const) {
       const twoWords = Buffer.from(data);
       twoWords[7]! ^= 0x80;
       twoWords[byte]! ^= bit;

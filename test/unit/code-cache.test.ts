@@ -61,7 +61,15 @@ describe("code cache", () => {
 
   it("reads back the records a cache file was packed with: identity, scope, part and data", () => {
     const [lmc, sdk] = [recorded(bundleA), recorded(bundleB)];
-    const records = unpackCache(packCache([{ scope: "startup", part: "lmc", data: lmc }, { scope: "sdk", part: "@lmstudio/sdk", data: sdk }], here));
+    const records = unpackCache(
+      packCache(
+        [
+          { scope: "startup", part: "lmc", data: lmc },
+          { scope: "sdk", part: "@lmstudio/sdk", data: sdk },
+        ],
+        here,
+      ),
+    );
     expect(records.map((r) => [r.identity, r.scope, r.part])).toEqual([
       [here, "startup", "lmc"],
       [here, "sdk", "@lmstudio/sdk"],
@@ -101,7 +109,15 @@ describe("code cache", () => {
 
   it("reads of a cache file only its header lines, and a record's data when it is asked for", () => {
     const [lmc, sdk] = [Buffer.alloc(5000, 1), Buffer.alloc(50_000, 2)];
-    const file = counted(packCache([{ scope: "sdk", part: "lmc", data: lmc }, { scope: "sdk", part: "@lmstudio/sdk", data: sdk }], here));
+    const file = counted(
+      packCache(
+        [
+          { scope: "sdk", part: "lmc", data: lmc },
+          { scope: "sdk", part: "@lmstudio/sdk", data: sdk },
+        ],
+        here,
+      ),
+    );
     const records = unpackCache(file);
     expect(records.map((r) => r.part)).toEqual(["lmc", "@lmstudio/sdk"]);
     expect(file.readBytes).toBeLessThan(1000);
