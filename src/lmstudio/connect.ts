@@ -21,7 +21,7 @@ export interface ServerSettings {
 }
 
 /** What a session reports to: stderr, and the run's timeline (NODE_DEBUG=lmc). */
-export type SessionIo = Pick<Io, "stderr" | "mark">;
+type SessionIo = Pick<Io, "stderr" | "mark">;
 
 /**
  * Loads the SDK, only now, so --help and usage errors never pay for it, and returns

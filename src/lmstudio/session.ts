@@ -21,7 +21,7 @@ export interface LoadSettings {
   seed?: number;
 }
 
-export interface SessionOptions {
+interface SessionOptions {
   host: string;
   credentials?: Credentials;
   /** Receives the SDK's own log lines; lmc shows them only with --verbose. */
@@ -55,7 +55,7 @@ export interface CompletionRequest {
   onFragment?: () => void;
 }
 
-export interface ModelIdentity {
+interface ModelIdentity {
   key: string;
   displayName: string;
   identifier: string;
@@ -72,7 +72,7 @@ export interface Fragment {
   reasoning: boolean;
 }
 
-export interface Prediction {
+interface Prediction {
   /** The fragments, in order. */
   fragments: AsyncIterable<Fragment>;
   /** Settles once the server has ended the prediction (after a cancel too). */

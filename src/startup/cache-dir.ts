@@ -90,7 +90,7 @@ export function inspectCacheDir(dir: string, create: boolean, uid = effectiveUid
 }
 
 /** An open cache file and its size, or why it is not used; missing when it is not there. */
-export type CacheFileState = { fd: number; size: number } | { missing: true } | { refused: string };
+type CacheFileState = { fd: number; size: number } | { missing: true } | { refused: string };
 
 /**
  * Opens a cache file without blocking (a FIFO in its place) and, unless `followLinks`,

@@ -134,7 +134,7 @@ export interface CacheIdentity {
  * error), or the SDK as well. A start-up cache is recorded again after a run that
  * loads the SDK, so the first run after an upgrade decides nothing for good.
  */
-export type CacheScope = "startup" | "sdk";
+type CacheScope = "startup" | "sdk";
 
 export interface CacheFile {
   identity: CacheIdentity;

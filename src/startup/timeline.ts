@@ -8,7 +8,7 @@ import { debuglog } from "node:util";
 export type Step =
   "bundle compiled" | "snapshot restored" | "SDK loaded" | "client constructed" | "model found" | "first fragment" | "done" | "V8 flags set" | "exit";
 
-export interface Timeline {
+interface Timeline {
   /** Notes that the run reached `step`; only the first time counts (a batch reaches some many times). */
   mark: (step: Step) => void;
   reached: (step: Step) => boolean;
