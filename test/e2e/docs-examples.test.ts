@@ -120,46 +120,58 @@ const examples = [
 
 describe.each(examples)("%s: %s", (_, command) => {
   const reason = notRunHere.find(([pattern]) => pattern.test(command))?.[1];
-  it.skipIf(reason !== undefined)(`runs${reason ? ` (not here: ${reason})` : ""}`, async () => {
-    const { dir, env } = workspace();
-    const slow = /xargs -0 -P 4/.test(command);
-    // Slow fragments make four completions overlap, as with a real model.
-    if (slow) server.setFault({ type: "slow", delayMs: 10 });
-    const before = server.received.length;
-    const result = await shell(command.replace(/PORT/g, String(server.port)), dir, env).finally(() => {
-      if (slow) server.setFault({ type: "none" });
-    });
-    expect(result.stderr).not.toMatch(/^lmc: /m);
-    expect(result.code).toBe(0);
-    const prompts = server.received.slice(before).filter((r) => r.channel !== "getOrLoad").map((r) => r.prompt);
-    // Every example but a bare listing completes something.
-    if (!/^lmc --list --json \| jq -r '[^']*'$/.test(command)) expect(prompts.length).toBeGreaterThan(0);
+  it.skipIf(reason !== undefined)(
+    `runs${reason ? ` (not here: ${reason})` : ""}`,
+    async () => {
+      const { dir, env } = workspace();
+      const slow = /xargs -0 -P 4/.test(command);
+      // Slow fragments make four completions overlap, as with a real model.
+      if (slow) server.setFault({ type: "slow", delayMs: 10 });
+      const before = server.received.length;
+      const result = await shell(command.replace(/PORT/g, String(server.port)), dir, env).finally(() => {
+        if (slow) server.setFault({ type: "none" });
+      });
+      expect(result.stderr).not.toMatch(/^lmc: /m);
+      expect(result.code).toBe(0);
+      const prompts = server.received
+        .slice(before)
+        .filter((r) => r.channel !== "getOrLoad")
+        .map((r) => r.prompt);
+      // Every example but a bare listing completes something.
+      if (!/^lmc --list --json \| jq -r '[^']*'$/.test(command)) expect(prompts.length).toBeGreaterThan(0);
 
-    if (/^find notes /.test(command)) {
-      // The files' contents are the prompts, not their names.
-      expect(prompts.sort()).toEqual(["I like the town", "My name is"]);
-    }
-    if (slow) {
-      // Whole completions, one after another, in whichever order they finished.
-      const lines = readFileSync(join(dir, "prompts.txt"), "utf8").trim().split("\n");
-      const whole = await Promise.all(lines.map((line) => single(["-n", "100", line])));
-      const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
-      expect(orders.map((order) => order.map((i) => whole[i]).join(""))).toContain(result.stdout);
-    }
-  }, 90_000);
+      if (/^find notes .*--each-file/.test(command)) {
+        // The files' contents are the prompts, not their names.
+        expect(prompts.sort()).toEqual(["I like the town", "My name is"]);
+      }
+      if (slow) {
+        // Each input file's completion whole in its own file, however the four runs overlapped, and nothing on stdout.
+        expect(result.stdout).toBe("");
+        for (const name of ["notes/a.txt", "notes/b.txt"]) {
+          const text = readFileSync(join(dir, name), "utf8").trim();
+          expect(readFileSync(join(dir, `${name}.tldr`), "utf8")).toBe(await single(["-n", "100", text, "TL;DR:"]));
+        }
+      }
+    },
+    90_000,
+  );
 });
 
-it.skipIf(!hasCommand("make"))("README.md and man/lmc.1: the Makefile recipe makes its target", async () => {
-  const recipes = [...readmeBlocks("make"), ...manBlocks().filter((block) => /^\S+: /.test(block))];
-  expect(recipes.length).toBe(2);
-  for (const recipe of recipes) {
-    const { dir, env } = workspace();
-    writeFileSync(join(dir, "Makefile"), recipe.replace(/^ {2,}|^\t/gm, "\t"));
-    const result = await shell("make notes.md && cat notes.md", dir, env);
-    expect(result.code).toBe(0);
-    expect(result.stdout.length).toBeGreaterThan(0);
-  }
-}, 60_000);
+it.skipIf(!hasCommand("make"))(
+  "README.md and man/lmc.1: the Makefile recipe makes its target",
+  async () => {
+    const recipes = [...readmeBlocks("make"), ...manBlocks().filter((block) => /^\S+: /.test(block))];
+    expect(recipes.length).toBe(2);
+    for (const recipe of recipes) {
+      const { dir, env } = workspace();
+      writeFileSync(join(dir, "Makefile"), recipe.replace(/^ {2,}|^\t/gm, "\t"));
+      const result = await shell("make notes.md && cat notes.md", dir, env);
+      expect(result.code).toBe(0);
+      expect(result.stdout.length).toBeGreaterThan(0);
+    }
+  },
+  60_000,
+);
 
 describe("output shown in README.md", () => {
   it("the stats line: the documented command gives these fields and values (times aside)", async () => {
