@@ -5,7 +5,7 @@
 //   npm run package                          # dist/lmc, for this machine (Linux)
 //   npm run package -- --target linux-arm64  # dist/lmc-linux-arm64
 //   npm run package -- --target win-x64      # dist/lmc-win-x64.exe
-//   npm run package -- --node 22             # dist/lmc on the newest Node 22 (see README)
+//   npm run package -- --node 22             # dist/lmc on the newest Node 22 (see CONTRIBUTING.md)
 //   npm run package -- --no-snapshot         # dist/lmc with the launcher and code cache (to compare)
 //
 // The native build starts from a V8 start-up snapshot, made by this Node, of lmc with

@@ -1,6 +1,3 @@
-// batch/: batch mode, every file here; this one is the run, ordered-engine.ts the
-// engine under it, complete-item.ts one item, on-hosts.ts several hosts.
-//
 // Batch mode (--each, --each-jsonl, --each-file): every item through one session,
 // or through a pool of hosts (on-hosts.ts); records on stdout in input order (the
 // ordered engine), a summary on stderr.

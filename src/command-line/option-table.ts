@@ -270,7 +270,12 @@ export const optionSpecs: readonly OptionRow[] = [
     kind: "flag",
     description: "batch: complete each whole file; the words are the files, or with no words stdin names them, one per line",
   },
-  { name: "null", short: "0", kind: "flag", description: "with --each, prompts, with --each-file, file names on stdin are separated by NUL, not newline" },
+  {
+    name: "null",
+    short: "0",
+    kind: "flag",
+    description: "batch: the items on stdin are separated by NUL, not newline (--each's prompts, or --each-file's file names)",
+  },
   {
     name: "delimiter",
     short: "d",

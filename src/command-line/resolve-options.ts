@@ -1,7 +1,3 @@
-// command-line/: from argv and the environment to the checked options of one action
-// (options.ts); the option table (option-table.ts) is the one declaration that the
-// parser, help, completions, --option and JSON Lines items read.
-//
 // Turns the parsed command line and the environment into what a run needs.
 // Pure: flags win over the environment, and every value is checked here, so
 // that nothing reaches LM Studio before the whole command line is known good.

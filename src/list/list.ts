@@ -1,5 +1,5 @@
-// list/: the --list action (here): the models LM Studio has downloaded, the loaded
-// ones marked; listing.ts formats them.
+// The --list action: the models LM Studio has downloaded, the loaded ones marked;
+// listing.ts formats them.
 
 import type { ListOptions } from "../command-line/options.js";
 import { raceAbort } from "../lib/abort.js";

@@ -1,7 +1,6 @@
-// lmstudio/: the one seam to LM Studio. This is the only module that imports
-// @lmstudio/sdk; the rest of lmc sees openSession() and the small interfaces below,
-// and the errors it throws are LmcErrors that already say what the user should do
-// (sdk-errors.ts). The seam owns the types of what it is asked.
+// openSession(), the only module that imports @lmstudio/sdk: the rest of lmc sees it
+// and the small interfaces below, and the errors it throws are LmcErrors that already
+// say what the user should do (sdk-errors.ts). The seam owns the types of what it is asked.
 
 import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface } from "@lmstudio/sdk";
 import { raceAbort } from "../lib/abort.js";

@@ -1,6 +1,5 @@
-// output/: where a completion goes, stdout (here) or a file given with -o
-// (output-file.ts); single and batch runs both write through these sinks.
-// On stdout a completion is streamed, or kept until it is whole.
+// Where a completion goes on stdout, streamed or kept until it is whole; single and
+// batch runs both write through these sinks (a file given with -o: output-file.ts).
 
 import { once } from "node:events";
 import { ExitCode, LmcError, systemErrorText } from "../errors.js";

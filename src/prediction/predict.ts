@@ -1,7 +1,3 @@
-// prediction/: what a single run and a batch item share: the one prediction path (here),
-// --timeout's deadline, the idle watch, the stats, and the run context around them
-// (Ctrl-C, a reader gone, the progress line, -o).
-//
 // One prediction: the request sent, its fragments until the end (the reasoning apart),
 // the outcome awaited and checked. A prediction cut short is cancelled, and the server
 // given a moment to confirm it.

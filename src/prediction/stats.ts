@@ -3,7 +3,7 @@
 import type { CompletionOutcome } from "../lmstudio/session.js";
 
 /**
- * The documented schema (README, "Stats"): fields are present when LM Studio reports
+ * The documented schema (the man page, STATISTICS): fields are present when LM Studio reports
  * them, and null when what it reported cannot be true (see statsRecord).
  */
 export interface StatsRecord {

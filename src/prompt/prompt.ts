@@ -1,6 +1,3 @@
-// prompt/: the prompt and where it comes from (stdin, its size limit, --schema), for a
-// single run and a batch item alike.
-//
 // How the prompt is put together from the words and stdin. Pure.
 
 import { UsageError } from "../errors.js";

@@ -1,5 +1,3 @@
-// single/: the single run, this file alone.
-//
 // One completion: the prompt from the words and stdin, the request to LM Studio, the
 // text streamed to stdout (or -o), reasoning to stderr when asked, then the stats line.
 

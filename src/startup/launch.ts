@@ -1,8 +1,3 @@
-// startup/: what runs before main(), to start lmc fast: this launcher, V8's code cache
-// (code-cache.ts, cache-dir.ts, checksum.ts), the single executable's start-up snapshot
-// (snapshot-entry.ts), what a launcher hands the bundle (launcher.ts), and the timeline
-// of a run that NODE_DEBUG=lmc prints (timeline.ts).
-//
 // The npm package's bin (dist/lmc.cjs), and the entry of a single executable built
 // without the start-up snapshot (cross builds, Node 22; see snapshot-entry.ts). All of
 // lmc is one bundle (dist/lmc-bundle.cjs, from src/cli.ts); this only runs it with a

@@ -1,6 +1,3 @@
-// terminal/: what a person at a terminal sees: the progress line (here) and text
-// from elsewhere made safe to show (terminal-text.ts).
-//
 // A one-line progress bar on stderr, for a person at a terminal: model loading
 // and prompt processing. Never shown in a pipe unless forced (--progress).
 

@@ -12,7 +12,7 @@ import { expectOneErrorLine } from "./error-line.js";
 import { lmcBin, runLmc } from "./lmc-process.js";
 
 const MiB = 1024 * 1024;
-/** The documented limit of one completion (README, "Output"). */
+/** The documented limit of one completion (man/lmc.1, exit status 1). */
 const LIMIT = 16 * MiB;
 const tooLarge = /^lmc: the completion passed 16 MiB, the most lmc takes for one: it was cancelled$/;
 

@@ -1,7 +1,7 @@
 // An LM Studio-compatible test server: speaks the websocket protocol of @lmstudio/sdk
 // (1.5 `predict`, 2.x `completeRawText`) and runs a real tiny GGUF model through the
 // Engine interface (engine.ts, node-llama-cpp). See protocol.ts for the message shapes
-// and the README for what it serves.
+// and README.md beside it for what it serves.
 
 import http from "node:http";
 import type { Socket } from "node:net";
@@ -63,7 +63,7 @@ export type Fault =
    * listLoaded is empty; getOrLoad of a key goes through the JIT-loading sequence.
    */
   | { type: "nothingLoaded" }
-  // Hostile answers, for lmc's checks of what a server says (see the README's fault modes).
+  // Hostile answers, for lmc's checks of what a server says (see the fault modes in README.md beside this file).
   /** Predictions stream their fragments, then the channel is closed without a result. */
   | { type: "noResult" }
   /** After `afterFragments` fragments, a prediction says nothing more and its channel stays open. */

@@ -1,4 +1,4 @@
-// The README's "Layout" tree against the files: every path it names exists, and
+// The "Layout" tree of docs/ARCHITECTURE.md against the files: every path it names exists, and
 // every file of src/ is named, so the map cannot drift from the territory.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "../..");
 
-/** The paths of the README's layout tree: each entry's place follows from its indentation. */
-function layoutPaths(readme: string): string[] {
-  const section = readme.split(/^## Layout$/m)[1]?.split(/^## /m)[0] ?? "";
+/** The paths of the layout tree: each entry's place follows from its indentation. */
+function layoutPaths(doc: string): string[] {
+  const section = doc.split(/^## Layout$/m)[1]?.split(/^## /m)[0] ?? "";
   const tree = /```text\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
   const paths: string[] = [];
   const folders: Array<{ depth: number; path: string }> = [];
@@ -33,8 +33,8 @@ function filesUnder(dir: string): string[] {
     .map((entry) => relative(root, join(entry.parentPath, entry.name)));
 }
 
-describe("the README's layout", () => {
-  const named = layoutPaths(readFileSync(join(root, "README.md"), "utf8"));
+describe("the layout in docs/ARCHITECTURE.md", () => {
+  const named = layoutPaths(readFileSync(join(root, "docs/ARCHITECTURE.md"), "utf8"));
 
   it("is found, and names folders and files in them", () => {
     expect(named).toContain("src/cli.ts");
