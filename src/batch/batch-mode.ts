@@ -14,9 +14,9 @@ import { ConnectionLostError, ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import { outputTarget, type OutputTarget } from "../output/output-path.js";
-import { streamingSink } from "../output/sinks.js";
+import { streamingSink, type CompletionSink } from "../output/sinks.js";
 import { IdleWatch } from "../prediction/idle-watch.js";
-import { interruptible, outputFileSink, progressFor, watchReader } from "../prediction/run-context.js";
+import { interruptible, outputFileSink, progressFor, statsOutput, watchReader } from "../prediction/run-context.js";
 import { stdinChunks } from "../prompt/stdin.js";
 import { noProgress, type Progress } from "../terminal/progress.js";
 import { oneLine } from "../terminal/terminal-text.js";
@@ -47,10 +47,19 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
     // Files the user names may be FIFOs no one writes (or reads): a signal still ends the wait.
     const earlier = options.resumeFile === undefined ? undefined : await raceAbort(readEarlierOutput(options.resumeFile), stop.signal);
     const { outputFile } = options;
-    const target = outputFile === undefined ? undefined : await outputTarget(outputFile);
-    const sink = outputFile !== undefined && target
-      ? await outputFileSink(io, outputFile, stop, target)
-      : streamingSink(io.stdout);
+    const stats = await statsOutput(io, options.stats, stop).catch(async (error: unknown) => {
+      await earlier?.close();
+      throw error;
+    });
+    let target: OutputTarget | undefined;
+    let sink: CompletionSink;
+    try {
+      target = outputFile === undefined ? undefined : await outputTarget(outputFile);
+      sink = outputFile !== undefined && target ? await outputFileSink(io, outputFile, stop, target) : streamingSink(io.stdout);
+    } catch (error) {
+      await Promise.all([stats?.close(), earlier?.close()]);
+      throw error;
+    }
     // --resume FILE -o FILE: FILE is replaced, so the new one holds the earlier records too.
     const carried = earlier && target?.kind === "replace" && sameFile(earlier.stats, target.existing) ? carriedRecords(earlier) : undefined;
     // The >> recipe after a run killed mid-write: the new records start on a line of their own.
@@ -97,7 +106,7 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
       progress.clear();
       if (carried) for await (const record of carried.rest()) await sink.write(record);
       await sink.commit();
-      if (options.stats) io.stderr.write(JSON.stringify(summary) + "\n");
+      await stats?.write(JSON.stringify(summary) + "\n");
       return summary.failures > 0 ? ExitCode.failed : ExitCode.ok;
     } catch (error) {
       progress.clear();
@@ -105,7 +114,7 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
       throw error;
     } finally {
       stopWatching();
-      await earlier?.close();
+      await Promise.all([stats?.close(), earlier?.close()]);
     }
   });
 }
