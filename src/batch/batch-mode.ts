@@ -68,18 +68,27 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
     const stopWatching = watchReader(sink, io, stop);
     const onRecord = showProgressLine(progress, total);
     const { delimiter } = options;
+    // What an early end keeps (see keepProgress): the records written, less the carried ones among them.
+    const written = { records: 0, carried: 0, failed: false };
     const run: RunItems = (parallel, complete) =>
       runInOrder({
         items,
         parallel,
         skip: earlier && new Set(earlier.done.keys()),
-        earlier: carried?.record,
+        earlier:
+          carried &&
+          ((index) => {
+            written.carried++;
+            return carried.record(index);
+          }),
         onRecord,
         signal: stop.signal,
         write: async (output) => {
           try {
             await sink.write(output);
+            written.records++;
           } catch (error) {
+            written.failed = true;
             stop.abort(error); // cancels what is in flight: its records could not be written either
             throw error;
           }
@@ -104,19 +113,40 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
               });
             });
       progress.clear();
+      written.failed = true; // from here on, a failure is the output's own: nothing is kept
       if (carried) for await (const record of carried.rest()) await sink.write(record);
       await sink.commit();
       await stats?.write(JSON.stringify(summary) + "\n");
       return summary.failures > 0 ? ExitCode.failed : ExitCode.ok;
     } catch (error) {
       progress.clear();
-      await sink.discard().catch(() => {});
+      const keep = options.resumeFile !== undefined && target?.kind === "replace" && !written.failed && written.records > written.carried;
+      await (keep ? keepProgress(sink, carried) : sink.discard().catch(() => {}));
       throw error;
     } finally {
       stopWatching();
       await Promise.all([stats?.close(), earlier?.close()]);
     }
   });
+}
+
+/**
+ * --resume with -o FILE, ended early (a signal, a failed host, unreadable input):
+ * FILE is a record of progress, so it gets what the run wrote, the records up to the
+ * first item not finished, and after them the earlier records not yet carried over,
+ * so that none is lost and the next --resume run skips them all. It is committed as
+ * -o commits, whole or not at all; the run's exit status stays that of its end.
+ * Records finished after the first unfinished item are not kept (they would need
+ * the output out of order); the next run completes them again.
+ */
+async function keepProgress(sink: CompletionSink, carried: ReturnType<typeof carriedRecords> | undefined): Promise<void> {
+  try {
+    if (carried) for await (const record of carried.rest()) await sink.write(record);
+    await sink.commit();
+  } catch {
+    // FILE stays as it was: the error that ended the run is the one to report.
+    await sink.discard().catch(() => {});
+  }
 }
 
 /** The progress line after each record: a bar when the total is known, the counts alone when it is not. */

@@ -248,7 +248,7 @@ export const optionSpecs: readonly OptionRow[] = [
     short: "o",
     kind: "value",
     hint: "FILE",
-    description: "write the completion to FILE, only on success and then whole; nothing on stdout",
+    description: "write the completion to FILE, only on success and then whole; nothing on stdout (batch mode with --resume: see --resume)",
   },
   { name: "echo", short: "e", kind: "flag", description: "write the prompt before the completion" },
   { name: "no-stream", kind: "flag", description: "write the completion only once it is complete" },
@@ -297,7 +297,8 @@ export const optionSpecs: readonly OptionRow[] = [
     name: "resume",
     kind: "value",
     hint: "FILE",
-    description: "batch: skip the items that FILE, an earlier run's output, already holds; with -o FILE, keep them there",
+    description:
+      "batch: skip the items that FILE, an earlier run's output, already holds; with -o FILE, keep them there, and when the batch ends early (a signal, a failed host) keep every record finished so far, so the next --resume run goes on from there",
   },
   { name: "list", common: true, short: "l", kind: "flag", description: "list the models LM Studio has downloaded, and which are loaded, then exit" },
   { name: "json", kind: "flag", description: "with --list: one JSON array instead of lines" },
