@@ -2,10 +2,10 @@
 // a file instead of stderr, so that stderr holds only errors and a Makefile can collect
 // one line per run.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { closedPort } from "../closed-port.js";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { tempDir } from "../temp-dir.js";
@@ -95,6 +95,32 @@ describe("--stats-file FILE", () => {
     const result = await runLmc([...greedy(), "--timeout", "1", "--stats-file", fifo, "My name is"], { killAfterMs: 15_000 });
     expect(result.code).toBe(124);
     expectOneErrorLine(result, /./);
+  });
+
+  it("a FIFO with a reader gets the line", async () => {
+    const fifo = join(tempDir("stats"), "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const reader = spawn("cat", [fifo]);
+    onTestFinished(() => void reader.kill());
+    let read = "";
+    reader.stdout.setEncoding("utf8").on("data", (chunk: string) => (read += chunk));
+    const closed = new Promise((resolve) => reader.on("close", resolve));
+    const result = await runLmc([...greedy(), "--stats-file", fifo, "My name is"]);
+    expect(result.code).toBe(0);
+    await closed;
+    expect(JSON.parse(read)).toMatchObject({ model: { key: "lmc-tiny" } });
+  });
+
+  it("SIGTERM mid-completion (exit 143): no stats to append, and FILE is left as it was", async () => {
+    const file = join(tempDir("stats"), "stats.jsonl");
+    writeFileSync(file, '{"earlier":1}\n');
+    server.setFault({ type: "slow", delayMs: 200 });
+    const result = await runLmc([...greedy(), "--stats-file", file, "My name is"], {
+      onSpawn: (child) => child.stdout!.once("data", () => child.kill("SIGTERM")),
+    });
+    expect(result.code).toBe(143);
+    expectOneErrorLine(result, /terminated/);
+    expect(readFileSync(file, "utf8")).toBe('{"earlier":1}\n');
   });
 
   it("lmc processes appending at once each add one whole line", async () => {
