@@ -140,6 +140,19 @@ describe("--resume FILE -o FILE ended early: FILE keeps the progress", () => {
     expect(byIndex(lines(out))).toEqual(uninterrupted);
   });
 
+  it("with four in flight: FILE holds the records up to the first unfinished item, and the next run ends equal to an uninterrupted one", async () => {
+    const out = join(tempDir("resume-progress"), "out.jsonl");
+    server.setFault({ type: "slow", delayMs: 40 });
+    const interrupted = await resumeRun(out, 5, (child) => child.kill("SIGTERM"), ["-P", "4"]);
+    expect(interrupted.code).toBe(143);
+    const kept = lines(out);
+    expect(byIndex(kept)).toEqual(uninterrupted.slice(0, kept.length));
+    server.setFault({ type: "none" });
+    const rest = await runLmc([...greedy(), "--each", "--resume", out, "-o", out], { input: many });
+    expect(rest.code).toBe(0);
+    expect(byIndex(lines(out))).toEqual(uninterrupted);
+  });
+
   it("a host that falls silent mid-batch (exit 3): FILE holds what was finished", async () => {
     const out = join(tempDir("resume-progress"), "out.jsonl");
     server.setFault({ type: "slow", delayMs: 40 });
