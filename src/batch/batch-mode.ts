@@ -11,9 +11,9 @@ import { ConnectionLostError, ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import { outputTarget, type OutputTarget } from "../output/output-path.js";
-import { streamingSink } from "../output/sinks.js";
+import { streamingSink, type CompletionSink } from "../output/sinks.js";
 import { IdleWatch } from "../prediction/idle-watch.js";
-import { interruptible, outputFileSink, progressFor, watchReader } from "../prediction/run-context.js";
+import { interruptible, outputFileSink, progressFor, statsOutput, watchReader } from "../prediction/run-context.js";
 import { stdinChunks } from "../prompt/stdin.js";
 import { noProgress, type Progress } from "../terminal/progress.js";
 import { oneLine } from "../terminal/terminal-text.js";
@@ -44,8 +44,19 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
     // Files the user names may be FIFOs no one writes (or reads): a signal still ends the wait.
     const earlier = options.resumeFile === undefined ? undefined : await raceAbort(readEarlierOutput(options.resumeFile), stop.signal);
     const { outputFile } = options;
-    const target = outputFile === undefined ? undefined : await outputTarget(outputFile);
-    const sink = outputFile !== undefined && target ? await outputFileSink(io, outputFile, stop, target) : streamingSink(io.stdout);
+    const stats = await statsOutput(io, options.stats, stop).catch(async (error: unknown) => {
+      await earlier?.close();
+      throw error;
+    });
+    let target: OutputTarget | undefined;
+    let sink: CompletionSink;
+    try {
+      target = outputFile === undefined ? undefined : await outputTarget(outputFile);
+      sink = outputFile !== undefined && target ? await outputFileSink(io, outputFile, stop, target) : streamingSink(io.stdout);
+    } catch (error) {
+      await Promise.all([stats?.close(), earlier?.close()]);
+      throw error;
+    }
     // --resume FILE -o FILE: FILE is replaced, so the new one holds the earlier records too.
     const carried = earlier && target?.kind === "replace" && sameFile(earlier.stats, target.existing) ? carriedRecords(earlier) : undefined;
     // The >> recipe after a run killed mid-write: the new records start on a line of their own.
@@ -54,18 +65,27 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
     const stopWatching = watchReader(sink, io, stop);
     const onRecord = showProgressLine(progress, total);
     const { delimiter } = options;
+    // What an early end keeps (see keepProgress): the records written, less the carried ones among them.
+    const written = { records: 0, carried: 0, failed: false };
     const run: RunItems = (parallel, complete) =>
       runInOrder({
         items,
         parallel,
         skip: earlier && new Set(earlier.done.keys()),
-        earlier: carried?.record,
+        earlier:
+          carried &&
+          ((index) => {
+            written.carried++;
+            return carried.record(index);
+          }),
         onRecord,
         signal: stop.signal,
         write: async (output) => {
           try {
             await sink.write(output);
+            written.records++;
           } catch (error) {
+            written.failed = true;
             stop.abort(error); // cancels what is in flight: its records could not be written either
             throw error;
           }
@@ -90,19 +110,40 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
               });
             });
       progress.clear();
+      written.failed = true; // from here on, a failure is the output's own: nothing is kept
       if (carried) for await (const record of carried.rest()) await sink.write(record);
       await sink.commit();
-      if (options.stats) io.stderr.write(JSON.stringify(summary) + "\n");
+      await stats?.write(JSON.stringify(summary) + "\n");
       return summary.failures > 0 ? ExitCode.failed : ExitCode.ok;
     } catch (error) {
       progress.clear();
-      await sink.discard().catch(() => {});
+      const keep = options.resumeFile !== undefined && target?.kind === "replace" && !written.failed && written.records > written.carried;
+      await (keep ? keepProgress(sink, carried) : sink.discard().catch(() => {}));
       throw error;
     } finally {
       stopWatching();
-      await earlier?.close();
+      await Promise.all([stats?.close(), earlier?.close()]);
     }
   });
+}
+
+/**
+ * --resume with -o FILE, ended early (a signal, a failed host, unreadable input):
+ * FILE is a record of progress, so it gets what the run wrote, the records up to the
+ * first item not finished, and after them the earlier records not yet carried over,
+ * so that none is lost and the next --resume run skips them all. It is committed as
+ * -o commits, whole or not at all; the run's exit status stays that of its end.
+ * Records finished after the first unfinished item are not kept (they would need
+ * the output out of order); the next run completes them again.
+ */
+async function keepProgress(sink: CompletionSink, carried: ReturnType<typeof carriedRecords> | undefined): Promise<void> {
+  try {
+    if (carried) for await (const record of carried.rest()) await sink.write(record);
+    await sink.commit();
+  } catch {
+    // FILE stays as it was: the error that ended the run is the one to report.
+    await sink.discard().catch(() => {});
+  }
 }
 
 /** The progress line after each record: a bar when the total is known, the counts alone when it is not. */

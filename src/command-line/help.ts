@@ -29,7 +29,7 @@ Usage: lmc [options] [words...]
 
 The prompt is the words joined by spaces; a word "-" stands for all of stdin.
 With no words the prompt is stdin. The completion streams to stdout and a
-JSON line of stats goes to stderr.
+JSON line of stats goes to stderr (or to --stats-file).
 `;
 
 const examples = `Examples:

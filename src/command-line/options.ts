@@ -5,6 +5,9 @@ import type { ServerSettings } from "../lmstudio/connect.js";
 import type { LoadSettings } from "../lmstudio/session.js";
 import type { Shell } from "./shell-completion.js";
 
+/** The stats line on stderr, appended to a file (--stats-file), or not written. */
+export type StatsDestination = "stderr" | { file: string } | false;
+
 export type Options = HelpOptions | VersionOptions | CompletionOptions | ListOptions | CompleteOptions | BatchOptions;
 
 export type Action = Options["action"];
@@ -56,7 +59,8 @@ export interface PredictionOptions {
   ttlSec?: number;
   echo: boolean;
   failOnTruncate: boolean;
-  stats: boolean;
+  /** Where the stats line goes (batch mode: the summary line); false: nowhere (--no-stats). */
+  stats: StatsDestination;
   /** true or false when forced by a flag; undefined: only on a terminal. */
   progress?: boolean;
   /** Show reasoning fragments on stderr. */

@@ -13,7 +13,7 @@ import { envFlag } from "../lib/env-flag.js";
 import { lookupTable } from "../lib/lookup-table.js";
 import { parseApiToken } from "../lmstudio/api-token.js";
 import { checkValue, type Setting } from "./setting-types.js";
-import type { Action, BatchInput, Options, PredictionOptions, ServerOptions } from "./options.js";
+import type { Action, BatchInput, Options, PredictionOptions, ServerOptions, StatsDestination } from "./options.js";
 
 /**
  * A live host sends load or prompt progress, or text, well within a minute, even
@@ -69,7 +69,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): Options {
     ttlSec,
     echo: args.flags.has("echo"),
     failOnTruncate: args.flags.has("fail-on-truncate"),
-    stats: !args.flags.has("no-stats"),
+    stats: statsDestination(args, env),
     progress,
     reasoning: args.flags.has("reasoning"),
   };
@@ -189,6 +189,22 @@ function parseOptionPairs(pairs: readonly string[]): Record<string, unknown> {
     prediction[predictionKey(setting)] = checkValue(setting.type, pair.slice(eq + 1), source);
   }
   return prediction;
+}
+
+/**
+ * Where the stats go. Flags win over the environment; the two flags together
+ * contradict each other; LMC_NO_STATS wins over LMC_STATS_FILE (it is the off switch).
+ */
+function statsDestination(args: ParsedArgs, env: Environment): StatsDestination {
+  const file = args.values.get("stats-file");
+  if (file !== undefined) {
+    if (args.flags.has("no-stats")) throw new UsageError("--stats-file and --no-stats contradict each other");
+    if (file === "") throw new UsageError("--stats-file needs a file name");
+    return { file };
+  }
+  if (args.flags.has("no-stats") || envFlag(env.LMC_NO_STATS)) return false;
+  // An empty variable counts as unset, as for every LMC_ variable.
+  return env.LMC_STATS_FILE ? { file: env.LMC_STATS_FILE } : "stderr";
 }
 
 const talksToLmStudio = new Set<Action>(["list", "batch", "complete"]);

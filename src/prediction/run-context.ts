@@ -1,12 +1,14 @@
 // What every kind of run shares: Ctrl-C and --timeout as one abort signal, a reader
-// of stdout that goes away, the progress line and colour only where they belong, -o.
+// of stdout that goes away, the progress line and colour only where they belong, -o,
+// and where the stats line goes.
 
-import type { ServerOptions } from "../command-line/options.js";
+import type { ServerOptions, StatsDestination } from "../command-line/options.js";
 import { raceAbort } from "../lib/abort.js";
 import { ExitCode, LmcError } from "../errors.js";
 import type { Io, StopSignal } from "../io.js";
 import { fileSink } from "../output/output-file.js";
 import type { OutputTarget } from "../output/output-path.js";
+import { openStatsFile, statsToStream, type StatsOutput } from "../output/stats-file.js";
 import { isBrokenPipe, ReaderGoneError, type CompletionSink } from "../output/sinks.js";
 import { progressBar, type Progress } from "../terminal/progress.js";
 import { deadline, type Deadline } from "./deadline.js";
@@ -79,4 +81,15 @@ function wantsColor(io: Io): boolean {
 export function outputFileSink(io: Io, path: string, stop: AbortController, target?: OutputTarget): Promise<CompletionSink> {
   // The file may be a FIFO no one reads: a signal or --timeout still ends the wait.
   return raceAbort(fileSink(path, { newFileMode: 0o666 & ~io.umask, stdout: io.stdout, stdoutFd: io.fds?.stdout, signal: stop.signal }, target), stop.signal);
+}
+
+/**
+ * Where the stats line goes: stderr, --stats-file's FILE (opened now, before LM Studio
+ * is asked, so a FILE that cannot be written fails the run first), or nowhere.
+ */
+export async function statsOutput(io: Io, destination: StatsDestination, stop: AbortController): Promise<StatsOutput | undefined> {
+  if (destination === false) return undefined;
+  if (destination === "stderr") return statsToStream(io.stderr);
+  // The file may be a FIFO no one reads: a signal or --timeout still ends the wait.
+  return raceAbort(openStatsFile(destination.file, { signal: stop.signal, stderr: io.fds ? io.stderr : undefined }), stop.signal);
 }

@@ -6,10 +6,10 @@ import type { CompleteOptions } from "../command-line/options.js";
 import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
-import { bufferedSink, streamingSink, streamWriter } from "../output/sinks.js";
+import { bufferedSink, streamingSink, streamWriter, type CompletionSink } from "../output/sinks.js";
 import { IdleWatch } from "../prediction/idle-watch.js";
 import { predict, type ReasoningOutput } from "../prediction/predict.js";
-import { interruptible, outputFileSink, progressFor, watchReader } from "../prediction/run-context.js";
+import { interruptible, outputFileSink, progressFor, statsOutput, watchReader } from "../prediction/run-context.js";
 import { formatStats } from "../prediction/stats.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "../prompt/prompt.js";
 import { loadSchema } from "../prompt/schema.js";
@@ -28,7 +28,14 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
     deadline.start();
     const progress = progressFor(options.progress, io) ?? noProgress;
-    const sink = options.outputFile ? await outputFileSink(io, options.outputFile, stop) : options.stream ? streamingSink(io.stdout) : bufferedSink(io.stdout);
+    const stats = await statsOutput(io, options.stats, stop);
+    let sink: CompletionSink;
+    try {
+      sink = options.outputFile ? await outputFileSink(io, options.outputFile, stop) : options.stream ? streamingSink(io.stdout) : bufferedSink(io.stdout);
+    } catch (error) {
+      await stats?.close();
+      throw error;
+    }
     const stopWatching = watchReader(sink, io, stop);
     try {
       await withSession(options, io, stop, async (session, host) => {
@@ -62,7 +69,8 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
             deadline,
           });
           await (cutOff ? sink.discard() : sink.commit());
-          if (options.stats) io.stderr.write(formatStats(outcome));
+          // A cut-off run has its stats too: they say why it was cut off.
+          await stats?.write(formatStats(outcome));
           if (cutOff) throw cutOff;
         } finally {
           silence.stop();
@@ -74,6 +82,7 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
     } finally {
       stopWatching();
       progress.clear();
+      await stats?.close();
     }
     return ExitCode.ok;
   });

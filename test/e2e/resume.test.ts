@@ -1,8 +1,8 @@
 // --resume end to end, where it meets the output: onto its own file with -o, and
 // appended to with >> after a run that was killed mid-write.
 
-import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
@@ -57,7 +57,7 @@ describe("--resume FILE -o FILE", () => {
     for (const index of [1, 2, 3, 5]) expect(typeof JSON.parse(after[index]!).completion).toBe("string");
   });
 
-  it("leaves FILE as it was when the batch ends early", async () => {
+  it("leaves FILE as it was when the batch ends before any item is done", async () => {
     const out = join(tempDir("resume-same"), "out.jsonl");
     const before = [earlier.zero, earlier.four].join("\n") + "\n";
     writeFileSync(out, before);
@@ -65,6 +65,170 @@ describe("--resume FILE -o FILE", () => {
     const result = await runLmc([...greedy(), "--each", "--resume", out, "-o", out], { input });
     expect(result.code).toBe(3);
     expect(readFileSync(out, "utf8")).toBe(before);
+  });
+});
+
+describe("--resume FILE -o FILE ended early: FILE keeps the progress", () => {
+  const prompts = [
+    "My name is",
+    "I like",
+    "The sea is",
+    "Every day",
+    "The town",
+    "A cat",
+    "The baker",
+    "In the morning",
+    "The road",
+    "My friend",
+    "The river",
+    "At night",
+  ];
+  const many = prompts.join("\n") + "\n";
+  /** The records by index, timings aside: what an interrupted run must end up equal to. */
+  const byIndex = (records: string[]) =>
+    records.map((line) => {
+      const { index, completion, error } = JSON.parse(line) as { index: number; completion?: string; error?: string };
+      return { index, completion, error };
+    });
+  let uninterrupted: ReturnType<typeof byIndex>;
+  beforeAll(async () => {
+    const result = await runLmc([...greedy(), "--each"], { input: many });
+    expect(result.code).toBe(0);
+    uninterrupted = byIndex(result.text.split("\n").filter(Boolean));
+    expect(uninterrupted).toHaveLength(prompts.length);
+  });
+
+  /** The number of items done that the progress line last showed. */
+  const doneSoFar = (stderr: string) => Number([...stderr.matchAll(/(\d+) done/g)].at(-1)?.[1] ?? 0);
+  /** A batch onto FILE, one item at a time and slowly, and `then` done once `items` more are done. */
+  const resumeRun = (out: string, items: number, then: (child: ChildProcess) => void, extra: string[] = []) =>
+    runLmc([...greedy(), "-P", "1", "--progress", ...extra, "--each", "--resume", out, "-o", out], {
+      input: many,
+      killAfterMs: 30_000,
+      onSpawn(child) {
+        let stderr = "";
+        let done = false;
+        child.stderr!.on("data", (chunk: Buffer | string) => {
+          stderr += chunk.toString();
+          if (!done && doneSoFar(stderr) >= items) {
+            done = true;
+            then(child);
+          }
+        });
+      },
+    });
+
+  it.each<[NodeJS.Signals, number]>([
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+    ["SIGHUP", 129],
+  ])("%s mid-batch: FILE holds every record finished, and the next run completes the rest", async (signal, status) => {
+    const out = join(tempDir("resume-progress"), "out.jsonl");
+    server.setFault({ type: "slow", delayMs: 40 });
+    const interrupted = await resumeRun(out, 3, (child) => child.kill(signal));
+    expect(interrupted.code).toBe(status);
+    const kept = lines(out);
+    expect(kept.length).toBeGreaterThanOrEqual(3);
+    expect(kept.length).toBeLessThan(prompts.length);
+    expect(byIndex(kept)).toEqual(uninterrupted.slice(0, kept.length));
+    expect(readdirSync(join(out, "..")).filter((name) => name !== "out.jsonl")).toEqual([]);
+
+    server.setFault({ type: "none" });
+    const rest = await runLmc([...greedy(), "--each", "--resume", out, "-o", out], { input: many });
+    expect(rest.code).toBe(0);
+    expect(summaryOf(rest)).toMatchObject({ items: prompts.length - kept.length, skipped: kept.length });
+    expect(byIndex(lines(out))).toEqual(uninterrupted);
+  });
+
+  it("with four in flight: FILE holds the records up to the first unfinished item, and the next run ends equal to an uninterrupted one", async () => {
+    const out = join(tempDir("resume-progress"), "out.jsonl");
+    server.setFault({ type: "slow", delayMs: 40 });
+    const interrupted = await resumeRun(out, 5, (child) => child.kill("SIGTERM"), ["-P", "4"]);
+    expect(interrupted.code).toBe(143);
+    const kept = lines(out);
+    expect(byIndex(kept)).toEqual(uninterrupted.slice(0, kept.length));
+    server.setFault({ type: "none" });
+    const rest = await runLmc([...greedy(), "--each", "--resume", out, "-o", out], { input: many });
+    expect(rest.code).toBe(0);
+    expect(byIndex(lines(out))).toEqual(uninterrupted);
+  });
+
+  it("a host that falls silent mid-batch (exit 3): FILE holds what was finished", async () => {
+    const out = join(tempDir("resume-progress"), "out.jsonl");
+    server.setFault({ type: "slow", delayMs: 40 });
+    const failed = await resumeRun(out, 2, () => server.setFault({ type: "hang" }), ["--idle-timeout", "1"]);
+    expect(failed.code).toBe(3);
+    const kept = lines(out);
+    expect(kept.length).toBeGreaterThanOrEqual(2);
+    expect(byIndex(kept)).toEqual(uninterrupted.slice(0, kept.length));
+  });
+
+  it("interrupted again and again, each run gets further, and the records end up those of an uninterrupted run", async () => {
+    const out = join(tempDir("resume-progress"), "out.jsonl");
+    server.setFault({ type: "slow", delayMs: 40 });
+    let held = 0;
+    for (let run = 0; run < 3; run++) {
+      const result = await resumeRun(out, 2, (child) => child.kill("SIGTERM"));
+      expect(result.code).toBe(143);
+      const now = lines(out).length;
+      expect(now).toBeGreaterThanOrEqual(held + 2);
+      held = now;
+    }
+    server.setFault({ type: "none" });
+    const rest = await runLmc([...greedy(), "--each", "--resume", out, "-o", out], { input: many });
+    expect(rest.code).toBe(0);
+    expect(byIndex(lines(out))).toEqual(uninterrupted);
+  });
+
+  it("keeps the earlier records that come after the first unfinished item, so none is lost (the index order then has a gap)", async () => {
+    const out = join(tempDir("resume-progress"), "out.jsonl");
+    const later = JSON.stringify({ index: 10, completion: "ten, from before" });
+    writeFileSync(out, later + "\n");
+    server.setFault({ type: "slow", delayMs: 40 });
+    const interrupted = await resumeRun(out, 2, (child) => child.kill("SIGTERM"));
+    expect(interrupted.code).toBe(143);
+    const kept = lines(out);
+    expect(kept.length).toBeGreaterThanOrEqual(3); // two new records at least, and the earlier one
+    expect(kept.at(-1)).toBe(later);
+    const indexes = kept.map((line) => JSON.parse(line).index as number);
+    expect(indexes.slice(0, -1)).toEqual(indexes.slice(0, -1).map((_, i) => i));
+    expect(indexes.length - 1).toBeLessThan(10);
+
+    server.setFault({ type: "none" });
+    const rest = await runLmc([...greedy(), "--each", "--resume", out, "-o", out], { input: many });
+    expect(rest.code).toBe(0);
+    expect(summaryOf(rest)).toMatchObject({ skipped: kept.length });
+    const after = lines(out);
+    expect(after[10]).toBe(later);
+    expect(byIndex(after).filter((record) => record.index !== 10)).toEqual(uninterrupted.filter((record) => record.index !== 10));
+  });
+
+  it("SIGKILL mid-run leaves FILE as it was before that run", async () => {
+    const out = join(tempDir("resume-progress"), "out.jsonl");
+    const before = JSON.stringify({ index: 0, completion: "zero, from before" }) + "\n";
+    writeFileSync(out, before);
+    server.setFault({ type: "slow", delayMs: 40 });
+    const killed = await resumeRun(out, 3, (child) => child.kill("SIGKILL"));
+    expect(killed.signal).toBe("SIGKILL");
+    expect(readFileSync(out, "utf8")).toBe(before);
+  });
+
+  it("plain -o without --resume stays all or nothing", async () => {
+    const out = join(tempDir("resume-progress"), "out.jsonl");
+    writeFileSync(out, "previous\n");
+    server.setFault({ type: "slow", delayMs: 40 });
+    const result = await runLmc([...greedy(), "-P", "1", "--progress", "--each", "-o", out], {
+      input: many,
+      onSpawn(child) {
+        let stderr = "";
+        child.stderr!.on("data", (chunk: Buffer | string) => {
+          stderr += chunk.toString();
+          if (doneSoFar(stderr) === 3) child.kill("SIGTERM");
+        });
+      },
+    });
+    expect(result.code).toBe(143);
+    expect(readFileSync(out, "utf8")).toBe("previous\n");
   });
 });
 

@@ -95,3 +95,26 @@ describe("the option table, property-based", () => {
     expect(predictionKey(settings.seed)).toBe("llm.prediction.seed");
   });
 });
+
+describe("where the stats go", () => {
+  const flagValue = fc.option(fc.string(), { nil: undefined });
+  const variable = fc.option(fc.oneof(fc.string(), fc.constantFrom("1", "0", "false", "yes", "")), { nil: undefined });
+  it("a flag wins over the environment, the two flags are refused together, and LMC_NO_STATS wins over LMC_STATS_FILE", () => {
+    fc.assert(
+      fc.property(flagValue, fc.boolean(), variable, variable, (file, noStats, LMC_STATS_FILE, LMC_NO_STATS) => {
+        const argv = [...(file === undefined ? [] : [`--stats-file=${file}`]), ...(noStats ? ["--no-stats"] : []), "hi"];
+        const resolve = () => resolveOptions(parseArgs(argv), { LMC_STATS_FILE, LMC_NO_STATS });
+        if (file !== undefined && (noStats || file === "")) {
+          expect(resolve).toThrow(UsageError);
+          return;
+        }
+        const { stats } = resolve() as { stats: unknown };
+        const quiet = LMC_NO_STATS !== undefined && !["", "0"].includes(LMC_NO_STATS) && LMC_NO_STATS.toLowerCase() !== "false";
+        if (file !== undefined) expect(stats).toEqual({ file });
+        else if (noStats || quiet) expect(stats).toBe(false);
+        else expect(stats).toEqual(LMC_STATS_FILE ? { file: LMC_STATS_FILE } : "stderr");
+      }),
+      runs,
+    );
+  });
+});
