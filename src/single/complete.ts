@@ -3,12 +3,13 @@
 // One completion: the prompt from the words and stdin, the request to LM Studio, the
 // text streamed to stdout (or -o), reasoning to stderr when asked, then the stats line.
 
+import { fstatSync } from "node:fs";
 import { raceAbort } from "../lib/abort.js";
 import type { CompleteOptions } from "../command-line/options.js";
 import { ExitCode, HostSilentError } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
-import { bufferedSink, streamingSink, streamWriter } from "../output/sinks.js";
+import { bufferedSink, streamingSink, streamWriter, type CompletionSink } from "../output/sinks.js";
 import { IdleWatch } from "../prediction/idle-watch.js";
 import { predict, type ReasoningOutput } from "../prediction/predict.js";
 import { interruptible, outputFileSink, progressFor, watchReader } from "../prediction/run-context.js";
@@ -16,6 +17,7 @@ import { formatStats } from "../prediction/stats.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "../prompt/prompt.js";
 import { loadSchema } from "../prompt/schema.js";
 import { readStdin } from "../prompt/stdin.js";
+import { generationMeter } from "../terminal/generation-meter.js";
 import { noProgress } from "../terminal/progress.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 
@@ -31,12 +33,15 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
 
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
     deadline.start();
-    const progress = progressFor(options.progress, io) ?? noProgress;
+    const shownProgress = progressFor(options.progress, io);
+    const progress = shownProgress ?? noProgress;
     const sink = options.outputFile
       ? await outputFileSink(io, options.outputFile, stop)
       : options.stream
         ? streamingSink(io.stdout)
         : bufferedSink(io.stdout);
+    // Reasoning shown on stderr is on the progress line's terminal line already.
+    const meter = shownProgress && !options.reasoning && !textShowsAsItComes(options.stream, sink, io) ? generationMeter(progress) : undefined;
     const stopWatching = watchReader(sink, io, stop);
     try {
       await withSession(options, io.stderr, stop, async (session, host) => {
@@ -59,6 +64,7 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
             onLoadProgress: (fraction: number) => progress.show(`loading ${options.model}`, fraction),
             onPromptProgress: (fraction: number) => progress.show("processing the prompt", fraction),
             onFirstToken: () => progress.clear(),
+            onFragment: meter,
           };
           const { outcome, cutOff } = await predict(session, request, {
             signal: stop.signal,
@@ -69,6 +75,7 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
             silence,
             deadline,
           });
+          progress.clear(); // before --no-stream's text and the stats line
           await (cutOff ? sink.discard() : sink.commit());
           if (options.stats) io.stderr.write(formatStats(outcome));
           if (cutOff) throw cutOff;
@@ -85,6 +92,20 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
     }
     return ExitCode.ok;
   });
+}
+
+/**
+ * Whether the completion's text reaches the user as it comes: streamed to stdout that
+ * is a terminal, or a pipe or socket whose reader may show it (`| tee`, `| less`).
+ * Then the generation meter would only get in its way; with -o FILE, --no-stream or
+ * stdout a file, nothing else shows while the model generates.
+ */
+function textShowsAsItComes(streams: boolean, sink: CompletionSink, io: Io): boolean {
+  if (!streams || sink.stream !== io.stdout) return false;
+  if (io.stdout.isTTY === true) return true;
+  if (io.fds === undefined) return false;
+  const stdout = fstatSync(io.fds.stdout);
+  return stdout.isFIFO() || stdout.isSocket();
 }
 
 /**
