@@ -104,8 +104,12 @@ function textShowsAsItComes(streams: boolean, sink: CompletionSink, io: Io): boo
   if (!streams || sink.stream !== io.stdout) return false;
   if (io.stdout.isTTY === true) return true;
   if (io.fds === undefined) return false;
-  const stdout = fstatSync(io.fds.stdout);
-  return stdout.isFIFO() || stdout.isSocket();
+  try {
+    const stdout = fstatSync(io.fds.stdout);
+    return stdout.isFIFO() || stdout.isSocket();
+  } catch {
+    return false; // a stdout fstat cannot tell about is not one a person reads
+  }
 }
 
 /**

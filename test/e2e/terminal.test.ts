@@ -1,7 +1,7 @@
 // lmc on a terminal: script(1) gives it a real pseudo-terminal for stdin, stdout and stderr.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -14,8 +14,14 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-function onTerminal(args: string[], typed: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; screen: string }> {
-  const command = [...lmcCommand(), ...args].map((word) => (/^[\w./:=-]+$/.test(word) ? word : `'${word}'`)).join(" ");
+function onTerminal(
+  args: string[],
+  typed: string[],
+  env: Record<string, string | undefined> = {},
+  /** Words before lmc's, like timeout(1)'s. */
+  before: string[] = [],
+): Promise<{ code: number | null; screen: string }> {
+  const command = [...before, ...lmcCommand(), ...args].map((word) => (/^[\w./:=-]+$/.test(word) ? word : `'${word}'`)).join(" ");
   const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...cleanEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let screen = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (screen += chunk));
@@ -118,6 +124,16 @@ describe("while the model generates", () => {
     expect(code).toBe(0);
     expect(screen).toContain(" Anna.");
     expect(screen).not.toContain("generating:");
+  });
+
+  it("is cleared before the message of a SIGTERM mid-generation, and -o's file is left as it was", async () => {
+    const file = join(dir, "out.txt");
+    writeFileSync(file, "earlier\n");
+    server.setFault({ type: "slow", delayMs: 200 });
+    const { code, screen } = await onTerminal([...greedy(), "-n", "50", "-o", file], [], {}, ["timeout", "-s", "TERM", "1.5"]);
+    expect(code).toBe(124); // timeout(1)'s status for a command it had to stop
+    expect(screen).toMatch(/generating: [^\r\n]*\r\x1b\[Klmc: terminated \(SIGTERM\)\r\n$/);
+    expect(readFileSync(file, "utf8")).toBe("earlier\n");
   });
 
   it("is not shown with --no-progress", async () => {
