@@ -17,8 +17,7 @@ import { formatStats } from "../prediction/stats.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "../prompt/prompt.js";
 import { loadSchema } from "../prompt/schema.js";
 import { readStdin } from "../prompt/stdin.js";
-import { generationMeter } from "../terminal/generation-meter.js";
-import { noProgress } from "../terminal/progress.js";
+import { generationMeter, noProgress } from "../terminal/progress.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 
 export async function complete(options: CompleteOptions, io: Io): Promise<ExitCode> {
