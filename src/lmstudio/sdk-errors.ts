@@ -36,12 +36,22 @@ export function modelErrorMessage(problem: ModelProblem, key: string | undefined
 /** What to do when no LM Studio answers: one piece of advice, wherever lmc gives it. */
 export const startServerAdvice = `start its server (in the app, with "lms server start", or headless with "lms daemon up")`;
 
-const unreachableCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "ECONNRESET"]);
+const unreachableCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "ECONNRESET"]);
+
+/** getaddrinfo's answers for a name it could not turn into an address: no such name, or no name server answered. */
+const unresolvedCodes: Record<string, string> = { ENOTFOUND: "no such name", EAI_AGAIN: "no name server answered" };
 
 /** An error met before the prediction started that means nothing is listening there. */
 export function connectionError(error: unknown, host: string): LmcError | undefined {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
+  // A name that resolves to nothing is a typo or a network without DNS, not a server to start.
+  if (typeof code === "string" && Object.hasOwn(unresolvedCodes, code)) {
+    const name = URL.canParse(host) ? new URL(host).hostname : host;
+    return new LmcError(`cannot resolve host ${name} (${code}: ${unresolvedCodes[code]}): check the name given to --host or LMC_HOST`, ExitCode.unreachable, {
+      cause: error,
+    });
+  }
   const unreachable = (why: string, advice = `${startServerAdvice} or point --host / LMC_HOST at it`) =>
     new LmcError(`cannot reach LM Studio at ${host} (${why})${advice ? `: ${advice}` : ""}`, ExitCode.unreachable, { cause: error });
   // wss:// to a plain ws:// server: OpenSSL reads the HTTP reply as a TLS record and gives up.

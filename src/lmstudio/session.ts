@@ -50,8 +50,8 @@ export interface CompletionRequest {
   /** While the prompt is processed: how far it is, 0 to 1. */
   onPromptProgress?: (fraction: number) => void;
   onFirstToken?: () => void;
-  /** As each fragment arrives, however fast lmc writes them out: a sign of life. */
-  onFragment?: () => void;
+  /** As each fragment arrives, however fast lmc writes them out: a sign of life, with the tokens it holds. */
+  onFragment?: (tokens: number) => void;
 }
 
 interface ModelIdentity {
@@ -187,7 +187,7 @@ export function openSession({ host, credentials, log, onStep }: SessionOptions):
             onPredictionFragment: (fragment) => {
               forgetFragments(ongoing);
               fragments.push(fragment.content, fragment.reasoningType !== "none");
-              request.onFragment?.();
+              request.onFragment?.(fragment.tokensCount);
             },
           }),
         trouble,

@@ -66,7 +66,7 @@ export async function predict(session: Session, request: Omit<CompletionRequest,
         onLoadProgress: (fraction) => (silence.alive("the model to load"), request.onLoadProgress?.(fraction)),
         onPromptProgress: (fraction) => (silence.alive("the first token"), request.onPromptProgress?.(fraction)),
         onFirstToken: () => (silence.alive("the next token"), request.onFirstToken?.()),
-        onFragment: () => (silence.alive("the next token"), request.onFragment?.()),
+        onFragment: (tokens) => (silence.alive("the next token"), request.onFragment?.(tokens)),
       }),
       signal,
     );

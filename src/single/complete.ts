@@ -1,6 +1,7 @@
 // One completion: the prompt from the words and stdin, the request to LM Studio, the
 // text streamed to stdout (or -o), reasoning to stderr when asked, then the stats line.
 
+import { fstatSync } from "node:fs";
 import { raceAbort } from "../lib/abort.js";
 import type { CompleteOptions } from "../command-line/options.js";
 import { ExitCode, HostSilentError } from "../errors.js";
@@ -14,7 +15,7 @@ import { formatStats } from "../prediction/stats.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "../prompt/prompt.js";
 import { loadSchema } from "../prompt/schema.js";
 import { readStdin } from "../prompt/stdin.js";
-import { noProgress } from "../terminal/progress.js";
+import { generationMeter, noProgress } from "../terminal/progress.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 
 export async function complete(options: CompleteOptions, io: Io): Promise<ExitCode> {
@@ -27,7 +28,8 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
 
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
     deadline.start();
-    const progress = progressFor(options.progress, io) ?? noProgress;
+    const shownProgress = progressFor(options.progress, io);
+    const progress = shownProgress ?? noProgress;
     const stats = await statsOutput(io, options.stats, stop);
     let sink: CompletionSink;
     try {
@@ -36,6 +38,8 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
       await stats?.close();
       throw error;
     }
+    // Reasoning shown on stderr is on the progress line's terminal line already.
+    const meter = shownProgress && !options.reasoning && !textShowsAsItComes(options.stream, sink, io) ? generationMeter(progress) : undefined;
     const stopWatching = watchReader(sink, io, stop);
     try {
       await withSession(options, io, stop, async (session, host) => {
@@ -58,6 +62,7 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
             onLoadProgress: (fraction: number) => progress.show(`loading ${options.model}`, fraction),
             onPromptProgress: (fraction: number) => progress.show("processing the prompt", fraction),
             onFirstToken: () => progress.clear(),
+            onFragment: meter,
           };
           const { outcome, cutOff } = await predict(session, request, {
             signal: stop.signal,
@@ -68,6 +73,7 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
             silence,
             deadline,
           });
+          progress.clear(); // before --no-stream's text and the stats line
           await (cutOff ? sink.discard() : sink.commit());
           // A cut-off run has its stats too: they say why it was cut off.
           await stats?.write(formatStats(outcome));
@@ -86,6 +92,24 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
     }
     return ExitCode.ok;
   });
+}
+
+/**
+ * Whether the completion's text reaches the user as it comes: streamed to stdout that
+ * is a terminal, or a pipe or socket whose reader may show it (`| tee`, `| less`).
+ * Then the generation meter would only get in its way; with -o FILE, --no-stream or
+ * stdout a file, nothing else shows while the model generates.
+ */
+function textShowsAsItComes(streams: boolean, sink: CompletionSink, io: Io): boolean {
+  if (!streams || sink.stream !== io.stdout) return false;
+  if (io.stdout.isTTY === true) return true;
+  if (io.fds === undefined) return false;
+  try {
+    const stdout = fstatSync(io.fds.stdout);
+    return stdout.isFIFO() || stdout.isSocket();
+  } catch {
+    return false; // a stdout fstat cannot tell about is not one a person reads
+  }
 }
 
 /**

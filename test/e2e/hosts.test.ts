@@ -128,6 +128,32 @@ it("counts a host given twice, in any spelling, once", async () => {
   expect(result.text.length).toBeGreaterThan(0);
 });
 
+// RFC 6761: a name under .invalid never resolves; this machine's resolver says so at once.
+const unresolved = (name: string) => `cannot resolve host ${name} (ENOTFOUND: no such name): check the name given to --host or LMC_HOST`;
+
+it("says a host name that does not resolve cannot be resolved, with exit 3, not to start LM Studio", async () => {
+  const result = await runLmc(["--host", "lm-studio.invalid", "hi"]);
+  expect(result.code).toBe(3);
+  expect(result.stdout.length).toBe(0);
+  expect(result.stderr).toBe(`lmc: ${unresolved("lm-studio.invalid")}\n`);
+});
+
+it("goes to LM Studio's port 1234 for a host given without one", async () => {
+  const result = await runLmc(["--verbose", "hi"], { env: { LMC_HOST: "lm-studio.invalid" } });
+  expect(result.code).toBe(3);
+  expect(result.stderr).toMatch(/^lmc: using LM Studio at ws:\/\/lm-studio\.invalid:1234$/m);
+});
+
+it("takes a host name that does not resolve out of the rotation, saying so", async () => {
+  const result = await runLmc(["--host", a.url, "--host", "lm-studio.invalid", "-m", "lmc-tiny", "-t", "0", "-n", "4", "--each", "-P", "2"], { input });
+  expect(result.code).toBe(0);
+  const out = records(result);
+  expect(out.map((r) => r.index)).toEqual([...Array(12).keys()]);
+  expect(out.every((r) => r.host === a.url && typeof r.completion === "string")).toBe(true);
+  expect(result.stderr.split("\n")).toContain(`lmc: ${unresolved("lm-studio.invalid")}; that host is taken out of the rotation`);
+  expect(summaryOf(result).failedHosts).toEqual([{ host: "ws://lm-studio.invalid:1234", error: unresolved("lm-studio.invalid") }]);
+});
+
 it("--timeout counts per item in batch mode: an item that runs out fails, the others go on", async () => {
   const twoTokens = (await runLmc(["--host", a.url, "-t", "0", "-n", "2", "My name is"])).text;
   expect(twoTokens).not.toBe("");

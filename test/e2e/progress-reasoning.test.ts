@@ -1,5 +1,8 @@
 // Progress on stderr (only on a terminal, or when forced), and a reasoning model's reasoning.
 
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
 import { runLmc, statsOf } from "./lmc-process.js";
@@ -38,6 +41,45 @@ describe("progress", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/\r\x1b\[K\{"model"/); // cleared, then the stats line
     expect(JSON.parse(lines[0]!.slice(lines[0]!.lastIndexOf("\x1b[K") + 3)).stopReason).toBeDefined();
+  });
+
+  it("goes on through generation with -o and --progress, and is cleared before the stats line", async () => {
+    server.setFault({ type: "slow", delayMs: 80 });
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "lmc-progress-"));
+      const file = join(dir, "out.txt");
+      const args = ["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "12", "My name is"];
+      const piped = await runLmc(args);
+      const result = await runLmc([...args, "-o", file, "--progress"]);
+      const text = readFileSync(file, "utf8");
+      rmSync(dir, { recursive: true });
+      expect(result.code).toBe(0);
+      expect(text).toBe(piped.text);
+      expect(result.stderr).toMatch(/generating: \d+ tokens?, \d+\.\d tok\/s/);
+      const { before, statsLine } = splitStderr(result.stderr);
+      expect(before).toBe("");
+      expect(statsLine).toMatch(/generating: [^\n]*\r\x1b\[K\{"model"/);
+      expect(JSON.parse(statsLine.slice(statsLine.lastIndexOf("\x1b[K") + 3)).predictedTokensCount).toBe(12);
+    } finally {
+      server.setFault({ type: "none" });
+    }
+  });
+
+  it("is never shown in a pipe by default, with -o or --no-stream either", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lmc-progress-"));
+    for (const extra of [["-o", join(dir, "out.txt")], ["--no-stream"]]) {
+      const result = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-n", "5", ...extra, "hi"]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).not.toMatch(/generating|\r/);
+      statsOf(result);
+    }
+    rmSync(dir, { recursive: true });
+  });
+
+  it("--progress leaves it out while the completion streams to a pipe, whose reader may show it", async () => {
+    const result = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-n", "5", "--progress", "hi"]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain("generating");
   });
 
   it("--no-progress and --progress together are a usage error", async () => {

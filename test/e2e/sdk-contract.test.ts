@@ -157,6 +157,19 @@ describe("before the prediction: requestError", () => {
     expectLmcError(requestError(error, host, false), LmcError, ExitCode.unreachable, new RegExp(`^${escape(cannotReach(host, "ECONNREFUSED"))}`));
   });
 
+  // RFC 6761: a name under .invalid never resolves, and resolvers answer so at once.
+  it("a name that does not resolve: code ENOTFOUND, its own message (exit 3)", async () => {
+    const host = "ws://lm-studio.invalid:1234";
+    const error = await rejection(client(host).llm.model());
+    expectCode(error, "ENOTFOUND", "connectionError");
+    expectLmcError(
+      requestError(error, host, false),
+      LmcError,
+      ExitCode.unreachable,
+      /^cannot resolve host lm-studio\.invalid \(ENOTFOUND: no such name\): check the name given to --host or LMC_HOST$/,
+    );
+  });
+
   it('the server drops the connection: code ECONNRESET, "socket hang up" (exit 3)', async () => {
     server.setFault({ type: "refuse" });
     const error = await rejection(client(server.url).llm.model());

@@ -1,9 +1,12 @@
 // lmc on a terminal: script(1) gives it a real pseudo-terminal for stdin, stdout and stderr.
 
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
-import { cleanEnv, lmcCommand } from "./lmc-process.js";
+import { cleanEnv, lmcCommand, runLmc } from "./lmc-process.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -11,8 +14,14 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-function onTerminal(args: string[], typed: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; screen: string }> {
-  const command = [...lmcCommand(), ...args].map((word) => (/^[\w./:=-]+$/.test(word) ? word : `'${word}'`)).join(" ");
+function onTerminal(
+  args: string[],
+  typed: string[],
+  env: Record<string, string | undefined> = {},
+  /** Words before lmc's, like timeout(1)'s. */
+  before: string[] = [],
+): Promise<{ code: number | null; screen: string }> {
+  const command = [...before, ...lmcCommand(), ...args].map((word) => (/^[\w./:=-]+$/.test(word) ? word : `'${word}'`)).join(" ");
   const child = spawn("script", ["-qec", command, "/dev/null"], { env: { ...cleanEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let screen = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => (screen += chunk));
@@ -75,4 +84,61 @@ it("starts the stats line on a line of its own when the completion does not end 
     expect(code).toBe(0);
     expect(screen).toMatch(/ Anna\. I\r\n\{"model":/);
   }
+});
+
+describe("while the model generates", () => {
+  // 12 tokens, 80 ms apart: about a second of generating, several redraws of the line.
+  const greedy = () => ["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "12", "My name is"];
+  const generating = /generating: \d+ tokens?, \d+\.\d tok\/s/;
+  let dir = "";
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "lmc-generating-"));
+    server.setFault({ type: "slow", delayMs: 80 });
+  });
+  afterEach(() => {
+    server.setFault({ type: "none" });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("-o: the progress line counts tokens and their rate, then is cleared before the stats line; the file is what a pipe gets", async () => {
+    const piped = await runLmc(greedy());
+    const file = join(dir, "out.txt");
+    const { code, screen } = await onTerminal([...greedy(), "-o", file], []);
+    expect(code).toBe(0);
+    expect(readFileSync(file, "utf8")).toBe(piped.text);
+    expect(screen).toMatch(generating);
+    const lastLine = screen.slice(screen.lastIndexOf("generating:"));
+    expect(lastLine).toMatch(/^generating: [^\r\n]*\r\x1b\[K\{"model":/); // cleared, then the stats line
+    expect(lastLine).not.toContain(piped.text);
+  });
+
+  it("--no-stream: the line is cleared before the completion is written", async () => {
+    const { code, screen } = await onTerminal([...greedy(), "--no-stream", "--no-stats"], []);
+    expect(code).toBe(0);
+    expect(screen).toMatch(generating);
+    expect(screen).toMatch(/generating: [^\r\n]*\r\x1b\[K Anna\./);
+  });
+
+  it("is not shown when the completion streams to the terminal: the text shows itself", async () => {
+    const { code, screen } = await onTerminal(greedy(), []);
+    expect(code).toBe(0);
+    expect(screen).toContain(" Anna.");
+    expect(screen).not.toContain("generating:");
+  });
+
+  it("is cleared before the message of a SIGTERM mid-generation, and -o's file is left as it was", async () => {
+    const file = join(dir, "out.txt");
+    writeFileSync(file, "earlier\n");
+    server.setFault({ type: "slow", delayMs: 200 });
+    const { code, screen } = await onTerminal([...greedy(), "-n", "50", "-o", file], [], {}, ["timeout", "-s", "TERM", "1.5"]);
+    expect(code).toBe(124); // timeout(1)'s status for a command it had to stop
+    expect(screen).toMatch(/generating: [^\r\n]*\r\x1b\[Klmc: terminated \(SIGTERM\)\r\n$/);
+    expect(readFileSync(file, "utf8")).toBe("earlier\n");
+  });
+
+  it("is not shown with --no-progress", async () => {
+    const { code, screen } = await onTerminal([...greedy(), "-o", join(dir, "out.txt"), "--no-progress"], []);
+    expect(code).toBe(0);
+    expect(screen).not.toContain("generating:");
+  });
 });

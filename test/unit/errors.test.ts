@@ -57,13 +57,22 @@ describe("connectionError", () => {
   const withCode = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
   it.each([
     [withCode("ECONNREFUSED"), ExitCode.unreachable],
-    [withCode("ENOTFOUND"), ExitCode.unreachable],
     [new Error("Unexpected server response: 404"), ExitCode.unreachable],
     [new Error("prediction failed"), undefined],
   ])("%s", (error, expected) => {
     const mapped = connectionError(error, "ws://h:1");
     expect(mapped?.exitCode).toBe(expected);
     if (mapped) expect(mapped.message).toMatch(/^cannot reach LM Studio at ws:\/\/h:1 /);
+  });
+
+  // A name that does not resolve is not a server to start: no advice about LM Studio.
+  it.each([
+    ["ENOTFOUND", "no such name"],
+    ["EAI_AGAIN", "no name server answered"],
+  ])("%s says the name cannot be resolved", (code, why) => {
+    const mapped = connectionError(withCode(code), "ws://lm.invalid:1234");
+    expect(mapped?.exitCode).toBe(ExitCode.unreachable);
+    expect(mapped?.message).toBe(`cannot resolve host lm.invalid (${code}: ${why}): check the name given to --host or LMC_HOST`);
   });
 });
 

@@ -20,7 +20,7 @@ function scriptedSession(fragments: Fragment[], stopReason = "eosFound") {
       return {
         fragments: (async function* () {
           for (const fragment of fragments) {
-            request.onFragment?.();
+            request.onFragment?.(1);
             yield fragment;
           }
         })(),

@@ -62,6 +62,18 @@ describe("resolveOptions", () => {
       { hosts: ["ws://h:1", "ws://h:2"] },
     ],
     ["LMC_HOST too", ["--each"], { LMC_HOST: "h:1,ws://h:1" }, { hosts: ["ws://h:1"] }],
+    [
+      "a host without a port is LM Studio's 1234, and counts once with it",
+      ["--each", "-H", "127.0.0.1", "-H", "127.0.0.1:1234", "-H", "http://127.0.0.1", "-H", "[::1]", "-H", "ws://[::1]:1234"],
+      {},
+      { hosts: ["ws://127.0.0.1:1234", "ws://[::1]:1234"] },
+    ],
+    [
+      "each entry of LMC_HOST too",
+      ["--each"],
+      { LMC_HOST: "localhost, localhost:1234,wss://lm.example" },
+      { hosts: ["ws://localhost:1234", "wss://lm.example:443"] },
+    ],
     ["--idle-timeout", ["--each", "--idle-timeout", "2.5"], { LMC_IDLE_TIMEOUT: "9" }, { idleTimeoutSec: 2.5 }],
     ["LMC_IDLE_TIMEOUT", ["--each"], { LMC_IDLE_TIMEOUT: "9" }, { idleTimeoutSec: 9 }],
     ["--idle-timeout in a single run too", ["--idle-timeout", "5"], {}, { idleTimeoutSec: 5 }],
