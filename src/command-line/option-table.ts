@@ -239,7 +239,8 @@ export const optionSpecs: readonly OptionRow[] = [
     kind: "list",
     hint: "URL",
     env: "LMC_HOST",
-    description: "LM Studio server, e.g. ws://127.0.0.1:1234 (default: find the local one); in batch mode repeatable, to spread the work",
+    description:
+      "LM Studio server, e.g. ws://127.0.0.1:1234 or 192.168.1.5 (port 1234 when none is given; default: find the local one); in batch mode repeatable, to spread the work",
   },
   settings.timeout,
   {
@@ -267,7 +268,12 @@ export const optionSpecs: readonly OptionRow[] = [
     description: "append the stats JSON line to FILE instead of stderr, one line per run (a cut-off run's too); FILE is checked before LM Studio is asked",
   },
   { name: "fail-on-truncate", kind: "flag", description: "exit 5 when the completion was cut off by --max-tokens or the context length" },
-  { name: "progress", kind: "flag", description: "show progress on stderr while the model loads and the prompt is processed (default: on a terminal)" },
+  {
+    name: "progress",
+    kind: "flag",
+    description:
+      "show progress on stderr while the model loads, the prompt is processed and, when the text is not on screen (-o, --no-stream), the model generates (default: on a terminal)",
+  },
   { name: "no-progress", kind: "flag", description: "never show progress" },
   { name: "reasoning", kind: "flag", description: "show a reasoning model's reasoning on stderr (it never reaches stdout)" },
   { name: "raw-stdin", kind: "flag", description: "send stdin byte for byte: keep its last newline and any byte-order mark" },
