@@ -9,6 +9,8 @@ import type { BatchFormat } from "../command-line/options.js";
 import { itemSettings, predictionKey, settings } from "../command-line/option-table.js";
 import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "../prompt/prompt-limit.js";
 import { withoutFinalNewline } from "../prompt/prompt.js";
+import { parseStopString } from "../command-line/stop-strings.js";
+import { EscapeError } from "../lib/escapes.js";
 
 export interface BatchItem {
   index: number;
@@ -180,7 +182,13 @@ export function jsonItem(index: number, line: string): BatchItem {
     if (!Array.isArray(stops) || !stops.every((s) => typeof s === "string" && s !== "")) {
       return problem(`: "stop" must be a string or a list of non-empty strings`);
     }
-    item.stopStrings = stops;
+    // The escapes of --stop apply here too: "\\n" (backslash, n) is a newline, as a real newline is.
+    try {
+      item.stopStrings = stops.map(parseStopString);
+    } catch (error) {
+      if (error instanceof EscapeError) return problem(`: "stop" ${error.message}`);
+      throw error;
+    }
   }
   for (const [name, setting] of Object.entries(rest)) {
     const field = itemSettings[name];

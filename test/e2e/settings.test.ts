@@ -1,10 +1,12 @@
 // Every knob reaches LM Studio under the key LM Studio reads, and does what it says.
 
-import { readdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
-import { runLmc, statsOf } from "./lmc-process.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { lmcCommand, runLmc, statsOf } from "./lmc-process.js";
 import { tempDir } from "../temp-dir.js";
 
 let server: TestServer;
@@ -128,6 +130,42 @@ describe("--echo", () => {
     const echoed = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "10", "--echo", "My name is"]);
     expect(echoed.code).toBe(0);
     expect(echoed.text).toBe(`My name is${plain.text}`);
+  });
+});
+
+describe("--stop's escapes", () => {
+  // Sampled with this seed, "My name is" goes on for a line, then another: the model's
+  // greedy text has no newline.
+  const sampled = ["-t", "1", "--seed", "3", "-n", "100"];
+  const firstLine = async () => {
+    const whole = await runLmc(["--host", server.url, ...sampled, "My name is"]);
+    expect(whole.text).toMatch(/^[^\n]+\n/);
+    return whole.text.split("\n")[0];
+  };
+
+  it("--stop '\\n' stops at the end of the line, as a Makefile (whose /bin/sh has no $'\\n') writes it", async () => {
+    const dir = tempDir("settings");
+    const lmcWords = lmcCommand()
+      .map((word) => `'${word}'`)
+      .join(" ");
+    await writeFile(join(dir, "Makefile"), `line.txt:\n\t${lmcWords} --host ${server.url} ${sampled.join(" ")} --stop '\\n' -o $@ "My name is"\n`);
+    await promisify(execFile)("make", ["-s", "-C", dir], { env: { PATH: process.env.PATH } });
+    expect(lastPrediction().config["llm.prediction.stopStrings"]).toEqual(["\n"]);
+    expect(await readFile(join(dir, "line.txt"), "utf8")).toBe(await firstLine());
+  });
+
+  it("a JSON Lines stop reads them too, and a real newline in it still works", async () => {
+    const item = (stop: unknown) => JSON.stringify({ prompt: "My name is", temperature: 1, maxTokens: 100, stop });
+    const input = [item("\\n"), item(["\n"]), item("\\q")].join("\n");
+    const result = await runLmc(["--host", server.url, "--seed", "3", "--each-jsonl", "-P", "1"], { input });
+    const records = result.text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    const line = await firstLine();
+    expect(records.slice(0, 2).map((record) => record.completion)).toEqual([line, line]);
+    expect(records[2]).toMatchObject({ index: 2, status: 2, error: expect.stringMatching(/^line 3: "stop" has an unknown escape \\q/) });
+    expect(result.code).toBe(1);
   });
 });
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, jsonItem, splitRecords } from "../../src/batch/input.js";
+import { escapeText, parseEscapes } from "../../src/lib/escapes.js";
 import { modelKeySetting } from "../../src/command-line/setting-types.js";
 import { tempDir } from "../temp-dir.js";
 
@@ -133,12 +134,21 @@ describe("--each-file, property-based", () => {
   });
 });
 
+/** A stop string as written in JSON Lines: any text but NUL, its backslashes, newlines and tabs as escapes or as they are. */
+const stopText = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 4 }).filter((text) => !text.includes("\\") && !text.includes("\0")),
+  fc
+    .string({ minLength: 1, maxLength: 4 })
+    .filter((text) => !text.includes("\0"))
+    .map(escapeText),
+);
+
 /** A JSON Lines item with every field it may carry, each optional but the prompt. */
 const jsonLinesItem = fc.record(
   {
     prompt: fc.string({ unit: "binary", maxLength: 12 }),
     model: fc.string({ unit: "binary", minLength: 1, maxLength: 12 }).filter((key) => modelKeySetting.parse(key) !== undefined),
-    stop: fc.oneof(fc.string({ minLength: 1, maxLength: 4 }), fc.array(fc.string({ minLength: 1, maxLength: 4 }), { maxLength: 3 })),
+    stop: fc.oneof(stopText, fc.array(stopText, { maxLength: 3 })),
     maxTokens: fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.constant(false)),
     // + 0: -0 would be written "0" and read back as 0.
     temperature: fc.double({ min: 0, max: 1e6, noNaN: true }).map((x) => x + 0),
@@ -171,7 +181,7 @@ function expectedItem(index: number, fields: JsonLinesFields) {
     index,
     text: prompt,
     ...(model === undefined ? {} : { model }),
-    ...(stop === undefined ? {} : { stopStrings: typeof stop === "string" ? [stop] : stop }),
+    ...(stop === undefined ? {} : { stopStrings: (typeof stop === "string" ? [stop] : stop).map(parseEscapes) }),
     ...(Object.keys(prediction).length === 0 ? {} : { prediction }),
   };
 }
