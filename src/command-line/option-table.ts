@@ -232,7 +232,12 @@ export const optionSpecs: readonly OptionRow[] = [
     hint: "KEY=VALUE",
     description: "any other prediction setting of LM Studio's SDK, e.g. xtcProbability=0.5 or cpuThreads=4; repeatable",
   },
-  { name: "schema", kind: "value", hint: "FILE|JSON", description: "make the completion JSON valid against this JSON Schema (a file, or inline JSON)" },
+  {
+    name: "schema",
+    kind: "value",
+    hint: "FILE|JSON",
+    description: "make the completion JSON valid against this JSON Schema (a file, or inline JSON); JSON cut off by --max-tokens or the context exits 5",
+  },
   settings.contextOverflow,
   settings.draftModel,
   settings.contextLength,

@@ -126,6 +126,8 @@ function completionShell(args: ParsedArgs): Shell | undefined {
 function checkFlagsGoWith(args: ParsedArgs, action: Action): void {
   if (args.flags.has("json") && action !== "list") throw new UsageError("--json goes with --list");
   if (args.flags.has("all") && action !== "help") throw new UsageError("--all goes with --help");
+  // Batch items cannot carry a schema (yet): refused rather than silently dropped.
+  if (args.values.has("schema") && action === "batch") throw new UsageError("--schema goes with a single completion, not batch mode");
   if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
 }
 

@@ -113,6 +113,29 @@ describe("--schema", () => {
     expect(Object.keys(JSON.parse(result.text)).sort()).toEqual(["age", "name"]);
   });
 
+  it("exits 5 when --max-tokens cut the JSON off, as --fail-on-truncate would; -o is then not written", async () => {
+    const dir = tempDir("settings");
+    const cut = ["--host", server.url, "-t", "0", "-n", "5", "--schema", JSON.stringify(schema)];
+    const streamed = await runLmc([...cut, "Describe a person:"]);
+    expect(streamed.code).toBe(5);
+    expect(() => JSON.parse(streamed.text)).toThrow();
+    const lines = streamed.stderr.split("\n").filter(Boolean);
+    expect(JSON.parse(lines[0]!).stopReason).toBe("maxPredictedTokensReached");
+    expect(lines.slice(1)).toEqual(["lmc: the completion was cut off (maxPredictedTokensReached), so it is not the whole JSON --schema asks for"]);
+    const toFile = await runLmc([...cut, "-o", join(dir, "person.json"), "Describe a person:"]);
+    expect(toFile.code).toBe(5);
+    expect(await readdir(dir)).toEqual([]);
+    const buffered = await runLmc([...cut, "--no-stream", "Describe a person:"]);
+    expect(buffered.code).toBe(5);
+    expect(buffered.stdout.length).toBe(0);
+  });
+
+  it("is refused in batch mode, whose items cannot carry it, rather than dropped", async () => {
+    const result = await runLmc(["--host", server.url, "--each", "--schema", JSON.stringify(schema)], { input: "Describe a person:\n" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("lmc: --schema goes with a single completion, not batch mode (see lmc --help)\n");
+  });
+
   it.each([
     [["--schema", "{oops"], /--schema: the argument is not valid JSON/],
     [["--schema", "/nonexistent/schema.json"], /--schema: cannot read \/nonexistent\/schema.json/],
