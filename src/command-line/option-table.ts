@@ -274,7 +274,8 @@ export const optionSpecs: readonly OptionRow[] = [
   {
     name: "each-jsonl",
     kind: "flag",
-    description: 'batch: complete each JSON line of stdin: {"prompt": ..., optional "model", "stop", "maxTokens", "temperature"}',
+    description:
+      'batch: complete each JSON line of stdin: {"prompt": ..., optional "id", "model", "stop", "maxTokens", "temperature"}; "id", any JSON value, is copied into the record',
   },
   {
     name: "each-file",

@@ -147,6 +147,7 @@ const stopText = fc.oneof(
 const jsonLinesItem = fc.record(
   {
     prompt: fc.string({ unit: "binary", maxLength: 12 }),
+    id: fc.jsonValue({ maxDepth: 3 }),
     model: fc.string({ unit: "binary", minLength: 1, maxLength: 12 }).filter((key) => modelKeySetting.parse(key) !== undefined),
     stop: fc.oneof(stopText, fc.array(stopText, { maxLength: 3 })),
     maxTokens: fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.constant(false)),
@@ -167,7 +168,7 @@ type JsonLinesFields = typeof jsonLinesItem extends fc.Arbitrary<infer T> ? T : 
 
 /** What lmc makes of such an item: the reference, field by field. */
 function expectedItem(index: number, fields: JsonLinesFields) {
-  const { prompt, model, stop, ...settings } = fields;
+  const { prompt, id, model, stop, ...settings } = fields;
   const sdkNames: Record<string, string> = {
     maxTokens: "maxTokens",
     temperature: "temperature",
@@ -179,6 +180,8 @@ function expectedItem(index: number, fields: JsonLinesFields) {
   const prediction = Object.fromEntries(Object.entries(settings).map(([name, value]) => [sdkNames[name]!, value]));
   return {
     index,
+    // As JSON gives it back (-0 is written 0).
+    ...("id" in fields ? { id: JSON.parse(JSON.stringify(id)) as unknown } : {}),
     text: prompt,
     ...(model === undefined ? {} : { model }),
     ...(stop === undefined ? {} : { stopStrings: (typeof stop === "string" ? [stop] : stop).map(parseEscapes) }),
@@ -188,7 +191,7 @@ function expectedItem(index: number, fields: JsonLinesFields) {
 
 /** Field names a JSON Lines line may carry, known or not. */
 const fieldName = fc.oneof(
-  fc.constantFrom("prompt", "model", "stop", "maxTokens", "temperature", "topK", "topP", "minP", "repeatPenalty", "max_tokens", ""),
+  fc.constantFrom("prompt", "id", "model", "stop", "maxTokens", "temperature", "topK", "topP", "minP", "repeatPenalty", "max_tokens", ""),
   fc.constantFrom("__proto__", "constructor", "hasOwnProperty", "toString", "valueOf"),
   fc.string({ maxLength: 6 }),
 );
@@ -210,7 +213,21 @@ describe("--each-jsonl, property-based", () => {
         const item = jsonItem(index, line);
         expect(item.index).toBe(index);
         if (item.problem === undefined) expect(typeof item.text).toBe("string");
-        else expect(item).toEqual({ index, text: "", problem: expect.stringMatching(new RegExp(`^line ${index + 1}[ :]`)) });
+        else {
+          const { id, ...rest } = item;
+          expect(rest).toEqual({ index, text: "", problem: expect.stringMatching(new RegExp(`^line ${index + 1}[ :]`)) });
+          // A line that parsed keeps its id, whatever went wrong after.
+          const parsed = (() => {
+            try {
+              return JSON.parse(line) as unknown;
+            } catch {
+              return undefined;
+            }
+          })();
+          const hasId = typeof parsed === "object" && parsed !== null && Object.hasOwn(parsed, "id");
+          expect("id" in item).toBe(hasId);
+          if (hasId) expect(id).toEqual((parsed as { id: unknown }).id);
+        }
       }),
       runs,
     );
