@@ -168,13 +168,25 @@ export const settings = {
     jsonl: "model",
     type: modelKeySetting,
   },
-  contextLength: { name: "context-length", kind: "value", hint: "N", description: "context length, when lmc loads the model", type: wholeNumber(1) },
-  gpu: { name: "gpu", kind: "value", hint: "off|max|RATIO", description: "GPU offload, when lmc loads the model", type: gpuRatio },
+  contextLength: {
+    name: "context-length",
+    kind: "value",
+    hint: "N",
+    description: "context length, when lmc loads the model (a model already loaded keeps its own; lmc says so)",
+    type: wholeNumber(1),
+  },
+  gpu: {
+    name: "gpu",
+    kind: "value",
+    hint: "off|max|RATIO",
+    description: "GPU offload, when lmc loads the model (a model already loaded keeps its own; lmc says so)",
+    type: gpuRatio,
+  },
   ttl: {
     name: "ttl",
     kind: "value",
     hint: "SECONDS",
-    description: "unload the model after SECONDS idle, when lmc loads it",
+    description: "unload the model after SECONDS idle, when lmc loads it (a model already loaded keeps its own; lmc says so)",
     type: secondsSetting({ whole: true }),
   },
   timeout: {

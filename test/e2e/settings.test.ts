@@ -93,6 +93,64 @@ describe("load settings", () => {
   });
 });
 
+describe("load settings for a model already loaded", () => {
+  // A server of their own: which models are loaded is what these tests are about.
+  let own: TestServer;
+  beforeAll(async () => {
+    own = await startTestServer({ quiet: true });
+  });
+  afterEach(() => expect(own.warnings).toEqual([]));
+  afterAll(() => own?.close());
+  const run = (args: string[], input?: string) => runLmc(["--host", own.url, "-n", "2", ...args, ...(input === undefined ? ["hi"] : [])], { input });
+  const notes = (stderr: string) => stderr.split("\n").filter((line) => line.startsWith("lmc: "));
+
+  it("says in one line that --context-length did not apply, and what to do; the run goes on", async () => {
+    const result = await run(["-m", "lmc-tiny", "--context-length", "8192"]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stderr.trim().split("\n").at(-1)!).predictedTokensCount).toBe(2);
+    expect(notes(result.stderr)).toEqual([
+      "lmc: lmc-tiny is already loaded with context length 2048; --context-length 8192 applies when lmc loads it: " +
+        "unload it in LM Studio or with `lms unload lmc-tiny`, then run again",
+    ]);
+  });
+
+  it("says nothing when the loaded model has the context length asked", async () => {
+    const result = await run(["-m", "lmc-tiny", "--context-length", "2048"]);
+    expect(result.code).toBe(0);
+    expect(notes(result.stderr)).toEqual([]);
+  });
+
+  it("costs nothing when none of them is given: no call but the lookup", async () => {
+    own.rpcCalls.length = 0;
+    const result = await run(["-m", "lmc-tiny"]);
+    expect(result.code).toBe(0);
+    expect(own.rpcCalls).toEqual([]);
+    await run(["-m", "lmc-tiny", "--context-length", "8192"]);
+    expect(own.rpcCalls).toEqual(["llm/listLoaded", "llm/getModelInfo"]);
+  });
+
+  it("says --ttl and --gpu, which lmc cannot check, and without --model names the model to give", async () => {
+    const result = await run(["--ttl", "60", "--gpu", "max"]);
+    expect(result.code).toBe(0);
+    expect(notes(result.stderr)).toEqual([
+      "lmc: lmc-tiny is already loaded (lmc cannot tell its idle TTL or GPU offload); --ttl 60 and --gpu max apply when lmc loads it: " +
+        "unload it in LM Studio or with `lms unload lmc-tiny`, then run again with --model lmc-tiny",
+    ]);
+  });
+
+  it("says nothing when lmc loads the model itself, and once per model in a batch", async () => {
+    const loads = await run(["-m", "lmc-tiny-unloaded", "--context-length", "512", "--ttl", "60"]);
+    expect(loads.code).toBe(0);
+    expect(notes(loads.stderr)).toEqual([]);
+    const batch = await run(["-m", "lmc-tiny-unloaded", "--context-length", "1024", "--each", "-P", "2"], "a\nb\nc\nd\n");
+    expect(batch.code).toBe(0);
+    expect(notes(batch.stderr)).toEqual([
+      "lmc: lmc-tiny-unloaded is already loaded with context length 512; --context-length 1024 applies when lmc loads it: " +
+        "unload it in LM Studio or with `lms unload lmc-tiny-unloaded`, then run again",
+    ]);
+  });
+});
+
 describe("--schema", () => {
   const schema = { type: "object", properties: { name: { type: "string" }, age: { type: "number" } }, required: ["name", "age"] };
 

@@ -131,6 +131,8 @@ export interface TestServer {
   httpUrl: string;
   port: number;
   received: ReceivedRequest[];
+  /** Every rpc call, as "namespace/endpoint" (llm/listLoaded), in the order they came. */
+  rpcCalls: string[];
   /** Every communicationWarning a client sent, plus protocol problems the server noticed. */
   warnings: unknown[];
   setFault(f: Fault): void;
@@ -267,6 +269,7 @@ class TestServerImpl implements TestServer {
   httpUrl = "";
   port = 0;
   received: ReceivedRequest[] = [];
+  rpcCalls: string[] = [];
   warnings: unknown[] = [];
 
   private fault: Fault;
@@ -622,6 +625,7 @@ class TestServerImpl implements TestServer {
   }
 
   private async rpc(namespace: string, endpoint: string, parameter: unknown): Promise<unknown> {
+    this.rpcCalls.push(`${namespace}/${endpoint}`);
     const p = (parameter ?? {}) as Record<string, unknown>;
     if (namespace === "llm") {
       switch (endpoint) {
