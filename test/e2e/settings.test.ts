@@ -138,6 +138,18 @@ describe("load settings for a model already loaded", () => {
     ]);
   });
 
+  it("goes on without a word when LM Studio does not say what is loaded, after waiting 2 s at most", async () => {
+    own.setFault({ type: "unansweredRpc", endpoints: ["listLoaded"] });
+    try {
+      const result = await run(["-m", "lmc-tiny", "--context-length", "8192"]);
+      expect(result.code).toBe(0);
+      expect(notes(result.stderr)).toEqual([]);
+      expect(result.elapsedMs).toBeLessThan(10_000);
+    } finally {
+      own.setFault({ type: "none" });
+    }
+  });
+
   it("says nothing when lmc loads the model itself, and once per model in a batch", async () => {
     const loads = await run(["-m", "lmc-tiny-unloaded", "--context-length", "512", "--ttl", "60"]);
     expect(loads.code).toBe(0);

@@ -44,6 +44,8 @@ export type Fault =
   | { type: "dieMidStream"; afterFragments: number }
   /** The handshake succeeds, then no rpc or channel is ever answered. */
   | { type: "hang" }
+  /** These rpc endpoints (listLoaded, getModelInfo…) are never answered; the rest are. */
+  | { type: "unansweredRpc"; endpoints: string[] }
   /**
    * predict/completeRawText answer with a channelError shaped like LM Studio's errors; with
    * `code`, one that the SDK words itself (its displayData.code), keeping the title apart.
@@ -615,6 +617,7 @@ class TestServerImpl implements TestServer {
   // --- rpc -----------------------------------------------------------------
 
   private async handleRpc(conn: Conn, endpoint: string, callId: number, parameter: unknown): Promise<void> {
+    if (this.fault.type === "unansweredRpc" && this.fault.endpoints.includes(endpoint)) return;
     try {
       const result = await this.rpc(conn.namespace, endpoint, parameter);
       this.send(conn, result === undefined ? { type: "rpcResult", callId } : { type: "rpcResult", callId, result });
