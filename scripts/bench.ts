@@ -1,4 +1,4 @@
-// npm run bench [-- --runs N]: lmc's start-up, end-to-end time and memory, each side by
+// npm run bench [-- --runs N] [-- --group TEXT]: lmc's start-up, end-to-end time and memory, each side by
 // side with a baseline run in the same loop, against the targets in BENCHMARKS.md.
 // The LM Studio-compatible test server runs in this process. Prints Markdown tables of
 // medians and ratios; exits 1 when a target is missed.
@@ -22,6 +22,9 @@ const runsArg = process.argv.indexOf("--runs");
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 20;
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error("--runs takes a whole number of runs, 1 or more");
 const MEMORY_RUNS = Math.max(3, Math.round(RUNS / 4));
+const groupArg = process.argv.indexOf("--group");
+/** --group TEXT: only the groups whose title contains TEXT. */
+const ONLY = groupArg > 0 ? process.argv[groupArg + 1] : undefined;
 const WARMUP = 2;
 /** GNU time reports a process's peak RSS (-f %M, in KiB); without it, /proc is polled. */
 const GNU_TIME = "/usr/bin/time";
@@ -179,6 +182,19 @@ function groups(server: TestServer, flood: TestServer): Group[] {
       ],
     })),
   });
+  // Load settings for a model already loaded: a listLoaded alongside the lookup, and a
+  // getModelInfo for --context-length (2048 is what it has: nothing said; 8192: a line said).
+  const cjs = [node, "dist/lmc.cjs", "--host", server.url, "-m", "lmc-tiny", "-n", "5", "-t", "0"];
+  list.push({
+    title: "--context-length for a model already loaded, -n 5",
+    baseline: { label: "lmc -m lmc-tiny (no load setting)", argv: [...cjs, PROMPT], expect: "output" },
+    others: ["2048", "8192"].map((length) => ({
+      label: `lmc -m lmc-tiny --context-length ${length}`,
+      argv: [...cjs, "--context-length", length, PROMPT],
+      expect: "output",
+      targets: [{ metric: "time", max: 1.1 }],
+    })),
+  });
   return list;
 }
 
@@ -200,7 +216,7 @@ async function benchThisNode(): Promise<void> {
       `Medians of ${RUNS} runs (after ${WARMUP} warm-up runs) for time, of ${MEMORY_RUNS} for peak RSS ` +
         `(${existsSync(GNU_TIME) ? "GNU time" : "polled from /proc"}); × is the ratio to the group's baseline.`,
     ];
-    for (const group of groups(server, flood)) {
+    for (const group of groups(server, flood).filter((group) => ONLY === undefined || group.title.includes(ONLY))) {
       process.stderr.write(`${group.title} `);
       out.push("", report(group, await measure(group)));
     }

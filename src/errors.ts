@@ -13,7 +13,7 @@ export const ExitCode = {
   unreachable: 3,
   /** The model asked for does not exist, or none is loaded. */
   modelNotFound: 4,
-  /** --fail-on-truncate: the completion was cut off by the token limit or the context. */
+  /** --fail-on-truncate or --schema: the completion was cut off by the token limit or the context. */
   truncated: 5,
   /** LM Studio refused the API token (LM_API_TOKEN), or wants one and none was given. */
   unauthorized: 6,

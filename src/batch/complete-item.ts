@@ -14,8 +14,13 @@ import { TextBuilder } from "../lib/text-builder.js";
 import type { BatchItem } from "./input.js";
 import type { BatchRecord } from "./ordered-engine.js";
 
+/** What every record of `item` begins with: its index, its JSON Lines id (when it has one), its file. */
+function recordOf(item: BatchItem): BatchRecord {
+  return { index: item.index, ...("id" in item ? { id: item.id } : {}), ...(item.file === undefined ? {} : { file: item.file }) };
+}
+
 export function failedRecord(item: BatchItem, error: string, status: number): BatchRecord {
-  return { index: item.index, ...(item.file === undefined ? {} : { file: item.file }), error, status };
+  return { ...recordOf(item), error, status };
 }
 
 /** `watch` is the host's, shared by its items in flight. */
@@ -62,7 +67,7 @@ async function completeItemOnce(
   deadline: Deadline,
   partial: { completion?: TextBuilder },
 ): Promise<BatchRecord> {
-  const record: BatchRecord = { index: item.index, ...(item.file === undefined ? {} : { file: item.file }) };
+  const record = recordOf(item);
   if (item.problem) return failedRecord(item, item.problem, ExitCode.usage);
   const prompt = joinPrompt(options.batch === "files" ? [] : options.words, item.text);
   if (prompt === "") return failedRecord(item, "the prompt is empty", ExitCode.usage);

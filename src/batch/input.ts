@@ -9,9 +9,16 @@ import type { BatchFormat } from "../command-line/options.js";
 import { itemSettings, predictionKey, settings } from "../command-line/option-table.js";
 import { MAX_PROMPT_BYTES, readAtMost, tooLargeForPrompt } from "../prompt/prompt-limit.js";
 import { withoutFinalNewline } from "../prompt/prompt.js";
+import { parseStopString } from "../command-line/stop-strings.js";
+import { EscapeError } from "../lib/escapes.js";
 
 export interface BatchItem {
   index: number;
+  /**
+   * A JSON Lines item's "id", any JSON value (null too), copied into its record so that
+   * records can be joined back to their inputs; absent when the item has none.
+   */
+  id?: unknown;
   /** The item's text: a line, a NUL-separated record, a JSON Lines prompt or a file's contents. */
   text: string;
   /** The file it came from, with --each-file. */
@@ -157,19 +164,23 @@ export async function* itemsFromFiles(files: Iterable<string> | AsyncIterable<st
  * what the user meant to show.
  */
 export function jsonItem(index: number, line: string): BatchItem {
-  const problem = (what: string): BatchItem => ({ index, text: "", problem: `line ${index + 1}${what}` });
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
     const { column, atEnd } = jsonErrorPosition(line);
-    return problem(` is not valid JSON (${atEnd ? "it ends too early" : `column ${column}`})`);
+    // A line that is not JSON has no id.
+    return { index, text: "", problem: `line ${index + 1} is not valid JSON (${atEnd ? "it ends too early" : `column ${column}`})` };
   }
+  // Its id goes into the record, an error record too, once the line is JSON.
+  const head: Pick<BatchItem, "index" | "id"> =
+    typeof value === "object" && value !== null && Object.hasOwn(value, "id") ? { index, id: (value as { id: unknown }).id } : { index };
+  const problem = (what: string): BatchItem => ({ ...head, text: "", problem: `line ${index + 1}${what}` });
   if (typeof value !== "object" || value === null || typeof (value as { prompt?: unknown }).prompt !== "string") {
     return problem(` has no "prompt" string`);
   }
-  const { prompt, model, stop, ...rest } = value as Record<string, unknown>;
-  const item: BatchItem = { index, text: prompt as string };
+  const { prompt, model, stop, id: _id, ...rest } = value as Record<string, unknown>;
+  const item: BatchItem = { ...head, text: prompt as string };
   if (model !== undefined) {
     const modelKey = settings.model.type;
     if (typeof model !== "string" || modelKey.parse(model) === undefined) return problem(`: "model" must be ${modelKey.accepts}`);
@@ -180,13 +191,19 @@ export function jsonItem(index: number, line: string): BatchItem {
     if (!Array.isArray(stops) || !stops.every((s) => typeof s === "string" && s !== "")) {
       return problem(`: "stop" must be a string or a list of non-empty strings`);
     }
-    item.stopStrings = stops;
+    // The escapes of --stop apply here too: "\\n" (backslash, n) is a newline, as a real newline is.
+    try {
+      item.stopStrings = stops.map(parseStopString);
+    } catch (error) {
+      if (error instanceof EscapeError) return problem(`: "stop" ${error.message}`);
+      throw error;
+    }
   }
   for (const [name, setting] of Object.entries(rest)) {
     const field = itemSettings[name];
     // A field name is the input's shape, not its content: it is named when it looks like one.
     if (!field)
-      return problem(`: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, model, stop, ${Object.keys(itemSettings).join(", ")}`);
+      return problem(`: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, id, model, stop, ${Object.keys(itemSettings).join(", ")}`);
     const parsed = field.type.parse(String(setting));
     if (parsed === undefined) return problem(`: "${name}" must be ${field.type.accepts}`);
     (item.prediction ??= {})[predictionKey(field)] = parsed;

@@ -10,6 +10,8 @@ import { rate, seconds, type StatsRecord } from "../prediction/stats.js";
 /** One line of batch output. */
 export interface BatchRecord {
   index: number;
+  /** A JSON Lines item's "id", as it was given (any JSON value). */
+  id?: unknown;
   file?: string;
   completion?: string;
   stats?: StatsRecord;

@@ -68,7 +68,7 @@ ${wrap(variables, HELP_WIDTH - 2)
 
 Exit status:
   0 success   1 prediction failed   2 usage error   3 LM Studio unreachable
-  4 model not found or none loaded   5 cut off (--fail-on-truncate)
+  4 model not found or none loaded   5 cut off (--fail-on-truncate, --schema)
   6 API token refused or missing   124 timed out   141 stdout closed by reader
   130 interrupted (Ctrl-C)   129 hung up (SIGHUP)   143 terminated (SIGTERM)
 

@@ -168,13 +168,25 @@ export const settings = {
     jsonl: "model",
     type: modelKeySetting,
   },
-  contextLength: { name: "context-length", kind: "value", hint: "N", description: "context length, when lmc loads the model", type: wholeNumber(1) },
-  gpu: { name: "gpu", kind: "value", hint: "off|max|RATIO", description: "GPU offload, when lmc loads the model", type: gpuRatio },
+  contextLength: {
+    name: "context-length",
+    kind: "value",
+    hint: "N",
+    description: "context length, when lmc loads the model (a model already loaded keeps its own; lmc says so)",
+    type: wholeNumber(1),
+  },
+  gpu: {
+    name: "gpu",
+    kind: "value",
+    hint: "off|max|RATIO",
+    description: "GPU offload, when lmc loads the model (a model already loaded keeps its own; lmc says so)",
+    type: gpuRatio,
+  },
   ttl: {
     name: "ttl",
     kind: "value",
     hint: "SECONDS",
-    description: "unload the model after SECONDS idle, when lmc loads it",
+    description: "unload the model after SECONDS idle, when lmc loads it (a model already loaded keeps its own; lmc says so)",
     type: secondsSetting({ whole: true }),
   },
   timeout: {
@@ -213,7 +225,14 @@ type OptionRow = OptionSpec & Partial<SettingSpec<unknown>>;
 export const optionSpecs: readonly OptionRow[] = [
   settings.model,
   settings.maxTokens,
-  { name: "stop", common: true, short: "s", kind: "list", hint: "STR", description: "stop before STR; repeatable (STR itself is not output)" },
+  {
+    name: "stop",
+    common: true,
+    short: "s",
+    kind: "list",
+    hint: "STR",
+    description: "stop before STR; repeatable (STR itself is not output); \\n is a newline, \\t a tab, \\\\ a backslash",
+  },
   settings.temperature,
   settings.topK,
   settings.topP,
@@ -225,7 +244,12 @@ export const optionSpecs: readonly OptionRow[] = [
     hint: "KEY=VALUE",
     description: "any other prediction setting of LM Studio's SDK, e.g. xtcProbability=0.5 or cpuThreads=4; repeatable",
   },
-  { name: "schema", kind: "value", hint: "FILE|JSON", description: "make the completion JSON valid against this JSON Schema (a file, or inline JSON)" },
+  {
+    name: "schema",
+    kind: "value",
+    hint: "FILE|JSON",
+    description: "make the completion JSON valid against this JSON Schema (a file, or inline JSON); JSON cut off by --max-tokens or the context exits 5",
+  },
   settings.contextOverflow,
   settings.draftModel,
   settings.contextLength,
@@ -281,7 +305,8 @@ export const optionSpecs: readonly OptionRow[] = [
   {
     name: "each-jsonl",
     kind: "flag",
-    description: 'batch: complete each JSON line of stdin: {"prompt": ..., optional "model", "stop", "maxTokens", "temperature"}',
+    description:
+      'batch: complete each JSON line of stdin: {"prompt": ..., optional "id", "model", "stop", "maxTokens", "temperature"}; "id", any JSON value, is copied into the record',
   },
   {
     name: "each-file",
@@ -300,7 +325,7 @@ export const optionSpecs: readonly OptionRow[] = [
     short: "d",
     kind: "value",
     hint: "STR",
-    description: "batch: write the completions alone, each followed by STR (\\0 is NUL, \\n newline, \\t tab)",
+    description: "batch: write the completions alone, each followed by STR (\\0 is NUL, \\n newline, \\t tab, \\\\ backslash)",
   },
   settings.parallel,
   settings.idleTimeout,

@@ -10,7 +10,8 @@ import { localPorts } from "../lmstudio/discovery.js";
 import { normalizeHost } from "./host-address.js";
 import { flagSettings, optionSettings, optionSpecs, predictionKey, settings } from "./option-table.js";
 import { envFlag } from "../lib/env-flag.js";
-import { lookupTable } from "../lib/lookup-table.js";
+import { EscapeError, parseEscapes } from "../lib/escapes.js";
+import { parseStopString } from "./stop-strings.js";
 import { parseApiToken } from "../lmstudio/api-token.js";
 import { checkValue, type Setting } from "./setting-types.js";
 import type { Action, BatchInput, Options, PredictionOptions, ServerOptions, StatsDestination } from "./options.js";
@@ -121,6 +122,8 @@ function completionShell(args: ParsedArgs): Shell | undefined {
 function checkFlagsGoWith(args: ParsedArgs, action: Action): void {
   if (args.flags.has("json") && action !== "list") throw new UsageError("--json goes with --list");
   if (args.flags.has("all") && action !== "help") throw new UsageError("--all goes with --help");
+  // Batch items cannot carry a schema (yet): refused rather than silently dropped.
+  if (args.values.has("schema") && action === "batch") throw new UsageError("--schema goes with a single completion, not batch mode");
   if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
 }
 
@@ -220,11 +223,19 @@ function parseLocalPorts(text: string | undefined): readonly number[] {
   return ports;
 }
 
-/** --delimiter's value with the escapes \0, \n, \t and \\ turned into the characters. */
+/** --delimiter's value with its escapes (\0, \n, \t, \\) turned into the characters. */
 function parseDelimiter(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  const escapes = lookupTable({ "0": "\0", n: "\n", t: "\t", "\\": "\\" });
-  return text.replace(/\\(.)/g, (match, letter: string) => escapes[letter] ?? match);
+  return text === undefined ? undefined : unescaped(parseEscapes, text, "--delimiter");
+}
+
+/** A value read by `parse`, or a usage error that names the value and what is wrong with its escapes. */
+function unescaped(parse: (text: string) => string, text: string, source: string): string {
+  try {
+    return parse(text);
+  } catch (error) {
+    if (error instanceof EscapeError) throw new UsageError(`${source} ${JSON.stringify(text)} ${error.message}`);
+    throw error;
+  }
 }
 
 /**
@@ -267,7 +278,10 @@ function batchInput(args: ParsedArgs): BatchInput | undefined {
   }
 }
 
+/** --stop's values, their escapes read: `--stop '\n'` stops at the end of the line. */
 function checkStopStrings(stops: string[]): string[] {
-  if (stops.includes("")) throw new UsageError("--stop needs a non-empty string");
-  return stops;
+  return stops.map((stop) => {
+    if (stop === "") throw new UsageError("--stop needs a non-empty string");
+    return unescaped(parseStopString, stop, "--stop");
+  });
 }

@@ -31,7 +31,8 @@ export async function sessionOpener(settings: ServerSettings, io: SessionIo): Pr
   const { openSession } = await import("./session.js");
   io.mark?.("SDK loaded"); // and initialised: importing session.js requires it
   const log = (level: string, message: string) => settings.verbose && io.stderr.write(`lmc: [sdk ${level}] ${message}\n`);
-  return (host) => openSession({ host, credentials: settings.credentials, log, onStep: io.mark });
+  const notice = (message: string) => io.stderr.write(`lmc: ${message}\n`);
+  return (host) => openSession({ host, credentials: settings.credentials, log, notice, onStep: io.mark });
 }
 
 /** Finds LM Studio, opens a session with it for `work`, and always closes it. */

@@ -10,6 +10,7 @@ import type { Step } from "../startup/timeline.js";
 import type { Credentials } from "./api-token.js";
 import { fragmentQueue, MAX_COMPLETION_BYTES } from "./fragment-queue.js";
 import { watchPort, type PortWatch } from "./port-watch.js";
+import { asksLoadSettings, loadedAlreadyNote, type LoadedInstance } from "./loaded-already.js";
 import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
 
 /** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
@@ -27,6 +28,8 @@ interface SessionOptions {
   log: (level: string, message: string) => void;
   /** Told each step of the session that the run's timeline shows (NODE_DEBUG=lmc). */
   onStep?: (step: Step) => void;
+  /** Told, once per model, when --context-length, --gpu or --ttl could not apply (loaded-already.ts). */
+  notice: (message: string) => void;
 }
 
 export interface CompletionRequest {
@@ -99,6 +102,12 @@ export interface Session {
   connected(): boolean | undefined;
 }
 
+/** How long lmc waits on LM Studio to tell what a model found loaded has, before it goes on without saying. */
+const NOTE_WAIT_MS = 2000;
+
+/** Resolves to undefined after `ms`, without keeping the process alive. */
+const delay = (ms: number) => new Promise<undefined>((resolve) => void setTimeout(() => resolve(undefined), ms).unref());
+
 /** One model lookup (or load) that several completions wait on. */
 interface SharedLookup {
   model: Promise<LLM>;
@@ -107,7 +116,7 @@ interface SharedLookup {
   settled: boolean;
 }
 
-export function openSession({ host, credentials, log, onStep }: SessionOptions): Session {
+export function openSession({ host, credentials, log, notice, onStep }: SessionOptions): Session {
   // The client's logger reports frames the SDK could not read, to the watch of its port,
   // which can only be made once the client is.
   const late: { watch?: PortWatch } = {};
@@ -115,10 +124,19 @@ export function openSession({ host, credentials, log, onStep }: SessionOptions):
   const watch = (late.watch = watchPort((client.llm as unknown as { port?: unknown }).port));
   onStep?.("client constructed");
 
-  const findModel = async ({ model: key, load: config, ttlSec, signal, onLoadProgress }: CompletionRequest): Promise<LLM> => {
+  const findModel = async (request: CompletionRequest): Promise<LLM> => {
+    const { model: key, load: config, ttlSec, signal, onLoadProgress } = request;
+    // Only when a setting of the load was asked: the models loaded before lmc asked,
+    // listed alongside the lookup (sent first, so answered from the state before it).
+    const before = asksLoadSettings(request) ? client.llm.listLoaded() : undefined;
+    before?.catch(() => {});
+    let loading = false;
+    const onProgress = (fraction: number) => ((loading = true), onLoadProgress?.(fraction));
     try {
-      const model = await (key === undefined ? client.llm.model() : client.llm.model(key, { signal, config, ttl: ttlSec, onProgress: onLoadProgress }));
+      const model = await (key === undefined ? client.llm.model() : client.llm.model(key, { signal, config, ttl: ttlSec, onProgress }));
       onStep?.("model found");
+      // A model lmc loaded has what it asked; one it found loaded may not.
+      if (before && !loading) await sayIfLoadedDiffers(request, model, before);
       return model;
     } catch (error) {
       if (signal.aborted) throw error;
@@ -127,6 +145,18 @@ export function openSession({ host, credentials, log, onStep }: SessionOptions):
       const available = await listModelKeys(client).catch(() => undefined);
       throw new LmcError(modelErrorMessage(problem, key, available), ExitCode.modelNotFound, { cause: error });
     }
+  };
+
+  /** Says, when `model` was loaded before lmc asked, if it lacks what `asked` wanted; a server slow to tell is not waited on. */
+  const sayIfLoadedDiffers = async (asked: CompletionRequest, model: LLM, before: Promise<LLM[]>) => {
+    const answer = <T>(promise: Promise<T>) => Promise.race([promise, delay(NOTE_WAIT_MS)]).catch(() => undefined);
+    const instances = await answer(before);
+    if (!instances?.some((instance) => instance.identifier === model.identifier)) return;
+    // One more round trip, only for a model found loaded when --context-length was given.
+    const info = asked.load.contextLength === undefined ? undefined : await answer(model.getModelInfo());
+    const loaded: LoadedInstance = { modelKey: model.modelKey, identifier: model.identifier, contextLength: info?.contextLength };
+    const note = loadedAlreadyNote(asked, loaded);
+    if (note) notice(note);
   };
 
   // Batch mode asks for the same model many times, several at once: one lookup (or load)

@@ -14,10 +14,16 @@ const CANCEL_GRACE_MS = 1000;
 /** Stop reasons that mean the completion did not end where the model would have ended it. */
 const truncationReasons = new Set(["maxPredictedTokensReached", "contextLengthReached"]);
 
-/** With --fail-on-truncate, the error of a completion cut off by the token limit or the context. */
-function cutOffError(failOnTruncate: boolean, stopReason: string): LmcError | undefined {
-  if (!failOnTruncate || !truncationReasons.has(stopReason)) return undefined;
-  return new LmcError(`the completion was cut off (${stopReason}; --fail-on-truncate)`, ExitCode.truncated);
+/**
+ * The error of a completion cut off by the token limit or the context, when that is
+ * one: with --fail-on-truncate, and always with --schema, whose JSON cut off is not
+ * JSON (exit 0 would hand `jq` text it cannot parse).
+ */
+function cutOffError(failOnTruncate: boolean, schema: boolean, stopReason: string): LmcError | undefined {
+  if (!truncationReasons.has(stopReason)) return undefined;
+  if (schema) return new LmcError(`the completion was cut off (${stopReason}), so it is not the whole JSON --schema asks for`, ExitCode.truncated);
+  if (failOnTruncate) return new LmcError(`the completion was cut off (${stopReason}; --fail-on-truncate)`, ExitCode.truncated);
+  return undefined;
 }
 
 /** Where the reasoning goes when it is shown (without, it is dropped). */
@@ -44,7 +50,7 @@ export interface PredictionHooks {
 
 interface Predicted {
   outcome: CompletionOutcome;
-  /** --fail-on-truncate's error, when the completion was cut off. */
+  /** The error of a completion cut off, with --fail-on-truncate or --schema. */
   cutOff?: LmcError;
 }
 
@@ -83,7 +89,7 @@ export async function predict(session: Session, request: Omit<CompletionRequest,
       }
       await hooks.reasoning?.end();
       const outcome = await raceAbort(prediction.outcome, signal);
-      return { outcome, cutOff: cutOffError(hooks.failOnTruncate, outcome.stats.stopReason) };
+      return { outcome, cutOff: cutOffError(hooks.failOnTruncate, request.schema !== undefined, outcome.stats.stopReason) };
     } catch (error) {
       // Cancelling makes the SDK send a cancel; give the server a moment to confirm
       // it, so it stops generating for a reader that is gone.

@@ -137,6 +137,42 @@ describe("--each-jsonl", () => {
     expect(second.completion).not.toContain(".");
     expect(third).toMatchObject({ index: 2, status: 2, error: expect.stringMatching(/^line 3 is not valid JSON/) });
   });
+  it("copies each item's id, any JSON value, into its record right after index, error records too, and --resume goes on by index", async () => {
+    const huge = JSON.stringify("x".repeat(1 << 20));
+    // A "__proto__" key of an id is the id's own key, written back as it came, never a prototype.
+    const hostile = '{"__proto__":{"polluted":true},"deep":[[[{"a":"\\n\\u0000"}]]]}';
+    const ids = ['"a-1"', "7", "null", hostile, huge];
+    const lines = [
+      ...ids.map((id) => `{"prompt":"My name is","id":${id}}`),
+      // Parsed, then refused: it keeps its id. Not JSON: it has none.
+      '{"id":{"k":[1]},"prompt":"I like","maxTokens":0}',
+      '{"id":"lost","prompt":',
+      '{"prompt":"I like"}',
+    ];
+    const first = await runLmc([...greedy(), "--each-jsonl"], { input: lines.join("\n") });
+    expect(first.code).toBe(1);
+    const written = first.text.trim().split("\n");
+    expect(written.map((line) => Object.keys(JSON.parse(line)).slice(0, 2))).toEqual([
+      ...ids.map(() => ["index", "id"]),
+      ["index", "id"],
+      ["index", "error"],
+      ["index", "completion"],
+    ]);
+    ids.forEach((id, index) => expect(written[index]!.startsWith(`{"index":${index},"id":${id},"completion":`)).toBe(true));
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(JSON.parse(written[5]!)).toMatchObject({ index: 5, id: { k: [1] }, status: 2 });
+    // The failed items, and only they, are done again, with their ids.
+    const out = join(tempDir("batch-id"), "out.jsonl");
+    await writeFile(out, first.text);
+    const fixed = lines.join("\n").replace('"maxTokens":0', '"maxTokens":2');
+    const resumed = await runLmc([...greedy(), "--each-jsonl", "--resume", out], { input: fixed });
+    expect(resumed.code).toBe(1);
+    expect(records(resumed).map((record) => [record.index, record.id, record.status])).toEqual([
+      [5, { k: [1] }, undefined],
+      [6, undefined, 2],
+    ]);
+  });
+
   it("gives a line whose field names a member of Object.prototype an error record, and goes on with the others", async () => {
     const hostile = ["__proto__", "constructor", "hasOwnProperty", "toString"];
     const input = [

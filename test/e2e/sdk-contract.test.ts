@@ -118,7 +118,7 @@ afterEach(async () => {
 });
 function lmcSession(host: string): { session: Session; log: string[] } {
   const log: string[] = [];
-  const session = openSession({ host, log: (_, message) => log.push(message) });
+  const session = openSession({ host, log: (_, message) => log.push(message), notice: (message) => log.push(message) });
   sessions.push(session);
   return { session, log };
 }

@@ -1,10 +1,12 @@
 // Every knob reaches LM Studio under the key LM Studio reads, and does what it says.
 
-import { readdir, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../server/server.js";
-import { runLmc, statsOf } from "./lmc-process.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { lmcCommand, runLmc, statsOf } from "./lmc-process.js";
 import { tempDir } from "../temp-dir.js";
 
 let server: TestServer;
@@ -91,6 +93,76 @@ describe("load settings", () => {
   });
 });
 
+describe("load settings for a model already loaded", () => {
+  // A server of their own: which models are loaded is what these tests are about.
+  let own: TestServer;
+  beforeAll(async () => {
+    own = await startTestServer({ quiet: true });
+  });
+  afterEach(() => expect(own.warnings).toEqual([]));
+  afterAll(() => own?.close());
+  const run = (args: string[], input?: string) => runLmc(["--host", own.url, "-n", "2", ...args, ...(input === undefined ? ["hi"] : [])], { input });
+  const notes = (stderr: string) => stderr.split("\n").filter((line) => line.startsWith("lmc: "));
+
+  it("says in one line that --context-length did not apply, and what to do; the run goes on", async () => {
+    const result = await run(["-m", "lmc-tiny", "--context-length", "8192"]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stderr.trim().split("\n").at(-1)!).predictedTokensCount).toBe(2);
+    expect(notes(result.stderr)).toEqual([
+      "lmc: lmc-tiny is already loaded with context length 2048; --context-length 8192 applies when lmc loads it: " +
+        "unload it in LM Studio or with `lms unload lmc-tiny`, then run again",
+    ]);
+  });
+
+  it("says nothing when the loaded model has the context length asked", async () => {
+    const result = await run(["-m", "lmc-tiny", "--context-length", "2048"]);
+    expect(result.code).toBe(0);
+    expect(notes(result.stderr)).toEqual([]);
+  });
+
+  it("costs nothing when none of them is given: no call but the lookup", async () => {
+    own.rpcCalls.length = 0;
+    const result = await run(["-m", "lmc-tiny"]);
+    expect(result.code).toBe(0);
+    expect(own.rpcCalls).toEqual([]);
+    await run(["-m", "lmc-tiny", "--context-length", "8192"]);
+    expect(own.rpcCalls).toEqual(["llm/listLoaded", "llm/getModelInfo"]);
+  });
+
+  it("says --ttl and --gpu, which lmc cannot check, and without --model names the model to give", async () => {
+    const result = await run(["--ttl", "60", "--gpu", "max"]);
+    expect(result.code).toBe(0);
+    expect(notes(result.stderr)).toEqual([
+      "lmc: lmc-tiny is already loaded (lmc cannot tell its idle TTL or GPU offload); --ttl 60 and --gpu max apply when lmc loads it: " +
+        "unload it in LM Studio or with `lms unload lmc-tiny`, then run again with --model lmc-tiny",
+    ]);
+  });
+
+  it("goes on without a word when LM Studio does not say what is loaded, after waiting 2 s at most", async () => {
+    own.setFault({ type: "unansweredRpc", endpoints: ["listLoaded"] });
+    try {
+      const result = await run(["-m", "lmc-tiny", "--context-length", "8192"]);
+      expect(result.code).toBe(0);
+      expect(notes(result.stderr)).toEqual([]);
+      expect(result.elapsedMs).toBeLessThan(10_000);
+    } finally {
+      own.setFault({ type: "none" });
+    }
+  });
+
+  it("says nothing when lmc loads the model itself, and once per model in a batch", async () => {
+    const loads = await run(["-m", "lmc-tiny-unloaded", "--context-length", "512", "--ttl", "60"]);
+    expect(loads.code).toBe(0);
+    expect(notes(loads.stderr)).toEqual([]);
+    const batch = await run(["-m", "lmc-tiny-unloaded", "--context-length", "1024", "--each", "-P", "2"], "a\nb\nc\nd\n");
+    expect(batch.code).toBe(0);
+    expect(notes(batch.stderr)).toEqual([
+      "lmc: lmc-tiny-unloaded is already loaded with context length 512; --context-length 1024 applies when lmc loads it: " +
+        "unload it in LM Studio or with `lms unload lmc-tiny-unloaded`, then run again",
+    ]);
+  });
+});
+
 describe("--schema", () => {
   const schema = { type: "object", properties: { name: { type: "string" }, age: { type: "number" } }, required: ["name", "age"] };
 
@@ -111,6 +183,29 @@ describe("--schema", () => {
     expect(Object.keys(JSON.parse(result.text)).sort()).toEqual(["age", "name"]);
   });
 
+  it("exits 5 when --max-tokens cut the JSON off, as --fail-on-truncate would; -o is then not written", async () => {
+    const dir = tempDir("settings");
+    const cut = ["--host", server.url, "-t", "0", "-n", "5", "--schema", JSON.stringify(schema)];
+    const streamed = await runLmc([...cut, "Describe a person:"]);
+    expect(streamed.code).toBe(5);
+    expect(() => JSON.parse(streamed.text)).toThrow();
+    const lines = streamed.stderr.split("\n").filter(Boolean);
+    expect(JSON.parse(lines[0]!).stopReason).toBe("maxPredictedTokensReached");
+    expect(lines.slice(1)).toEqual(["lmc: the completion was cut off (maxPredictedTokensReached), so it is not the whole JSON --schema asks for"]);
+    const toFile = await runLmc([...cut, "-o", join(dir, "person.json"), "Describe a person:"]);
+    expect(toFile.code).toBe(5);
+    expect(await readdir(dir)).toEqual([]);
+    const buffered = await runLmc([...cut, "--no-stream", "Describe a person:"]);
+    expect(buffered.code).toBe(5);
+    expect(buffered.stdout.length).toBe(0);
+  });
+
+  it("is refused in batch mode, whose items cannot carry it, rather than dropped", async () => {
+    const result = await runLmc(["--host", server.url, "--each", "--schema", JSON.stringify(schema)], { input: "Describe a person:\n" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe("lmc: --schema goes with a single completion, not batch mode (see lmc --help)\n");
+  });
+
   it.each([
     [["--schema", "{oops"], /--schema: the argument is not valid JSON/],
     [["--schema", "/nonexistent/schema.json"], /--schema: cannot read \/nonexistent\/schema.json/],
@@ -128,6 +223,42 @@ describe("--echo", () => {
     const echoed = await runLmc(["--host", server.url, "-m", "lmc-tiny", "-t", "0", "-n", "10", "--echo", "My name is"]);
     expect(echoed.code).toBe(0);
     expect(echoed.text).toBe(`My name is${plain.text}`);
+  });
+});
+
+describe("--stop's escapes", () => {
+  // Sampled with this seed, "My name is" goes on for a line, then another: the model's
+  // greedy text has no newline.
+  const sampled = ["-t", "1", "--seed", "3", "-n", "100"];
+  const firstLine = async () => {
+    const whole = await runLmc(["--host", server.url, ...sampled, "My name is"]);
+    expect(whole.text).toMatch(/^[^\n]+\n/);
+    return whole.text.split("\n")[0];
+  };
+
+  it("--stop '\\n' stops at the end of the line, as a Makefile (whose /bin/sh has no $'\\n') writes it", async () => {
+    const dir = tempDir("settings");
+    const lmcWords = lmcCommand()
+      .map((word) => `'${word}'`)
+      .join(" ");
+    await writeFile(join(dir, "Makefile"), `line.txt:\n\t${lmcWords} --host ${server.url} ${sampled.join(" ")} --stop '\\n' -o $@ "My name is"\n`);
+    await promisify(execFile)("make", ["-s", "-C", dir], { env: { PATH: process.env.PATH } });
+    expect(lastPrediction().config["llm.prediction.stopStrings"]).toEqual(["\n"]);
+    expect(await readFile(join(dir, "line.txt"), "utf8")).toBe(await firstLine());
+  });
+
+  it("a JSON Lines stop reads them too, and a real newline in it still works", async () => {
+    const item = (stop: unknown) => JSON.stringify({ prompt: "My name is", temperature: 1, maxTokens: 100, stop });
+    const input = [item("\\n"), item(["\n"]), item("\\q")].join("\n");
+    const result = await runLmc(["--host", server.url, "--seed", "3", "--each-jsonl", "-P", "1"], { input });
+    const records = result.text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    const line = await firstLine();
+    expect(records.slice(0, 2).map((record) => record.completion)).toEqual([line, line]);
+    expect(records[2]).toMatchObject({ index: 2, status: 2, error: expect.stringMatching(/^line 3: "stop" has an unknown escape \\q/) });
+    expect(result.code).toBe(1);
   });
 });
 

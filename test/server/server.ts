@@ -44,6 +44,8 @@ export type Fault =
   | { type: "dieMidStream"; afterFragments: number }
   /** The handshake succeeds, then no rpc or channel is ever answered. */
   | { type: "hang" }
+  /** These rpc endpoints (listLoaded, getModelInfo…) are never answered; the rest are. */
+  | { type: "unansweredRpc"; endpoints: string[] }
   /**
    * predict/completeRawText answer with a channelError shaped like LM Studio's errors; with
    * `code`, one that the SDK words itself (its displayData.code), keeping the title apart.
@@ -131,6 +133,8 @@ export interface TestServer {
   httpUrl: string;
   port: number;
   received: ReceivedRequest[];
+  /** Every rpc call, as "namespace/endpoint" (llm/listLoaded), in the order they came. */
+  rpcCalls: string[];
   /** Every communicationWarning a client sent, plus protocol problems the server noticed. */
   warnings: unknown[];
   setFault(f: Fault): void;
@@ -267,6 +271,7 @@ class TestServerImpl implements TestServer {
   httpUrl = "";
   port = 0;
   received: ReceivedRequest[] = [];
+  rpcCalls: string[] = [];
   warnings: unknown[] = [];
 
   private fault: Fault;
@@ -612,6 +617,7 @@ class TestServerImpl implements TestServer {
   // --- rpc -----------------------------------------------------------------
 
   private async handleRpc(conn: Conn, endpoint: string, callId: number, parameter: unknown): Promise<void> {
+    if (this.fault.type === "unansweredRpc" && this.fault.endpoints.includes(endpoint)) return;
     try {
       const result = await this.rpc(conn.namespace, endpoint, parameter);
       this.send(conn, result === undefined ? { type: "rpcResult", callId } : { type: "rpcResult", callId, result });
@@ -622,6 +628,7 @@ class TestServerImpl implements TestServer {
   }
 
   private async rpc(namespace: string, endpoint: string, parameter: unknown): Promise<unknown> {
+    this.rpcCalls.push(`${namespace}/${endpoint}`);
     const p = (parameter ?? {}) as Record<string, unknown>;
     if (namespace === "llm") {
       switch (endpoint) {

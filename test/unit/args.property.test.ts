@@ -149,16 +149,17 @@ describe("parseArgs, property-based", () => {
 /** --delimiter's text for `delimiter`: its NUL, newline, tab and backslash written as escapes. */
 const escaped = (delimiter: string) => delimiter.replace(/[\0\n\t\\]/g, (char) => ({ "\0": "\\0", "\n": "\\n", "\t": "\\t", "\\": "\\\\" })[char]!);
 
-/** The reference reading of --delimiter's escapes: left to right, two characters at a time after a backslash. */
-function unescaped(text: string): string {
+/** The reference reading of --delimiter's escapes: left to right, two characters at a time after a backslash; undefined for an unknown escape or a lone backslash. */
+function unescaped(text: string): string | undefined {
   const escapes: Record<string, string> = { "0": "\0", n: "\n", t: "\t", "\\": "\\" };
   let out = "";
   for (let i = 0; i < text.length; i++) {
-    if (text[i] === "\\" && i + 1 < text.length) {
-      const next = text[++i]!;
-      out += escapes[next] ?? `\\${next}`;
-    } else {
-      out += text[i];
+    if (text[i] !== "\\") out += text[i];
+    else if (i + 1 === text.length) return undefined;
+    else {
+      const next = escapes[text[++i]!];
+      if (next === undefined) return undefined;
+      out += next;
     }
   }
   return out;
@@ -182,10 +183,12 @@ describe("--delimiter's escapes, property-based", () => {
     );
   });
 
-  it("read any text as the reference does (an unknown escape or a lone backslash kept as typed)", () => {
+  it("read any text as the reference does (an unknown escape or a lone backslash refused)", () => {
     fc.assert(
       fc.property(delimiterText, (text) => {
-        expect(delimiterOf(text)).toBe(unescaped(text));
+        const expected = unescaped(text);
+        if (expected === undefined) expect(() => delimiterOf(text)).toThrow(UsageError);
+        else expect(delimiterOf(text)).toBe(expected);
       }),
       runs,
     );

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { countRecords, fileNamesFromStream, itemsFromFiles, itemsFromStream, jsonItem, splitRecords } from "../../src/batch/input.js";
+import { escapeText, parseEscapes } from "../../src/lib/escapes.js";
 import { modelKeySetting } from "../../src/command-line/setting-types.js";
 import { tempDir } from "../temp-dir.js";
 
@@ -133,12 +134,22 @@ describe("--each-file, property-based", () => {
   });
 });
 
+/** A stop string as written in JSON Lines: any text but NUL, its backslashes, newlines and tabs as escapes or as they are. */
+const stopText = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 4 }).filter((text) => !text.includes("\\") && !text.includes("\0")),
+  fc
+    .string({ minLength: 1, maxLength: 4 })
+    .filter((text) => !text.includes("\0"))
+    .map(escapeText),
+);
+
 /** A JSON Lines item with every field it may carry, each optional but the prompt. */
 const jsonLinesItem = fc.record(
   {
     prompt: fc.string({ unit: "binary", maxLength: 12 }),
+    id: fc.jsonValue({ maxDepth: 3 }),
     model: fc.string({ unit: "binary", minLength: 1, maxLength: 12 }).filter((key) => modelKeySetting.parse(key) !== undefined),
-    stop: fc.oneof(fc.string({ minLength: 1, maxLength: 4 }), fc.array(fc.string({ minLength: 1, maxLength: 4 }), { maxLength: 3 })),
+    stop: fc.oneof(stopText, fc.array(stopText, { maxLength: 3 })),
     maxTokens: fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.constant(false)),
     // + 0: -0 would be written "0" and read back as 0.
     temperature: fc.double({ min: 0, max: 1e6, noNaN: true }).map((x) => x + 0),
@@ -157,7 +168,7 @@ type JsonLinesFields = typeof jsonLinesItem extends fc.Arbitrary<infer T> ? T : 
 
 /** What lmc makes of such an item: the reference, field by field. */
 function expectedItem(index: number, fields: JsonLinesFields) {
-  const { prompt, model, stop, ...settings } = fields;
+  const { prompt, id, model, stop, ...settings } = fields;
   const sdkNames: Record<string, string> = {
     maxTokens: "maxTokens",
     temperature: "temperature",
@@ -169,16 +180,18 @@ function expectedItem(index: number, fields: JsonLinesFields) {
   const prediction = Object.fromEntries(Object.entries(settings).map(([name, value]) => [sdkNames[name]!, value]));
   return {
     index,
+    // As JSON gives it back (-0 is written 0).
+    ...("id" in fields ? { id: JSON.parse(JSON.stringify(id)) as unknown } : {}),
     text: prompt,
     ...(model === undefined ? {} : { model }),
-    ...(stop === undefined ? {} : { stopStrings: typeof stop === "string" ? [stop] : stop }),
+    ...(stop === undefined ? {} : { stopStrings: (typeof stop === "string" ? [stop] : stop).map(parseEscapes) }),
     ...(Object.keys(prediction).length === 0 ? {} : { prediction }),
   };
 }
 
 /** Field names a JSON Lines line may carry, known or not. */
 const fieldName = fc.oneof(
-  fc.constantFrom("prompt", "model", "stop", "maxTokens", "temperature", "topK", "topP", "minP", "repeatPenalty", "max_tokens", ""),
+  fc.constantFrom("prompt", "id", "model", "stop", "maxTokens", "temperature", "topK", "topP", "minP", "repeatPenalty", "max_tokens", ""),
   fc.constantFrom("__proto__", "constructor", "hasOwnProperty", "toString", "valueOf"),
   fc.string({ maxLength: 6 }),
 );
@@ -200,7 +213,21 @@ describe("--each-jsonl, property-based", () => {
         const item = jsonItem(index, line);
         expect(item.index).toBe(index);
         if (item.problem === undefined) expect(typeof item.text).toBe("string");
-        else expect(item).toEqual({ index, text: "", problem: expect.stringMatching(new RegExp(`^line ${index + 1}[ :]`)) });
+        else {
+          const { id, ...rest } = item;
+          expect(rest).toEqual({ index, text: "", problem: expect.stringMatching(new RegExp(`^line ${index + 1}[ :]`)) });
+          // A line that parsed keeps its id, whatever went wrong after.
+          const parsed = (() => {
+            try {
+              return JSON.parse(line) as unknown;
+            } catch {
+              return undefined;
+            }
+          })();
+          const hasId = typeof parsed === "object" && parsed !== null && Object.hasOwn(parsed, "id");
+          expect("id" in item).toBe(hasId);
+          if (hasId) expect(id).toEqual((parsed as { id: unknown }).id);
+        }
       }),
       runs,
     );

@@ -112,6 +112,17 @@ describe("jsonItem", () => {
     });
     expect(jsonItem(1, '{"prompt":"hi","stop":"\\n"}').stopStrings).toEqual(["\n"]);
   });
+  it("keeps an id, any JSON value, null too, and on a line that fails its checks; a line that is not JSON has none", () => {
+    expect(jsonItem(0, '{"prompt":"hi","id":"a-1"}')).toEqual({ index: 0, id: "a-1", text: "hi" });
+    expect(jsonItem(0, '{"prompt":"hi","id":null}')).toEqual({ index: 0, id: null, text: "hi" });
+    const hostile = jsonItem(0, '{"prompt":"hi","id":{"__proto__":{"polluted":1},"a":[1,{"b":null}]}}');
+    expect(JSON.stringify(hostile.id)).toBe('{"__proto__":{"polluted":1},"a":[1,{"b":null}]}');
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(jsonItem(3, '{"id":7,"prompt":"hi","maxTokens":0}')).toMatchObject({ index: 3, id: 7, problem: expect.stringMatching(/^line 4: "maxTokens"/) });
+    expect(jsonItem(3, '{"id":[7],"text":"hi"}')).toMatchObject({ id: [7], problem: 'line 4 has no "prompt" string' });
+    expect("id" in jsonItem(3, '{"id":7,"prompt":')).toBe(false);
+    expect("id" in jsonItem(3, '["id"]')).toBe(false);
+  });
   it.each([
     ["nope", /^line 1 is not valid JSON \(column 1\)$/],
     ['{"prompt": secret-value}', /^line 1 is not valid JSON \(column 12\)$/],
@@ -120,10 +131,10 @@ describe("jsonItem", () => {
     ['{"prompt":"hi","model":"lmc\\ntiny"}', /^line 1: "model" must be a model key: 1 to 1024 characters, with no control characters$/],
     ['{"prompt":"hi","model":"lmc\\ttiny"}', /"model" must be a model key/],
     ['{"prompt":"hi","model":7}', /"model" must be a model key/],
-    ['{"prompt":"hi","secret value!":1}', /^line 1: unknown field; known: prompt, model/],
+    ['{"prompt":"hi","secret value!":1}', /^line 1: unknown field; known: prompt, id, model/],
     ['{"text":"hi"}', /line 1 has no "prompt" string/],
     ['{"prompt":"hi","maxTokens":0}', /line 1: "maxTokens" must be a whole number >= 1/],
-    ['{"prompt":"hi","colour":"red"}', /line 1: unknown field "colour"; known: prompt, model, stop, maxTokens/],
+    ['{"prompt":"hi","colour":"red"}', /line 1: unknown field "colour"; known: prompt, id, model, stop, maxTokens/],
     ['{"prompt":"hi","stop":[""]}', /"stop" must be a string or a list of non-empty strings/],
   ])("gives %j a problem", (line, problem) => {
     expect(jsonItem(0, line).problem).toMatch(problem);
@@ -132,7 +143,7 @@ describe("jsonItem", () => {
     "gives a field named %j, a member of Object.prototype, the problem of any unknown field",
     (name) => {
       const item = jsonItem(0, `{"prompt":"hi",${JSON.stringify(name)}:{"maxTokens":1}}`);
-      expect(item.problem).toMatch(new RegExp(`^line 1: unknown field "${name}"; known: prompt, model, stop, maxTokens`));
+      expect(item.problem).toMatch(new RegExp(`^line 1: unknown field "${name}"; known: prompt, id, model, stop, maxTokens`));
       expect(item.prediction).toBeUndefined();
     },
   );

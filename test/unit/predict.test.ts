@@ -92,6 +92,20 @@ it("gives --fail-on-truncate's error for a completion cut off, and only with it"
   expect(cutOff?.message).toBe("the completion was cut off (maxPredictedTokensReached; --fail-on-truncate)");
 });
 
+it("gives a schema's completion cut off by the token limit or the context an error, --fail-on-truncate or not: it is not JSON", async () => {
+  const withSchema = { ...request, schema: { type: "object" } };
+  for (const stopReason of ["maxPredictedTokensReached", "contextLengthReached"]) {
+    for (const failOnTruncate of [false, true]) {
+      const { cutOff } = await predict(scriptedSession(fragments, stopReason).session, withSchema, hooks({ failOnTruncate }).given);
+      expect(cutOff?.exitCode).toBe(ExitCode.truncated);
+      expect(cutOff?.message).toBe(`the completion was cut off (${stopReason}), so it is not the whole JSON --schema asks for`);
+    }
+  }
+  for (const stopReason of ["eosFound", "stopStringFound", "userStopped"]) {
+    expect((await predict(scriptedSession(fragments, stopReason).session, withSchema, hooks().given)).cutOff).toBeUndefined();
+  }
+});
+
 it("cancels the prediction when the text cannot be written, without aborting the caller's signal", async () => {
   const { session, asked } = scriptedSession(fragments);
   const caller = new AbortController();
