@@ -118,6 +118,21 @@ describe("token counts", () => {
       await small.unload();
     }
   }, 20_000);
+
+  it("getContextLength is the instance's real context when the client asked for none", async () => {
+    // The SDK's default (2048) is the tiny model's trained length: a model set up with
+    // another context shows whether the answer comes from the instance.
+    const other = await startTestServer({ quiet: true, models: [{ key: "lmc-tiny-1000", path: TINY_MODEL_PATH, loaded: false, contextLength: 1000 }] });
+    const otherClient = new LMStudioClient({ baseUrl: other.url, logger: silentLogger });
+    try {
+      const jit = await otherClient.llm.model("lmc-tiny-1000");
+      expect(await jit.getContextLength()).toBe(1000);
+      expect(other.warnings).toEqual([]);
+    } finally {
+      await otherClient[Symbol.asyncDispose]();
+      await other.close();
+    }
+  }, 20_000);
 });
 
 describe("templates that fail, as LM Studio's errors", () => {
