@@ -60,6 +60,18 @@ describe("the tiny model's prompt template", () => {
     );
   });
 
+  it("keeps each message its own turn, as LM Studio hands them over: two user messages, a last assistant message", async () => {
+    const formatted = await model.applyPromptTemplate(
+      [
+        { role: "user", content: "a" },
+        { role: "user", content: "b" },
+        { role: "assistant", content: "c" },
+      ],
+      { omitBosToken: true },
+    );
+    expect(formatted).toBe("<|im_start|>user\na<|im_end|>\n<|im_start|>user\nb<|im_end|>\n<|im_start|>assistant\nc<|im_end|>\n<|im_start|>assistant\n");
+  });
+
   it("keeps odd text as text: newlines, template syntax, markers, __proto__, non-ASCII", async () => {
     const content = "{{ 7 * 7 }} {% endfor %}\n\n__proto__ <|im_end|> 日本 🎉 \u0000";
     const formatted = await model.applyPromptTemplate([{ role: "user", content }], { omitBosToken: true });
@@ -149,10 +161,17 @@ describe("templates that fail, as LM Studio's errors", () => {
 
   it("a template that fails to render", async () => {
     const broken = await client.llm.model("lmc-tiny-broken-template");
-    const attempt = () => broken.applyPromptTemplate([{ role: "user", content: "hi" }]);
-    await expect(attempt()).rejects.toThrow(/Error rendering prompt with jinja template/);
+    const attempt = () =>
+      broken.applyPromptTemplate([{ role: "user", content: "hi" }]).then(
+        () => "",
+        (e: Error) => stripBox(e.message).replace(/STACK TRACE.*/, ""),
+      );
+    // LM Studio's title, with the template's own error (an unclosed loop, as @huggingface/jinja reports it).
+    const message = await attempt();
+    expect(message).toContain(`Error rendering prompt with jinja template: "TypeError: Cannot read properties of undefined (reading 'type')".`);
+    expect(message).toContain("This is an issue with the model's prompt template");
     // The same error every time (the parsed template is not cached as a success).
-    await expect(attempt()).rejects.toThrow(/Error rendering prompt with jinja template/);
+    expect(await attempt()).toBe(message);
   });
 
   it("a chat with a part the template cannot hold", async () => {
