@@ -171,7 +171,7 @@ describe("the tiny model in llama.cpp", () => {
     expect(start).toHaveLength(1);
     expect(end).toHaveLength(1);
     expect(model.tokenize("<|im_start|>", false).length).toBeGreaterThan(1);
-    expect(model.isEogToken(end![0]!)).toBe(true);
-    expect(model.isEogToken(start![0]!)).toBe(false);
+    expect(model.isEogToken(end![0])).toBe(true);
+    expect(model.isEogToken(start![0])).toBe(false);
   });
 });
