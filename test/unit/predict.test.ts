@@ -27,6 +27,8 @@ function scriptedSession(fragments: Fragment[], stopReason = "eosFound") {
         outcome: Promise.resolve({ stats: { stopReason }, model: { key: "m", displayName: "m", identifier: "m" } } as unknown as CompletionOutcome),
       };
     },
+    // A template of its own, so a test sees which prompt went where.
+    formatPrompt: async ({ system, user }) => `[system:${system ?? ""}][user:${user}][assistant]`,
     listModels: async () => [],
     close: async () => {},
     connected: () => true,
