@@ -215,7 +215,9 @@ export function jsonItem(index: number, line: string): BatchItem {
     const field = itemSettings[name];
     // A field name is the input's shape, not its content: it is named when it looks like one.
     if (!field)
-      return problem(`: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, id, model, stop, chat, system, ${Object.keys(itemSettings).join(", ")}`);
+      return problem(
+        `: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, id, model, stop, chat, system, ${Object.keys(itemSettings).join(", ")}`,
+      );
     const parsed = field.type.parse(String(setting));
     if (parsed === undefined) return problem(`: "${name}" must be ${field.type.accepts}`);
     (item.prediction ??= {})[predictionKey(field)] = parsed;

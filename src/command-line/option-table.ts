@@ -5,7 +5,18 @@
 // the options that are not settings.
 
 import { lookupTable } from "../lib/lookup-table.js";
-import { gpuRatio, modelKeySetting, numberSetting, oneOf, orOff, secondsSetting, textSetting, trueOrFalse, wholeNumber, type Setting } from "./setting-types.js";
+import {
+  gpuRatio,
+  modelKeySetting,
+  numberSetting,
+  oneOf,
+  orOff,
+  secondsSetting,
+  textSetting,
+  trueOrFalse,
+  wholeNumber,
+  type Setting,
+} from "./setting-types.js";
 
 type OptionKind =
   /** Takes a value. */
@@ -175,7 +186,7 @@ export const settings = {
     short: "c",
     kind: "flag",
     description:
-      'format the prompt as one user message with the model\'s own prompt template (for instruct models), then complete it; batch mode: every item, unless a JSON Lines item\'s "chat" says otherwise',
+      "format the prompt as one user message with the model's own prompt template (for instruct models), then complete it; batch mode: every item, unless a JSON Lines item's \"chat\" says otherwise",
     jsonl: "chat",
     type: trueOrFalse,
   },
@@ -280,7 +291,8 @@ export const optionSpecs: readonly OptionRow[] = [
   {
     name: "show-prompt",
     kind: "flag",
-    description: "write the prompt that would be sent to stdout and exit 0, without predicting and without stats (with --chat: as the model's template formats it)",
+    description:
+      "write the prompt that would be sent to stdout and exit 0, without predicting and without stats (with --chat: as the model's template formats it)",
   },
   settings.contextOverflow,
   settings.draftModel,

@@ -18,7 +18,8 @@ export function templateError(error: unknown, modelKey: string): LmcError | unde
     return new LmcError(`the model ${model} has no prompt template, so --chat cannot format the prompt: ${withoutChat}`, ExitCode.failed, { cause: error });
   }
   // LM Studio's title quotes the template engine's error, and a suggestion follows it.
-  const rendering = /Error rendering prompt with jinja template:\s*"(.*?)"\.?(?:\s|$)/i.exec(text) ?? /Failed to apply prompt template:\s*(.*?)\.?(?:\s|$)/i.exec(text);
+  const rendering =
+    /Error rendering prompt with jinja template:\s*"(.*?)"\.?(?:\s|$)/i.exec(text) ?? /Failed to apply prompt template:\s*(.*?)\.?(?:\s|$)/i.exec(text);
   if (rendering) {
     const why = plainText(rendering[1] ?? "");
     return new LmcError(`the prompt template of the model ${model} failed to render (${why}): ${withoutChat}`, ExitCode.failed, { cause: error });

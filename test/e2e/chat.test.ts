@@ -127,7 +127,12 @@ describe("--show-prompt", () => {
 
 describe("errors in words", () => {
   it.each<[string, string[], number, RegExp]>([
-    ["a model without a template", ["-m", "lmc-tiny-no-template", "--chat", "Hi"], 1, /^lmc: the model "lmc-tiny-no-template" has no prompt template, so --chat cannot format the prompt: give the prompt in the model's own format without --chat$/],
+    [
+      "a model without a template",
+      ["-m", "lmc-tiny-no-template", "--chat", "Hi"],
+      1,
+      /^lmc: the model "lmc-tiny-no-template" has no prompt template, so --chat cannot format the prompt: give the prompt in the model's own format without --chat$/,
+    ],
     [
       "a template that fails to render",
       ["-m", "lmc-tiny-broken-template", "--chat", "Hi"],
@@ -139,7 +144,12 @@ describe("errors in words", () => {
     ["--system-file without --chat", ["--system-file", "x.txt", "Hi"], 2, /^lmc: --system-file goes with --chat/],
     ["--system and --system-file", ["--chat", "--system", "a", "--system-file", "x.txt", "Hi"], 2, /^lmc: --system and --system-file cannot go together/],
     ["an empty --system", ["--chat", "--system", "", "Hi"], 2, /^lmc: --system must be a non-empty string/],
-    ["a --system-file that is not there", ["--chat", "--system-file", "/nonexistent/system.txt", "Hi"], 2, /^lmc: --system-file: cannot read \/nonexistent\/system.txt: /],
+    [
+      "a --system-file that is not there",
+      ["--chat", "--system-file", "/nonexistent/system.txt", "Hi"],
+      2,
+      /^lmc: --system-file: cannot read \/nonexistent\/system.txt: /,
+    ],
     ["--show-prompt with -o", ["--show-prompt", "-o", "x.txt", "Hi"], 2, /^lmc: --show-prompt writes to stdout/],
     ["--show-prompt in batch mode", ["--show-prompt", "--each"], 2, /^lmc: --show-prompt goes with a single completion/],
   ])("%s", async (_, args, status, message) => {
@@ -163,7 +173,11 @@ describe("errors in words", () => {
 });
 
 describe("--chat in batch mode", () => {
-  const records = (stdout: string) => stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+  const records = (stdout: string) =>
+    stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
 
   it("formats every item", async () => {
     const before = server.received.length;
