@@ -73,6 +73,22 @@ it("sends the completion's text on, the --echo'd prompt first, the reasoning apa
   expect(cutOff).toBeUndefined();
 });
 
+it("with --chat, sends the prompt as the session's template formats it, and --echo writes that one", async () => {
+  const { session, asked } = scriptedSession(fragments);
+  const { given, texts } = hooks({ echo: true });
+  await predict(session, { ...request, chat: { system: "Be brief." } }, given);
+  expect(asked.map((r) => r.prompt)).toEqual(["[system:Be brief.][user:Hi][assistant]"]);
+  expect(asked[0]).not.toHaveProperty("chat");
+  expect(texts).toEqual(["[system:Be brief.][user:Hi][assistant]", "Hello", " there"]);
+});
+
+it("without --chat, never asks for the template", async () => {
+  const { session, asked } = scriptedSession(fragments);
+  session.formatPrompt = () => Promise.reject(new Error("not asked"));
+  await predict(session, request, hooks().given);
+  expect(asked.map((r) => r.prompt)).toEqual(["Hi"]);
+});
+
 it("drops the reasoning when it is not shown", async () => {
   const { given, texts } = hooks();
   await predict(scriptedSession(fragments).session, request, given);
