@@ -150,6 +150,7 @@ describe("errors in words", () => {
       2,
       /^lmc: --system-file: cannot read \/nonexistent\/system.txt: /,
     ],
+    ["a --system-file that is a folder", ["--chat", "--system-file", "/", "Hi"], 2, /^lmc: --system-file: cannot read \/: is a directory/],
     ["--show-prompt with -o", ["--show-prompt", "-o", "x.txt", "Hi"], 2, /^lmc: --show-prompt writes to stdout/],
     ["--show-prompt in batch mode", ["--show-prompt", "--each"], 2, /^lmc: --show-prompt goes with a single completion/],
   ])("%s", async (_, args, status, message) => {
