@@ -113,11 +113,20 @@ async function showPrompt(
   const request = { prompt, chat, model: options.model, load: options.load, ttlSec: options.ttlSec };
   const shown = !chat
     ? prompt
-    : await withSession(options, io, stop, (session) =>
-        promptToSend(session, { ...request, onLoadProgress: (fraction) => progress.show(`loading ${options.model}`, fraction) }, stop.signal).finally(() =>
-          progress.clear(),
-        ),
-      );
+    : await withSession(options, io, stop, async (session, host) => {
+        // LM Studio silent for --idle-timeout ends the wait, as it ends a completion's.
+        const seconds = options.idleTimeoutSec;
+        const silence = new IdleWatch(seconds * 1000, "the connection").watch((awaited) => {
+          stop.abort(new HostSilentError(host, seconds, awaited === "the connection" && session.connected() ? "the model" : awaited));
+        });
+        const onLoadProgress = (fraction: number) => (silence.alive("the model to load"), progress.show(`loading ${options.model}`, fraction));
+        try {
+          return await promptToSend(session, { ...request, onLoadProgress }, stop.signal);
+        } finally {
+          silence.stop();
+          progress.clear();
+        }
+      });
   await streamWriter(io.stdout).write(shown);
   return ExitCode.ok;
 }

@@ -92,9 +92,15 @@ describe("--chat in a single run", () => {
       const result = await runLmc(["--host", own.url, "--chat", "--timeout", "1", "My name is"]);
       expect(result.code).toBe(124);
       expect(errorLines(result.stderr)).toHaveLength(1);
-      const silent = await runLmc(["--host", own.url, "--chat", "--idle-timeout", "1", "My name is"]);
-      expect(silent.code).toBe(3);
-      expect(errorLines(silent.stderr)).toHaveLength(1);
+      for (const args of [["--chat"], ["--chat", "--show-prompt"]]) {
+        const silent = await runLmc(["--host", own.url, ...args, "--idle-timeout", "1", "My name is"]);
+        expect(silent.code).toBe(3);
+        expect(errorLines(silent.stderr)).toEqual([expect.stringMatching(/^lmc: LM Studio at .* did not answer for 1 s \(--idle-timeout\)/)]);
+        expect(silent.text).toBe("");
+      }
+      // SIGTERM while lmc waits on the template ends the run at once.
+      const terminated = await runLmc(["--host", own.url, "--chat", "My name is"], { onSpawn: (child) => setTimeout(() => child.kill("SIGTERM"), 1000) });
+      expect(terminated.code).toBe(143);
     } finally {
       await own.close();
     }
