@@ -195,6 +195,15 @@ function groups(server: TestServer, flood: TestServer): Group[] {
       targets: [{ metric: "time", max: 1.1 }],
     })),
   });
+  // --chat: one round trip more before the prediction, LM Studio rendering the model's template.
+  list.push({
+    title: "--chat, -n 5",
+    baseline: { label: "lmc -m lmc-tiny (raw prompt)", argv: [...cjs, PROMPT], expect: "output" },
+    others: [
+      { label: "lmc -m lmc-tiny --chat", argv: [...cjs, "--chat", PROMPT], expect: "output", targets: [{ metric: "time", max: 1.1 }] },
+      { label: 'lmc -m lmc-tiny --chat --system "Be brief."', argv: [...cjs, "--chat", "--system", "Be brief.", PROMPT], expect: "output" },
+    ],
+  });
   return list;
 }
 

@@ -5,7 +5,7 @@ import { getSystemErrorMap } from "node:util";
 
 export const ExitCode = {
   ok: 0,
-  /** The prediction failed, or the connection broke mid-stream. */
+  /** The prediction failed (with --chat: the model has no prompt template, or it failed to render), or the connection broke mid-stream. */
   failed: 1,
   /** Bad command line or empty prompt: nothing was sent. */
   usage: 2,

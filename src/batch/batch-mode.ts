@@ -15,6 +15,7 @@ import { streamingSink, type CompletionSink } from "../output/sinks.js";
 import { IdleWatch } from "../prediction/idle-watch.js";
 import { interruptible, outputFileSink, progressFor, statsOutput, watchReader } from "../prediction/run-context.js";
 import { stdinChunks } from "../prompt/stdin.js";
+import { systemMessage } from "../prompt/system-prompt.js";
 import { noProgress, type Progress } from "../terminal/progress.js";
 import { oneLine } from "../terminal/terminal-text.js";
 import { completeItem, failedRecord } from "./complete-item.js";
@@ -41,6 +42,8 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
     // Before stdin is read from: counting it starts from where it stands.
     const total = shownProgress ? itemCount(options, io) : () => undefined;
     const items = batchItems(options, io);
+    // --system-file is read once, before LM Studio is asked; the items get its text.
+    const withSystem: BatchOptions = { ...options, system: await systemMessage(options, stop.signal), systemFile: undefined };
     // Files the user names may be FIFOs no one writes (or reads): a signal still ends the wait.
     const earlier = options.resumeFile === undefined ? undefined : await raceAbort(readEarlierOutput(options.resumeFile), stop.signal);
     const { outputFile } = options;
@@ -96,12 +99,12 @@ export async function batchMode(options: BatchOptions, io: Io): Promise<ExitCode
     try {
       const summary =
         options.hosts.length > 1
-          ? await batchOnHosts(options, io, stop.signal, run)
+          ? await batchOnHosts(withSystem, io, stop.signal, run)
           : await withSession(options, io, stop, (session, host) => {
               const watch = new IdleWatch(options.idleTimeoutSec * 1000);
               return run(options.parallel, async (item) => {
                 try {
-                  return await completeItem(session, host, watch, item, options, stop.signal);
+                  return await completeItem(session, host, watch, item, withSystem, stop.signal);
                 } catch (error) {
                   // With one host, a lost connection fails the item; an unreachable or silent host ends the batch.
                   if (error instanceof ConnectionLostError) return failedRecord(item, error.message, error.exitCode);

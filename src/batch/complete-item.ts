@@ -71,9 +71,12 @@ async function completeItemOnce(
   if (item.problem) return failedRecord(item, item.problem, ExitCode.usage);
   const prompt = joinPrompt(options.batch === "files" ? [] : options.words, item.text);
   if (prompt === "") return failedRecord(item, "the prompt is empty", ExitCode.usage);
+  const chat = item.chat ?? options.chat;
+  if (item.system !== undefined && !chat) return failedRecord(item, `"system" goes with --chat or "chat": true`, ExitCode.usage);
   try {
     const request = {
       prompt,
+      chat: chat ? { system: item.system ?? options.system } : undefined,
       model: item.model ?? options.model,
       stopStrings: item.stopStrings ?? options.stopStrings,
       prediction: { ...options.prediction, ...item.prediction },

@@ -27,6 +27,10 @@ export interface BatchItem {
   prediction?: Record<string, unknown>;
   model?: string;
   stopStrings?: string[];
+  /** A JSON Lines item's "chat": true or false, whatever --chat says. */
+  chat?: boolean;
+  /** A JSON Lines item's "system": its system message, with --chat or "chat": true. */
+  system?: string;
   /** Why the item cannot be completed (bad JSON, unreadable file): it gets an error record. */
   problem?: string;
 }
@@ -179,7 +183,7 @@ export function jsonItem(index: number, line: string): BatchItem {
   if (typeof value !== "object" || value === null || typeof (value as { prompt?: unknown }).prompt !== "string") {
     return problem(` has no "prompt" string`);
   }
-  const { prompt, model, stop, id: _id, ...rest } = value as Record<string, unknown>;
+  const { prompt, model, stop, chat, system, id: _id, ...rest } = value as Record<string, unknown>;
   const item: BatchItem = { ...head, text: prompt as string };
   if (model !== undefined) {
     const modelKey = settings.model.type;
@@ -199,11 +203,21 @@ export function jsonItem(index: number, line: string): BatchItem {
       throw error;
     }
   }
+  if (chat !== undefined) {
+    if (typeof chat !== "boolean") return problem(`: "chat" must be ${settings.chat.type.accepts}`);
+    item.chat = chat;
+  }
+  if (system !== undefined) {
+    if (typeof system !== "string" || settings.system.type.parse(system) === undefined) return problem(`: "system" must be ${settings.system.type.accepts}`);
+    item.system = system;
+  }
   for (const [name, setting] of Object.entries(rest)) {
     const field = itemSettings[name];
     // A field name is the input's shape, not its content: it is named when it looks like one.
     if (!field)
-      return problem(`: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, id, model, stop, ${Object.keys(itemSettings).join(", ")}`);
+      return problem(
+        `: unknown field${/^\w{1,40}$/.test(name) ? ` "${name}"` : ""}; known: prompt, id, model, stop, chat, system, ${Object.keys(itemSettings).join(", ")}`,
+      );
     const parsed = field.type.parse(String(setting));
     if (parsed === undefined) return problem(`: "${name}" must be ${field.type.accepts}`);
     (item.prediction ??= {})[predictionKey(field)] = parsed;

@@ -5,7 +5,18 @@
 // the options that are not settings.
 
 import { lookupTable } from "../lib/lookup-table.js";
-import { gpuRatio, modelKeySetting, numberSetting, oneOf, orOff, secondsSetting, wholeNumber, type Setting } from "./setting-types.js";
+import {
+  gpuRatio,
+  modelKeySetting,
+  numberSetting,
+  oneOf,
+  orOff,
+  secondsSetting,
+  textSetting,
+  trueOrFalse,
+  wholeNumber,
+  type Setting,
+} from "./setting-types.js";
 
 type OptionKind =
   /** Takes a value. */
@@ -168,6 +179,25 @@ export const settings = {
     jsonl: "model",
     type: modelKeySetting,
   },
+  // Not prediction settings: they make the prompt that is sent (src/prediction/chat-prompt.ts).
+  chat: {
+    name: "chat",
+    common: true,
+    short: "c",
+    kind: "flag",
+    description:
+      "format the prompt as one user message with the model's own prompt template (for instruct models), then complete it; batch mode: every item, unless a JSON Lines item's \"chat\" says otherwise",
+    jsonl: "chat",
+    type: trueOrFalse,
+  },
+  system: {
+    name: "system",
+    kind: "value",
+    hint: "TEXT",
+    description: 'with --chat: a system message before the prompt (a JSON Lines item\'s "system" takes its place)',
+    jsonl: "system",
+    type: textSetting,
+  },
   contextLength: {
     name: "context-length",
     kind: "value",
@@ -250,6 +280,20 @@ export const optionSpecs: readonly OptionRow[] = [
     hint: "FILE|JSON",
     description: "make the completion JSON valid against this JSON Schema (a file, or inline JSON); JSON cut off by --max-tokens or the context exits 5",
   },
+  settings.chat,
+  settings.system,
+  {
+    name: "system-file",
+    kind: "value",
+    hint: "FILE",
+    description: "with --chat: the system message is FILE's text (one last newline dropped; at most 32 MiB), read before LM Studio is asked",
+  },
+  {
+    name: "show-prompt",
+    kind: "flag",
+    description:
+      "write the prompt that would be sent to stdout and exit 0, without predicting and without stats (with --chat: as the model's template formats it)",
+  },
   settings.contextOverflow,
   settings.draftModel,
   settings.contextLength,
@@ -275,7 +319,12 @@ export const optionSpecs: readonly OptionRow[] = [
     hint: "FILE",
     description: "write the completion to FILE, only on success and then whole; nothing on stdout (batch mode with --resume: see --resume)",
   },
-  { name: "echo", short: "e", kind: "flag", description: "write the prompt before the completion" },
+  {
+    name: "echo",
+    short: "e",
+    kind: "flag",
+    description: "write the prompt before the completion (with --chat: the formatted prompt, the text the model continues)",
+  },
   { name: "no-stream", kind: "flag", description: "write the completion only once it is complete" },
   {
     name: "no-stats",
@@ -306,7 +355,7 @@ export const optionSpecs: readonly OptionRow[] = [
     name: "each-jsonl",
     kind: "flag",
     description:
-      'batch: complete each JSON line of stdin: {"prompt": ..., optional "id", "model", "stop", "maxTokens", "temperature"}; "id", any JSON value, is copied into the record',
+      'batch: complete each JSON line of stdin: {"prompt": ..., optional "id", "model", "stop", "maxTokens", "temperature", "chat" (true/false), "system"}; "id", any JSON value, is copied into the record',
   },
   {
     name: "each-file",

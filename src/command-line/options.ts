@@ -57,6 +57,12 @@ export interface PredictionOptions {
   prediction: Record<string, unknown>;
   load: LoadSettings;
   ttlSec?: number;
+  /** --chat: the prompt is one user message, formatted by the model's own prompt template. */
+  chat: boolean;
+  /** --system's text: a system message before the user's, with --chat. */
+  system?: string;
+  /** --system-file: the file that gives the system message, read when the run starts. */
+  systemFile?: string;
   echo: boolean;
   failOnTruncate: boolean;
   /** Where the stats line goes (batch mode: the summary line); false: nowhere (--no-stats). */
@@ -74,6 +80,8 @@ export interface CompleteOptions extends ServerOptions, PredictionOptions {
   outputFile?: string;
   stream: boolean;
   rawStdin: boolean;
+  /** --show-prompt: write the prompt that would be sent, and predict nothing. */
+  showPrompt: boolean;
 }
 
 /**

@@ -45,6 +45,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): Options {
   const resumeFile = args.values.get("resume");
   const delimiter = parseDelimiter(args.values.get("delimiter"));
   const stopStrings = checkStopStrings(args.lists.get("stop") ?? []);
+  const system = systemPrompt(args);
   const load = {
     contextLength: given.checked(settings.contextLength),
     gpu: gpu === undefined ? undefined : { ratio: gpu },
@@ -68,6 +69,8 @@ export function resolveOptions(args: ParsedArgs, env: Environment): Options {
     prediction,
     load,
     ttlSec,
+    chat: args.flags.has("chat"),
+    ...system,
     echo: args.flags.has("echo"),
     failOnTruncate: args.flags.has("fail-on-truncate"),
     stats: statsDestination(args, env),
@@ -92,6 +95,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): Options {
         outputFile: output,
         stream: !args.flags.has("no-stream"),
         rawStdin: args.flags.has("raw-stdin"),
+        showPrompt: args.flags.has("show-prompt"),
       };
     case "batch":
       return { action: "batch", ...server, ...asked, batch: chosen.batch, parallel, delimiter, resumeFile, outputFile: output };
@@ -124,6 +128,9 @@ function checkFlagsGoWith(args: ParsedArgs, action: Action): void {
   if (args.flags.has("all") && action !== "help") throw new UsageError("--all goes with --help");
   // Batch items cannot carry a schema (yet): refused rather than silently dropped.
   if (args.values.has("schema") && action === "batch") throw new UsageError("--schema goes with a single completion, not batch mode");
+  if (args.flags.has("show-prompt") && action === "batch") throw new UsageError("--show-prompt goes with a single completion, not batch mode");
+  // It writes to stdout what it shows; -o is for a completion, which it does not make.
+  if (args.flags.has("show-prompt") && args.values.has("output")) throw new UsageError("--show-prompt writes to stdout, so it cannot go with --output");
   if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
 }
 
@@ -276,6 +283,18 @@ function batchInput(args: ParsedArgs): BatchInput | undefined {
     default:
       return undefined;
   }
+}
+
+/** --system or --system-file, which only --chat formats into a message. */
+function systemPrompt(args: ParsedArgs): { system?: string; systemFile?: string } {
+  const text = args.values.get("system");
+  const file = args.values.get("system-file");
+  if (text !== undefined && file !== undefined) throw new UsageError("--system and --system-file cannot go together");
+  const given = text !== undefined ? "--system" : file !== undefined ? "--system-file" : undefined;
+  if (given && !args.flags.has("chat")) throw new UsageError(`${given} goes with --chat (a system message is part of a chat)`);
+  if (text !== undefined) return { system: checkValue(settings.system.type, text, "--system") };
+  if (file === "") throw new UsageError("--system-file needs a file name");
+  return file === undefined ? {} : { systemFile: file };
 }
 
 /** --stop's values, their escapes read: `--stop '\n'` stops at the end of the line. */

@@ -63,6 +63,18 @@ export const modelKeySetting: Setting<string> = {
   parse: (value) => (value.trim() !== "" && value.length <= 1024 && value !== "__proto__" && !/\p{C}/u.test(value) ? value : undefined),
 };
 
+/** Any text but the empty one (an unset variable in `--system "$PROMPT"` is a mistake, not a message). */
+export const textSetting: Setting<string> = {
+  accepts: "a non-empty string",
+  parse: (text) => (text === "" ? undefined : text),
+};
+
+/** A JSON Lines field that is true or false (JSON's own, read through the text every field is checked as). */
+export const trueOrFalse: Setting<boolean> = {
+  accepts: "true or false",
+  parse: (text) => (text === "true" ? true : text === "false" ? false : undefined),
+};
+
 /** GPU offload: off, max or the share of the model's layers on the GPU. */
 export const gpuRatio: Setting<number | "off" | "max"> = {
   accepts: "off, max or a ratio from 0 to 1",

@@ -14,7 +14,7 @@ const valueWords: Readonly<Record<string, readonly string[]>> = {
   "context-overflow": Object.keys(overflowPolicies),
   gpu: ["off", "max"],
 };
-const fileOptions = new Set(["output", "schema", "resume", "stats-file"]);
+const fileOptions = new Set(["output", "schema", "resume", "stats-file", "system-file"]);
 const modelOptions = new Set(["model", "draft-model"]);
 
 /**
@@ -209,7 +209,7 @@ function fish(specs: readonly OptionSpec[]): string {
   });
   return `# fish completion for lmc: lmc --completion fish > ~/.config/fish/completions/lmc.fish
 # Prompt words complete to file names (fish's default), as do --output, --schema,
-# --resume and --stats-file; -m and --draft-model to the model keys LM Studio has.
+# --resume, --stats-file and --system-file; -m and --draft-model to the model keys LM Studio has.
 
 # The model keys LM Studio has, from the server of --host on the line, if any: each
 # decoded (printf %b) and ended by a NUL, so that "string split0" keeps a key with a

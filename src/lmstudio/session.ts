@@ -12,6 +12,7 @@ import { fragmentQueue, MAX_COMPLETION_BYTES } from "./fragment-queue.js";
 import { watchPort, type PortWatch } from "./port-watch.js";
 import { asksLoadSettings, loadedAlreadyNote, type LoadedInstance } from "./loaded-already.js";
 import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
+import { templateError } from "./template-errors.js";
 
 /** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
 export interface LoadSettings {
@@ -57,6 +58,15 @@ export interface CompletionRequest {
   onFragment?: (tokens: number) => void;
 }
 
+/** Which model a request is for, and how to load it when it has to be: what a model lookup reads. */
+export type ModelRequest = Pick<CompletionRequest, "model" | "load" | "ttlSec" | "signal" | "onLoadProgress">;
+
+/** A chat of one user message, and a system message before it when there is one. */
+export interface ChatRequest extends ModelRequest {
+  system?: string;
+  user: string;
+}
+
 interface ModelIdentity {
   key: string;
   displayName: string;
@@ -95,6 +105,8 @@ export interface ModelListing {
 export interface Session {
   /** Finds (or loads) the model, then starts the prediction. */
   complete(request: CompletionRequest): Promise<Prediction>;
+  /** Finds (or loads) the model, then formats the chat with the model's own prompt template: the raw prompt to complete. */
+  formatPrompt(request: ChatRequest): Promise<string>;
   /** The downloaded language models, loaded ones marked, in LM Studio's order. */
   listModels(): Promise<ModelListing[]>;
   close(): Promise<void>;
@@ -112,7 +124,7 @@ const delay = (ms: number) => new Promise<undefined>((resolve) => void setTimeou
 interface SharedLookup {
   model: Promise<LLM>;
   abort: AbortController;
-  waiting: Set<CompletionRequest>;
+  waiting: Set<ModelRequest>;
   settled: boolean;
 }
 
@@ -124,7 +136,7 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
   const watch = (late.watch = watchPort((client.llm as unknown as { port?: unknown }).port));
   onStep?.("client constructed");
 
-  const findModel = async (request: CompletionRequest): Promise<LLM> => {
+  const findModel = async (request: ModelRequest): Promise<LLM> => {
     const { model: key, load: config, ttlSec, signal, onLoadProgress } = request;
     // Only when a setting of the load was asked: the models loaded before lmc asked,
     // listed alongside the lookup (sent first, so answered from the state before it).
@@ -148,7 +160,7 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
   };
 
   /** Says, when `model` was loaded before lmc asked, if it lacks what `asked` wanted; a server slow to tell is not waited on. */
-  const sayIfLoadedDiffers = async (asked: CompletionRequest, model: LLM, before: Promise<LLM[]>) => {
+  const sayIfLoadedDiffers = async (asked: ModelRequest, model: LLM, before: Promise<LLM[]>) => {
     const answer = <T>(promise: Promise<T>) => Promise.race([promise, delay(NOTE_WAIT_MS)]).catch(() => undefined);
     const instances = await answer(before);
     if (!instances?.some((instance) => instance.identifier === model.identifier)) return;
@@ -163,11 +175,11 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
   // serves all. It has a signal of its own, aborted only when every item waiting on it
   // has given up, so that one item's --timeout cannot fail the others waiting on the load.
   const lookups = new Map<string, SharedLookup>();
-  const modelFor = async (request: CompletionRequest): Promise<LLM> => {
+  const modelFor = async (request: ModelRequest): Promise<LLM> => {
     const key = request.model ?? "";
     let lookup = lookups.get(key);
     if (!lookup) {
-      const waiting = new Set<CompletionRequest>();
+      const waiting = new Set<ModelRequest>();
       const onLoadProgress = (fraction: number) => waiting.forEach((waiter) => waiter.onLoadProgress?.(fraction));
       const abort = new AbortController();
       const created: SharedLookup = { model: findModel({ ...request, signal: abort.signal, onLoadProgress }), abort, waiting, settled: false };
@@ -188,6 +200,23 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
         if (lookups.get(key) === shared) lookups.delete(key);
         shared.abort.abort(request.signal.reason);
       }
+    }
+  };
+
+  /** One round trip more than a completion: the SDK sends the chat, LM Studio renders it with the model's template. */
+  const formatPrompt = async (request: ChatRequest): Promise<string> => {
+    let model: LLM;
+    try {
+      model = await modelFor(request);
+    } catch (error) {
+      throw requestError(error, host, credentials !== undefined);
+    }
+    const system = request.system === undefined ? [] : [{ role: "system" as const, content: request.system }];
+    try {
+      return await raceAbort(model.applyPromptTemplate([...system, { role: "user", content: request.user }]), request.signal);
+    } catch (error) {
+      if (request.signal.aborted) throw error;
+      throw templateError(error, model.modelKey) ?? requestError(error, host, credentials !== undefined);
     }
   };
 
@@ -246,6 +275,7 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
       return { fragments: markFirst(fragments, onStep), outcome };
     },
+    formatPrompt: (request) => formatPrompt(request),
     async listModels() {
       let downloaded, loaded;
       try {

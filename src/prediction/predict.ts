@@ -7,6 +7,7 @@ import { ExitCode, LmcError } from "../errors.js";
 import type { CompletionOutcome, CompletionRequest, Session } from "../lmstudio/session.js";
 import type { Deadline } from "./deadline.js";
 import type { Watching } from "./idle-watch.js";
+import { promptToSend, type ChatSettings } from "./chat-prompt.js";
 
 /** How long a cancelled prediction may take to be confirmed by the server. */
 const CANCEL_GRACE_MS = 1000;
@@ -55,7 +56,11 @@ interface Predicted {
 }
 
 /** Completes `request` through `session`, its text to `hooks.onText`; throws what cut it short. */
-export async function predict(session: Session, request: Omit<CompletionRequest, "signal">, hooks: PredictionHooks): Promise<Predicted> {
+export async function predict(
+  session: Session,
+  request: Omit<CompletionRequest, "signal"> & { chat?: ChatSettings },
+  hooks: PredictionHooks,
+): Promise<Predicted> {
   const { signal, silence } = hooks;
   // The prediction's own signal, tied to the caller's: a failure of its own (a write
   // that failed, say) cancels it without aborting the caller's.
@@ -64,12 +69,18 @@ export async function predict(session: Session, request: Omit<CompletionRequest,
   if (signal.aborted) cancelWith();
   else signal.addEventListener("abort", cancelWith, { once: true });
   try {
+    const onLoadProgress = (fraction: number) => (silence.alive("the model to load"), request.onLoadProgress?.(fraction));
+    // With --chat, one round trip more before the prediction: the model's template formats the prompt.
+    const prompt = await promptToSend(session, { ...request, onLoadProgress }, cancel.signal);
+    if (request.chat) silence.alive("the first token");
+    const { chat: _chat, ...completion } = request;
     const prediction = await raceAbort(
       session.complete({
-        ...request,
+        ...completion,
+        prompt,
         signal: cancel.signal,
         // Every message of LM Studio is a sign of life.
-        onLoadProgress: (fraction) => (silence.alive("the model to load"), request.onLoadProgress?.(fraction)),
+        onLoadProgress,
         onPromptProgress: (fraction) => (silence.alive("the first token"), request.onPromptProgress?.(fraction)),
         onFirstToken: () => (silence.alive("the next token"), request.onFirstToken?.()),
         onFragment: (tokens) => (silence.alive("the next token"), request.onFragment?.(tokens)),
@@ -81,7 +92,8 @@ export async function predict(session: Session, request: Omit<CompletionRequest,
     const stopWatching = () => silence.stop();
     prediction.outcome.then(stopWatching, stopWatching);
     try {
-      if (hooks.echo) await hooks.onText(request.prompt);
+      // The prompt sent, which with --chat is the formatted one: the text the model continues.
+      if (hooks.echo) await hooks.onText(prompt);
       for await (const fragment of untilAborted(prediction.fragments, signal)) {
         hooks.deadline.answering();
         if (!fragment.reasoning) await hooks.onText(fragment.text);

@@ -15,7 +15,9 @@ import { formatStats } from "../prediction/stats.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "../prompt/prompt.js";
 import { loadSchema } from "../prompt/schema.js";
 import { readStdin } from "../prompt/stdin.js";
-import { generationMeter, noProgress } from "../terminal/progress.js";
+import { generationMeter, noProgress, type Progress } from "../terminal/progress.js";
+import { promptToSend, type ChatSettings } from "../prediction/chat-prompt.js";
+import { systemMessage } from "../prompt/system-prompt.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 
 export async function complete(options: CompleteOptions, io: Io): Promise<ExitCode> {
@@ -25,11 +27,13 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
     const prompt = assemblePrompt(options.words, stdinText);
     // Files the user names may be FIFOs no one writes (or reads): a signal or --timeout still ends the wait.
     const schema = options.schema === undefined ? undefined : await raceAbort(loadSchema(options.schema), stop.signal);
+    const chat: ChatSettings | undefined = options.chat ? { system: await systemMessage(options, stop.signal) } : undefined;
 
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
     deadline.start();
     const shownProgress = progressFor(options.progress, io);
     const progress = shownProgress ?? noProgress;
+    if (options.showPrompt) return showPrompt(options, io, stop, { prompt, chat, progress });
     const stats = await statsOutput(io, options.stats, stop);
     let sink: CompletionSink;
     try {
@@ -53,6 +57,7 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
         try {
           const request = {
             prompt,
+            chat,
             model: options.model,
             stopStrings: options.stopStrings,
             prediction: options.prediction,
@@ -92,6 +97,38 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
     }
     return ExitCode.ok;
   });
+}
+
+/**
+ * --show-prompt: the prompt that would be sent, on stdout, and nothing predicted. Without
+ * --chat it is the prompt itself and LM Studio is not asked; with --chat the model's
+ * template formats it, through the same call a completion makes.
+ */
+async function showPrompt(
+  options: CompleteOptions,
+  io: Io,
+  stop: AbortController,
+  { prompt, chat, progress }: { prompt: string; chat?: ChatSettings; progress: Progress },
+): Promise<ExitCode> {
+  const request = { prompt, chat, model: options.model, load: options.load, ttlSec: options.ttlSec };
+  const shown = !chat
+    ? prompt
+    : await withSession(options, io, stop, async (session, host) => {
+        // LM Studio silent for --idle-timeout ends the wait, as it ends a completion's.
+        const seconds = options.idleTimeoutSec;
+        const silence = new IdleWatch(seconds * 1000, "the connection").watch((awaited) => {
+          stop.abort(new HostSilentError(host, seconds, awaited === "the connection" && session.connected() ? "the model" : awaited));
+        });
+        const onLoadProgress = (fraction: number) => (silence.alive("the model to load"), progress.show(`loading ${options.model}`, fraction));
+        try {
+          return await promptToSend(session, { ...request, onLoadProgress }, stop.signal);
+        } finally {
+          silence.stop();
+          progress.clear();
+        }
+      });
+  await streamWriter(io.stdout).write(shown);
+  return ExitCode.ok;
 }
 
 /**

@@ -134,7 +134,7 @@ describe("files the user points at are named, never quoted", () => {
     expect(records.map((record) => record.error)).toEqual([
       "line 1 is not valid JSON (column 1)",
       'line 2: "maxTokens" must be a whole number >= 1, or off',
-      "line 3: unknown field; known: prompt, id, model, stop, maxTokens, temperature, topK, topP, minP, repeatPenalty",
+      "line 3: unknown field; known: prompt, id, model, stop, chat, system, maxTokens, temperature, topK, topP, minP, repeatPenalty",
       "line 4 is not valid JSON (it ends too early)",
     ]);
     expect(result.text + result.stderr).not.toContain("SECRET");

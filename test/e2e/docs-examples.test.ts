@@ -70,8 +70,8 @@ afterAll(async () => {
   await plain?.close();
 });
 
-/** A folder with the files the examples read, and `lmc` on the PATH. */
-function workspace(): { dir: string; env: Record<string, string | undefined> } {
+/** A folder with the files the examples read, and `lmc` on the PATH; for `git diff`, a repository with a change. */
+function workspace(command = ""): { dir: string; env: Record<string, string | undefined> } {
   const dir = tempDir("docs-examples");
   const bin = join(dir, ".bin");
   mkdirSync(bin);
@@ -92,6 +92,13 @@ function workspace(): { dir: string; env: Record<string, string | undefined> } {
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(dir, name, ".."), { recursive: true });
     writeFileSync(join(dir, name), text);
+  }
+  if (/\bgit diff\b/.test(command)) {
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=lmc", "-c", "user.email=lmc@example.com", ...args], { cwd: dir, stdio: "ignore" });
+    git("init", "-q");
+    git("add", "notes.txt");
+    git("commit", "-qm", "notes");
+    writeFileSync(join(dir, "notes.txt"), "a baker, a ship, a town, a harbour\n");
   }
   // Greedy, so that what an example writes can be compared with single runs.
   const env = { ...cleanEnv(), PATH: `${bin}:${process.env.PATH}`, LMC_HOST: server.url, LMC_TEMPERATURE: "0" };
@@ -123,7 +130,7 @@ describe.each(examples)("%s: %s", (_, command) => {
   it.skipIf(reason !== undefined)(
     `runs${reason ? ` (not here: ${reason})` : ""}`,
     async () => {
-      const { dir, env } = workspace();
+      const { dir, env } = workspace(command);
       const slow = /xargs -0 -P 4/.test(command);
       // Slow fragments make four completions overlap, as with a real model.
       if (slow) server.setFault({ type: "slow", delayMs: 10 });
@@ -140,6 +147,12 @@ describe.each(examples)("%s: %s", (_, command) => {
       // Every example but a bare listing completes something.
       if (!/^lmc --list --json \| jq -r '[^']*'$/.test(command)) expect(prompts.length).toBeGreaterThan(0);
 
+      if (/^git diff \| lmc --chat/.test(command)) {
+        // The diff, one user message after the system message, in the model's own template.
+        expect(prompts).toHaveLength(1);
+        expect(prompts[0]).toMatch(/^<s><\|im_start\|>system\nWrite a one-line commit message\.<\|im_end\|>\n<\|im_start\|>user\ndiff --git /);
+        expect(prompts[0]).toContain("+a baker, a ship, a town, a harbour");
+      }
       if (/^find notes .*--each-file/.test(command)) {
         // The files' contents are the prompts, not their names.
         expect(prompts.sort()).toEqual(["I like the town", "My name is"]);

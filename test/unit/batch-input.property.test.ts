@@ -160,6 +160,8 @@ const jsonLinesItem = fc.record(
       fc.constant(false),
     ),
     repeatPenalty: fc.double({ min: Number.MIN_VALUE, max: 10, noNaN: true }),
+    chat: fc.boolean(),
+    system: fc.string({ unit: "binary", minLength: 1, maxLength: 12 }),
   },
   { requiredKeys: ["prompt"] },
 );
@@ -168,7 +170,7 @@ type JsonLinesFields = typeof jsonLinesItem extends fc.Arbitrary<infer T> ? T : 
 
 /** What lmc makes of such an item: the reference, field by field. */
 function expectedItem(index: number, fields: JsonLinesFields) {
-  const { prompt, id, model, stop, ...settings } = fields;
+  const { prompt, id, model, stop, chat, system, ...settings } = fields;
   const sdkNames: Record<string, string> = {
     maxTokens: "maxTokens",
     temperature: "temperature",
@@ -185,13 +187,15 @@ function expectedItem(index: number, fields: JsonLinesFields) {
     text: prompt,
     ...(model === undefined ? {} : { model }),
     ...(stop === undefined ? {} : { stopStrings: (typeof stop === "string" ? [stop] : stop).map(parseEscapes) }),
+    ...(chat === undefined ? {} : { chat }),
+    ...(system === undefined ? {} : { system }),
     ...(Object.keys(prediction).length === 0 ? {} : { prediction }),
   };
 }
 
 /** Field names a JSON Lines line may carry, known or not. */
 const fieldName = fc.oneof(
-  fc.constantFrom("prompt", "id", "model", "stop", "maxTokens", "temperature", "topK", "topP", "minP", "repeatPenalty", "max_tokens", ""),
+  fc.constantFrom("prompt", "id", "model", "stop", "chat", "system", "maxTokens", "temperature", "topK", "topP", "minP", "repeatPenalty", "max_tokens", ""),
   fc.constantFrom("__proto__", "constructor", "hasOwnProperty", "toString", "valueOf"),
   fc.string({ maxLength: 6 }),
 );

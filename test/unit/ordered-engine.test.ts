@@ -134,7 +134,7 @@ describe("jsonItem", () => {
     ['{"prompt":"hi","secret value!":1}', /^line 1: unknown field; known: prompt, id, model/],
     ['{"text":"hi"}', /line 1 has no "prompt" string/],
     ['{"prompt":"hi","maxTokens":0}', /line 1: "maxTokens" must be a whole number >= 1/],
-    ['{"prompt":"hi","colour":"red"}', /line 1: unknown field "colour"; known: prompt, id, model, stop, maxTokens/],
+    ['{"prompt":"hi","colour":"red"}', /line 1: unknown field "colour"; known: prompt, id, model, stop, chat, system, maxTokens/],
     ['{"prompt":"hi","stop":[""]}', /"stop" must be a string or a list of non-empty strings/],
   ])("gives %j a problem", (line, problem) => {
     expect(jsonItem(0, line).problem).toMatch(problem);
@@ -143,7 +143,7 @@ describe("jsonItem", () => {
     "gives a field named %j, a member of Object.prototype, the problem of any unknown field",
     (name) => {
       const item = jsonItem(0, `{"prompt":"hi",${JSON.stringify(name)}:{"maxTokens":1}}`);
-      expect(item.problem).toMatch(new RegExp(`^line 1: unknown field "${name}"; known: prompt, id, model, stop, maxTokens`));
+      expect(item.problem).toMatch(new RegExp(`^line 1: unknown field "${name}"; known: prompt, id, model, stop, chat, system, maxTokens`));
       expect(item.prediction).toBeUndefined();
     },
   );

@@ -27,6 +27,8 @@ function scriptedSession(fragments: Fragment[], stopReason = "eosFound") {
         outcome: Promise.resolve({ stats: { stopReason }, model: { key: "m", displayName: "m", identifier: "m" } } as unknown as CompletionOutcome),
       };
     },
+    // A template of its own, so a test sees which prompt went where.
+    formatPrompt: async ({ system, user }) => `[system:${system ?? ""}][user:${user}][assistant]`,
     listModels: async () => [],
     close: async () => {},
     connected: () => true,
@@ -69,6 +71,22 @@ it("sends the completion's text on, the --echo'd prompt first, the reasoning apa
   expect(answering).toHaveBeenCalled();
   expect(outcome.stats.stopReason).toBe("eosFound");
   expect(cutOff).toBeUndefined();
+});
+
+it("with --chat, sends the prompt as the session's template formats it, and --echo writes that one", async () => {
+  const { session, asked } = scriptedSession(fragments);
+  const { given, texts } = hooks({ echo: true });
+  await predict(session, { ...request, chat: { system: "Be brief." } }, given);
+  expect(asked.map((r) => r.prompt)).toEqual(["[system:Be brief.][user:Hi][assistant]"]);
+  expect(asked[0]).not.toHaveProperty("chat");
+  expect(texts).toEqual(["[system:Be brief.][user:Hi][assistant]", "Hello", " there"]);
+});
+
+it("without --chat, never asks for the template", async () => {
+  const { session, asked } = scriptedSession(fragments);
+  session.formatPrompt = () => Promise.reject(new Error("not asked"));
+  await predict(session, request, hooks().given);
+  expect(asked.map((r) => r.prompt)).toEqual(["Hi"]);
 });
 
 it("drops the reasoning when it is not shown", async () => {

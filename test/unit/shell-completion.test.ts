@@ -77,6 +77,7 @@ describe("bash", () => {
     [["lmc", "--schema", "rep"], ["report.txt"]],
     [["lmc", "--resume", "rep"], ["report.txt"]],
     [["lmc", "--stats-file", "rep"], ["report.txt"]],
+    [["lmc", "--system-file", "rep"], ["report.txt"]],
     [["lmc", "-n", ""], []],
     [["lmc", "--model", "--"], []],
     [["lmc", "--", "--ma"], []],
@@ -126,12 +127,14 @@ describe.each<[Shell, (spec: OptionSpec) => RegExp[]]>([
     if (shell === "zsh") {
       expect(script).toMatch(/--output=\}'\[[^\]]*\]:FILE:_files'/);
       expect(script).toMatch(/--stats-file=\[[^\]]*\]:FILE:_files'/);
+      expect(script).toMatch(/--system-file=\[[^\]]*\]:FILE:_files'/);
       expect(script).toContain(":(bash zsh fish)'");
       expect(script).toContain("'*:prompt words or files:_files'");
       expect(script).toMatch(/--model=\}'\[[^\]]*\]:KEY:_lmc_models'/);
     } else {
       expect(script).toContain("-l output -r -F ");
       expect(script).toContain("-l stats-file -r -F ");
+      expect(script).toContain("-l system-file -r -F ");
       expect(script).toContain("-l completion -x -a 'bash zsh fish' ");
       // "complete -c lmc -f" would take file names away from prompt words.
       expect(script).not.toMatch(/^complete -c lmc -f$/m);
