@@ -144,8 +144,11 @@ describe.each(examples)("%s: %s", (_, command) => {
         .slice(before)
         .filter((r) => r.channel !== "getOrLoad")
         .map((r) => r.prompt);
-      // Every example but a bare listing completes something.
-      if (!/^lmc --list --json \| jq -r '[^']*'$/.test(command)) expect(prompts.length).toBeGreaterThan(0);
+      // Every example but a bare listing and a prompt shown without predicting completes something.
+      if (/--show-prompt/.test(command)) {
+        expect(prompts).toEqual([]);
+        expect(result.stdout).toMatch(/^<s><\|im_start\|>user\n/);
+      } else if (!/^lmc --list --json \| jq -r '[^']*'$/.test(command)) expect(prompts.length).toBeGreaterThan(0);
 
       if (/^git diff \| lmc --chat/.test(command)) {
         // The diff, one user message after the system message, in the model's own template.
