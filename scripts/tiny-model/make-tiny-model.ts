@@ -19,6 +19,31 @@ export const CORPUS_PATH = path.join(HERE, "corpus.txt");
 export const DEFAULT_OUT = path.resolve(HERE, "../../build/tiny-model.gguf");
 
 export const TINY_MODEL_NAME = "lmc tiny bigram";
+
+/**
+ * The model's own prompt template (GGUF `tokenizer.chat_template`), as instruct models
+ * carry one: ChatML turns (the control tokens `<|im_start|>` and `<|im_end|>`) after the
+ * BOS token, as Llama- and Mistral-style templates begin, and the opening of the
+ * assistant's turn when the caller asks for a generation prompt.
+ */
+export const TINY_CHAT_TEMPLATE =
+  "{{- bos_token }}" +
+  "{%- for message in messages %}" +
+  "{{- '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}" +
+  "{%- endfor %}" +
+  "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}";
+
+/** A template that does not parse (its loop is never closed), as broken templates found in the wild. */
+export const BROKEN_CHAT_TEMPLATE = "{{- bos_token }}{%- for message in messages %}{{- message['content'] }}";
+
+/** The same model with its template, without one, or with one that fails to render. */
+export type TinyModelVariant = "chat" | "no-template" | "broken-template";
+
+export function chatTemplateOf(variant: TinyModelVariant): string | undefined {
+  if (variant === "chat") return TINY_CHAT_TEMPLATE;
+  if (variant === "broken-template") return BROKEN_CHAT_TEMPLATE;
+  return undefined;
+}
 export const TINY_CONTEXT_LENGTH = 2048;
 const HEAD_COUNT = 2;
 const HEAD_COUNT_KV = 1;
@@ -30,8 +55,8 @@ export function readCorpus(): string {
   return readFileSync(CORPUS_PATH, "utf8");
 }
 
-/** The whole GGUF file, in memory. Pure: same corpus, same bytes. */
-export function buildTinyModel(corpus: string = readCorpus()): Buffer {
+/** The whole GGUF file, in memory. Pure: same corpus and variant, same bytes. */
+export function buildTinyModel(corpus: string = readCorpus(), variant: TinyModelVariant = "chat"): Buffer {
   const vocab = buildVocab(corpus);
   const nVocab = vocab.tokens.length;
   const bigrams = buildBigrams(corpus, vocab);
@@ -100,13 +125,15 @@ export function buildTinyModel(corpus: string = readCorpus()): Buffer {
     // true would detokenize every token without its leading space (stop strings with spaces never match)
     ["tokenizer.ggml.add_space_prefix", { type: "bool", value: false }],
   ];
+  const chatTemplate = chatTemplateOf(variant);
+  if (chatTemplate !== undefined) metadata.push(["tokenizer.chat_template", { type: "string", value: chatTemplate }]);
 
   return encodeGguf(metadata, tensors);
 }
 
 /** Writes the model to `outPath` (directories created; written to a temporary file, then renamed). */
-export async function writeTinyModel(outPath: string = DEFAULT_OUT): Promise<{ path: string; sizeBytes: number }> {
-  const bytes = buildTinyModel();
+export async function writeTinyModel(outPath: string = DEFAULT_OUT, variant: TinyModelVariant = "chat"): Promise<{ path: string; sizeBytes: number }> {
+  const bytes = buildTinyModel(readCorpus(), variant);
   const resolved = path.resolve(outPath);
   await mkdir(path.dirname(resolved), { recursive: true });
   const tmp = `${resolved}.${process.pid}.tmp`;

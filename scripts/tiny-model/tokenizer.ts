@@ -14,6 +14,14 @@ export const FIRST_BYTE_ID = 3;
 /** SentencePiece's visible space. */
 export const SPACE = "\u2581";
 
+/**
+ * Control tokens of the chat template (ChatML's turn markers), last in the vocabulary so
+ * that every other token keeps its id. The corpus never holds them: the model has no
+ * statistics for them, and llama.cpp reads them only where special tokens are parsed.
+ * llama.cpp also knows `<|im_end|>` as an end-of-turn token by its text.
+ */
+export const CHAT_TOKENS = ["<|im_start|>", "<|im_end|>"] as const;
+
 export interface Vocab {
   tokens: string[];
   scores: Float32Array;
@@ -37,7 +45,8 @@ function byteToken(b: number): string {
  * Special tokens, the 256 byte tokens, `▁` and printable ASCII, then every corpus word
  * with and without a leading `▁`, with all its prefixes (SentencePiece only merges two
  * pieces whose concatenation is itself a token, so a word is reached through them).
- * A piece's score is its length: longer merges win, so whole words come out.
+ * A piece's score is its length: longer merges win, so whole words come out. The chat
+ * template's control tokens come last.
  */
 export function buildVocab(corpus: string): Vocab {
   const tokens: string[] = ["<unk>", "<s>", "</s>"];
@@ -64,6 +73,10 @@ export function buildVocab(corpus: string): Vocab {
   for (const p of sorted) {
     tokens.push(p);
     types.push(TokenType.NORMAL);
+  }
+  for (const t of CHAT_TOKENS) {
+    tokens.push(t);
+    types.push(TokenType.CONTROL);
   }
   const scores = new Float32Array(tokens.length);
   tokens.forEach((t, i) => {

@@ -38,6 +38,20 @@ export interface CompletionResult {
   tokensPerSecond: number;
 }
 
+/** One message of a chat, for the model's prompt template. */
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+/** LM Studio's applyPromptTemplate options. */
+export interface PromptTemplateOptions {
+  /** Leave out the BOS token the template begins with. */
+  omitBosToken?: boolean;
+  /** Leave out an EOS token the template ends with. */
+  omitEosToken?: boolean;
+}
+
 export interface LoadedModel {
   /** Context length the model was loaded with. */
   contextLength: number;
@@ -46,7 +60,16 @@ export interface LoadedModel {
   architecture: string;
   sizeBytes: number;
   complete(request: CompletionRequest): Promise<CompletionResult>;
+  /**
+   * The model's tokens for `text`, special tokens (`<s>`, `<|im_start|>`) read as such, as a
+   * prompt is read; without the BOS token a completion puts before a prompt that lacks one.
+   */
   tokenize(text: string): number[];
+  /**
+   * The chat formatted with the model's own prompt template, ending with the opening of the
+   * assistant's turn. Throws NoPromptTemplateError or PromptTemplateRenderError (prompt-template.ts).
+   */
+  applyPromptTemplate(messages: readonly ChatMessage[], options?: PromptTemplateOptions): string;
   unload(): Promise<void>;
 }
 

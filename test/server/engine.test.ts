@@ -1,11 +1,10 @@
 // The inference engine (engine.ts) on the real tiny model, through node-llama-cpp.
 // Run: npx vitest run test/server/engine.test.ts
 
-import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeTinyModel } from "../../scripts/tiny-model/make-tiny-model.js";
+import { ensureTinyModel } from "./model-catalog.js";
 import { createEngine, PromptTooLongError } from "./engine.js";
 import type { CompletionRequest, CompletionResult, Engine, LoadedModel } from "./engine-types.js";
 
@@ -46,7 +45,7 @@ let engine: Engine;
 let model: LoadedModel;
 
 beforeAll(async () => {
-  if (!existsSync(MODEL)) await writeTinyModel(MODEL);
+  await ensureTinyModel(MODEL);
   engine = await createEngine();
   model = await engine.load(MODEL);
 });

@@ -15,6 +15,9 @@
 // - Counting: promptTokensCount includes the BOS token the model adds. predictedTokensCount
 //   is the number of tokens whose text was streamed (the sum of the fragments' tokensCount):
 //   an end-of-sequence token and tokens that belong to a stop string are not counted.
+// - Prompts are tokenized with special tokens read as such (`<s>`, `<|im_start|>`), as LM
+//   Studio reads a prompt formatted with the model's template; a prompt that begins with the
+//   BOS token's text gets no second one.
 
 import { stat } from "node:fs/promises";
 import { randomInt } from "node:crypto";
@@ -29,7 +32,8 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import type { CompletionRequest, CompletionResult, Engine, LoadedModel, StopReason } from "./engine-types.js";
+import type { ChatMessage, CompletionRequest, CompletionResult, Engine, LoadedModel, PromptTemplateOptions, StopReason } from "./engine-types.js";
+import { PromptTemplate } from "./prompt-template.js";
 
 /** LM Studio's defaults for sampling parameters a request leaves out. */
 export const SAMPLING_DEFAULTS = { temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1.1 } as const;
@@ -285,6 +289,7 @@ class TinyLoadedModel implements LoadedModel {
   private readonly active = new Set<AbortController>();
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   private maxPieceLength: number | undefined;
+  private readonly promptTemplate: PromptTemplate;
   private unloaded = false;
   private unloading: Promise<void> | undefined;
 
@@ -303,10 +308,21 @@ class TinyLoadedModel implements LoadedModel {
     this.maxContextLength = model.trainContextSize;
     this.architecture = model.fileInfo.metadata.general.architecture ?? "unknown";
     this.pool = new SequencePool(sequences);
+    const tokens = model.tokens;
+    this.promptTemplate = new PromptTemplate(model.fileInfo.metadata.tokenizer?.chat_template, {
+      bos: tokens.bosString,
+      eos: tokens.eosString,
+      eot: tokens.eotString,
+    });
   }
 
   tokenize(text: string): number[] {
-    return [...this.model.tokenize(text)];
+    return [...this.model.tokenize(text, true)];
+  }
+
+  applyPromptTemplate(messages: readonly ChatMessage[], options?: PromptTemplateOptions): string {
+    if (this.unloaded) throw new Error("The model was unloaded");
+    return this.promptTemplate.render(messages, options);
   }
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
@@ -330,7 +346,7 @@ class TinyLoadedModel implements LoadedModel {
       const atLeast = Math.ceil(prompt.length / this.longestPiece());
       if (atLeast >= m) throw new PromptTooLongError(atLeast, m, false, prompt.length);
     }
-    const tokens = this.model.tokenize(prompt);
+    const tokens = this.model.tokenize(prompt, true);
     const bos = this.model.tokens.bos;
     if (bos !== null && (this.model.tokens.shouldPrependBosToken || tokens.length === 0) && tokens[0] !== bos) tokens.unshift(bos);
     if (tokens.length === 0) throw new Error("The prompt is empty and the model has no BOS token");

@@ -7,6 +7,7 @@ import { open, rename, stat, mkdir, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { TinyModelVariant } from "../../scripts/tiny-model/make-tiny-model.js";
 
 export interface CatalogEntry {
   /** The model key (what `client.llm.model(key)` names). */
@@ -25,6 +26,17 @@ export interface CatalogEntry {
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const TINY_MODEL_PATH = path.join(REPO_ROOT, "build", "tiny-model.gguf");
+/** The tiny model without a prompt template (no tokenizer.chat_template). */
+export const TINY_NO_TEMPLATE_PATH = path.join(REPO_ROOT, "build", "tiny-model-no-template.gguf");
+/** The tiny model with a prompt template that does not render. */
+export const TINY_BROKEN_TEMPLATE_PATH = path.join(REPO_ROOT, "build", "tiny-model-broken-template.gguf");
+
+/** The generated files, by the variant of the tiny model each holds. */
+const GENERATED: ReadonlyMap<string, TinyModelVariant> = new Map([
+  [TINY_MODEL_PATH, "chat"],
+  [TINY_NO_TEMPLATE_PATH, "no-template"],
+  [TINY_BROKEN_TEMPLATE_PATH, "broken-template"],
+]);
 
 export function defaultCatalog(): CatalogEntry[] {
   return [
@@ -33,27 +45,47 @@ export function defaultCatalog(): CatalogEntry[] {
   ];
 }
 
-let tinyModelPromise: Promise<string> | undefined;
+/**
+ * Models whose prompt template is missing or broken, for tests of applyPromptTemplate's
+ * errors; add them to a server's catalog (`models: [...defaultCatalog(), ...promptTemplateCatalog()]`).
+ * Loaded at start, so that the error is the template's, not a load's.
+ */
+export function promptTemplateCatalog(): CatalogEntry[] {
+  return [
+    { key: "lmc-tiny-no-template", path: TINY_NO_TEMPLATE_PATH, loaded: true, displayName: "LMC Tiny (no prompt template)" },
+    { key: "lmc-tiny-broken-template", path: TINY_BROKEN_TEMPLATE_PATH, loaded: true, displayName: "LMC Tiny (broken prompt template)" },
+  ];
+}
 
-/** Makes sure build/tiny-model.gguf exists (generating it once per process, atomically). */
-export function ensureTinyModel(): Promise<string> {
-  tinyModelPromise ??= (async () => {
-    if (existsSync(TINY_MODEL_PATH)) return TINY_MODEL_PATH;
-    const { writeTinyModel } = await import("../../scripts/tiny-model/make-tiny-model.js");
-    await mkdir(path.dirname(TINY_MODEL_PATH), { recursive: true });
-    const tmp = `${TINY_MODEL_PATH}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      await writeTinyModel(tmp);
-      await rename(tmp, TINY_MODEL_PATH);
-    } finally {
-      await rm(tmp, { force: true });
-    }
-    return TINY_MODEL_PATH;
-  })();
-  tinyModelPromise.catch(() => {
-    tinyModelPromise = undefined;
-  });
-  return tinyModelPromise;
+const generating = new Map<string, Promise<string>>();
+
+/**
+ * Makes sure a generated tiny model file exists and is current (generating it once per
+ * process, atomically). A file left by an older generator is known by its prompt template,
+ * which is not the one this generator writes.
+ */
+export function ensureTinyModel(file: string = TINY_MODEL_PATH): Promise<string> {
+  const variant = GENERATED.get(file);
+  if (variant === undefined) return Promise.reject(new Error(`${file} is not a generated tiny model`));
+  let promise = generating.get(file);
+  if (promise === undefined) {
+    promise = (async () => {
+      const { chatTemplateOf, writeTinyModel } = await import("../../scripts/tiny-model/make-tiny-model.js");
+      if (existsSync(file) && (await readGgufSummary(file)).chatTemplate === chatTemplateOf(variant)) return file;
+      await mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+      try {
+        await writeTinyModel(tmp, variant);
+        await rename(tmp, file);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+      return file;
+    })();
+    promise.catch(() => generating.delete(file));
+    generating.set(file, promise);
+  }
+  return promise;
 }
 
 // ---------------------------------------------------------------------------
@@ -67,11 +99,13 @@ export interface GgufSummary {
   fileType?: number;
   /** tokenizer.ggml.add_bos_token: the model sees a BOS token before the prompt. */
   addBosToken?: boolean;
+  /** tokenizer.chat_template: the model's own prompt template. */
+  chatTemplate?: string;
 }
 
 const GGUF_SCALAR_SIZES: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
 
-/** Reads general.architecture, general.name and <arch>.context_length from a GGUF header. */
+/** Reads general.architecture, general.name, <arch>.context_length and the chat template from a GGUF header. */
 export async function readGgufSummary(file: string): Promise<GgufSummary> {
   const fh = await open(file, "r");
   try {
@@ -149,8 +183,10 @@ export async function readGgufSummary(file: string): Promise<GgufSummary> {
     const name = kv.get("general.name");
     const fileType = kv.get("general.file_type");
     const addBos = kv.get("tokenizer.ggml.add_bos_token");
+    const chatTemplate = kv.get("tokenizer.chat_template");
     return {
       addBosToken: typeof addBos === "boolean" ? addBos : undefined,
+      chatTemplate: typeof chatTemplate === "string" ? chatTemplate : undefined,
       architecture,
       name: typeof name === "string" ? name : undefined,
       contextLength: typeof ctx === "number" ? ctx : undefined,
@@ -206,7 +242,7 @@ export const DEFAULT_MAX_CONTEXT_LENGTH = 2048;
 
 export async function resolveEntry(entry: CatalogEntry): Promise<ResolvedEntry> {
   const file = path.resolve(entry.path ?? TINY_MODEL_PATH);
-  if (file === TINY_MODEL_PATH) await ensureTinyModel();
+  if (GENERATED.has(file)) await ensureTinyModel(file);
   let sizeBytes = 0;
   let summary: GgufSummary = {};
   if (existsSync(file)) {

@@ -3,7 +3,7 @@
 // the client validates every server message and silently drops (with a
 // communicationWarning back to us) anything that does not match.
 
-import type { CompletionRequest } from "./engine-types.js";
+import type { ChatMessage, CompletionRequest, PromptTemplateOptions } from "./engine-types.js";
 
 // ---------------------------------------------------------------------------
 // Frames
@@ -313,6 +313,48 @@ export function promptFromHistory(history: unknown): string {
     }
   }
   return out;
+}
+
+/**
+ * The messages of an `applyPromptTemplate` chat (chatHistoryDataSchema), each message's text
+ * parts joined, as LM Studio hands them to the template. Files and tool calls have no
+ * place in the tiny model's template: a message made only of them is an error.
+ */
+export function chatMessagesFromHistory(history: unknown): ChatMessage[] {
+  const messages = (history as { messages?: unknown } | undefined)?.messages;
+  if (!Array.isArray(messages)) throw new ProtocolShapeError("the chat history has no messages");
+  return messages.map((message, index) => {
+    const m = message as { role?: unknown; content?: unknown };
+    if (m?.role !== "system" && m?.role !== "user" && m?.role !== "assistant") {
+      throw new ProtocolShapeError(`message ${index} has the role ${JSON.stringify(m?.role)}, which the test server does not format`);
+    }
+    const parts = Array.isArray(m.content) ? (m.content as Array<{ type?: unknown; text?: unknown }>) : [];
+    const texts = parts.filter((p) => p?.type === "text" && typeof p.text === "string").map((p) => p.text as string);
+    if (texts.length !== parts.length) throw new ProtocolShapeError(`message ${index} has parts that are not text`);
+    return { role: m.role, content: texts.join("") };
+  });
+}
+
+/** A request the client's schema allows but the test server does not serve. */
+export class ProtocolShapeError extends Error {}
+
+/** applyPromptTemplate's `opts` (llmApplyPromptTemplateOptsSchema). */
+export function promptTemplateOptions(opts: unknown): PromptTemplateOptions {
+  const o = (opts ?? {}) as { omitBosToken?: unknown; omitEosToken?: unknown };
+  return { omitBosToken: o.omitBosToken === true, omitEosToken: o.omitEosToken === true };
+}
+
+/** What a suggestion says about a model's prompt template. */
+const TEMPLATE_SUGGESTION = "This is an issue with the model's prompt template: choose a model that has one, or set a prompt template in the model's settings.";
+
+/** applyPromptTemplate on a model whose file has no chat template. */
+export function noPromptTemplateError(modelKey: string): SerializedError {
+  return makeError(`Failed to apply prompt template: the model "${modelKey}" has no prompt template.`, { suggestion: TEMPLATE_SUGGESTION });
+}
+
+/** applyPromptTemplate on a model whose template does not render (LM Studio's title). */
+export function promptTemplateRenderError(title: string): SerializedError {
+  return makeError(title, { suggestion: TEMPLATE_SUGGESTION });
 }
 
 // ---------------------------------------------------------------------------

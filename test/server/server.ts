@@ -14,6 +14,7 @@ import {
   type SerializedError,
   errorFromException,
   fragmentPacket,
+  chatMessagesFromHistory,
   identifierNotFoundError,
   isAuthFrame,
   LoadKeys,
@@ -22,11 +23,16 @@ import {
   noModelMatchingQueryError,
   parseClientMessage,
   pathNotFoundError,
+  noPromptTemplateError,
   promptFromHistory,
   promptProgressPacket,
+  ProtocolShapeError,
+  promptTemplateOptions,
+  promptTemplateRenderError,
   samplingFromConfig,
   specificModelUnloadedError,
 } from "./protocol.js";
+import { NoPromptTemplateError, PromptTemplateRenderError } from "./prompt-template.js";
 import { type CatalogEntry, type LlmInstanceInfo, type ResolvedEntry, defaultCatalog, resolveEntry } from "./model-catalog.js";
 
 export type { CatalogEntry } from "./model-catalog.js";
@@ -643,8 +649,11 @@ class TestServerImpl implements TestServer {
           }
         }
         case "getLoadConfig": {
+          // As the instance has it: the config it was loaded with, and its real context length
+          // (what model.getContextLength() reads), whether asked for or the engine's choice.
           const instance = this.resolveSpecifier(p.specifier);
-          return { fields: Object.entries(instance.loadConfig).map(([key, value]) => ({ key, value })) };
+          const config = { ...instance.loadConfig, [LoadKeys.contextLength]: instance.model.contextLength };
+          return { fields: Object.entries(config).map(([key, value]) => ({ key, value })) };
         }
         case "unloadModel": {
           const identifier = String(p.identifier);
@@ -666,8 +675,7 @@ class TestServerImpl implements TestServer {
         case "countTokens":
           return { tokenCount: this.resolveSpecifier(p.specifier).model.tokenize(String(p.inputString ?? "")).length };
         case "applyPromptTemplate":
-          this.resolveSpecifier(p.specifier);
-          return { formatted: promptFromHistory(p.history) };
+          return { formatted: this.applyPromptTemplate(this.resolveSpecifier(p.specifier), p) };
       }
     } else if (namespace === "system") {
       switch (endpoint) {
@@ -690,6 +698,18 @@ class TestServerImpl implements TestServer {
       }
     }
     throw new ProtocolFailure(makeError(`The test server does not implement the RPC endpoint "${namespace}/${endpoint}"`));
+  }
+
+  /** The chat formatted with the instance's own template, or LM Studio-shaped errors. */
+  private applyPromptTemplate(instance: Instance, p: Record<string, unknown>): string {
+    try {
+      return instance.model.applyPromptTemplate(chatMessagesFromHistory(p.history), promptTemplateOptions(p.opts));
+    } catch (error) {
+      if (error instanceof NoPromptTemplateError) throw new ProtocolFailure(noPromptTemplateError(instance.entry.key));
+      if (error instanceof PromptTemplateRenderError) throw new ProtocolFailure(promptTemplateRenderError(error.message));
+      if (error instanceof ProtocolShapeError) throw new ProtocolFailure(makeError(`Failed to apply prompt template: ${error.message}`));
+      throw error;
+    }
   }
 
   // --- channels ------------------------------------------------------------

@@ -3,14 +3,22 @@
 // Run: npx vitest run test/server/tiny-model.test.ts
 
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getLlama, GgmlType, LlamaLogLevel, readGgufFileInfo, type Llama, type LlamaModel } from "node-llama-cpp";
-import { buildTinyModel, readCorpus, TINY_CONTEXT_LENGTH, TINY_MODEL_NAME, writeTinyModel } from "../../scripts/tiny-model/make-tiny-model.js";
-import { buildVocab, EOS_ID, tokenize } from "../../scripts/tiny-model/tokenizer.js";
+import {
+  BROKEN_CHAT_TEMPLATE,
+  buildTinyModel,
+  readCorpus,
+  TINY_CHAT_TEMPLATE,
+  TINY_CONTEXT_LENGTH,
+  TINY_MODEL_NAME,
+  writeTinyModel,
+} from "../../scripts/tiny-model/make-tiny-model.js";
+import { buildVocab, CHAT_TOKENS, EOS_ID, tokenize, TokenType } from "../../scripts/tiny-model/tokenizer.js";
 import { float32ToFloat16Bits } from "../../scripts/tiny-model/gguf-writer.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -43,6 +51,36 @@ describe("make-tiny-model", () => {
     expect((await readFile(out)).equals(first)).toBe(true);
   });
 
+  it("writes its variants byte-identically too, differing only by their template", async () => {
+    const corpus = readCorpus();
+    const chat = buildTinyModel(corpus, "chat");
+    const none = buildTinyModel(corpus, "no-template");
+    const broken = buildTinyModel(corpus, "broken-template");
+    expect(buildTinyModel(corpus, "no-template").equals(none)).toBe(true);
+    expect(buildTinyModel(corpus, "broken-template").equals(broken)).toBe(true);
+    expect(buildTinyModel().equals(chat)).toBe(true);
+    const templateOf = async (bytes: Buffer, name: string) => {
+      const file = path.join(dir, name);
+      await writeFile(file, bytes);
+      const info = await readGgufFileInfo(file, { logWarnings: false });
+      return (info.metadata as { tokenizer?: { chat_template?: string } }).tokenizer?.chat_template;
+    };
+    expect(await templateOf(chat, "chat.gguf")).toBe(TINY_CHAT_TEMPLATE);
+    expect(await templateOf(none, "none.gguf")).toBeUndefined();
+    expect(await templateOf(broken, "broken.gguf")).toBe(BROKEN_CHAT_TEMPLATE);
+  });
+
+  it("is remade when a file in build/ was left by an older generator (its template differs)", async () => {
+    const { ensureTinyModel, TINY_BROKEN_TEMPLATE_PATH } = await import("../server/model-catalog.js");
+    // Put in place atomically: other test files may be loading this model at the same time.
+    const stale = `${TINY_BROKEN_TEMPLATE_PATH}.stale.tmp`;
+    await mkdir(path.dirname(stale), { recursive: true });
+    await writeFile(stale, buildTinyModel(readCorpus(), "no-template"));
+    await rename(stale, TINY_BROKEN_TEMPLATE_PATH);
+    await ensureTinyModel(TINY_BROKEN_TEMPLATE_PATH);
+    expect((await readFile(TINY_BROKEN_TEMPLATE_PATH)).equals(buildTinyModel(readCorpus(), "broken-template"))).toBe(true);
+  });
+
   it("writes a small file", () => {
     const size = buildTinyModel().length;
     expect(size).toBeGreaterThan(100_000);
@@ -69,6 +107,10 @@ describe("make-tiny-model", () => {
     expect(ggml.add_space_prefix).toBe(false);
     for (const b of [0x00, 0x0a, 0x80, 0xff]) expect(tokens).toContain(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
     expect(new Set(tokens).size).toBe(tokens.length);
+    // The chat template's markers: control tokens, last, so every other token keeps its id.
+    const types = ggml.token_type as number[];
+    expect(tokens.slice(-CHAT_TOKENS.length)).toEqual([...CHAT_TOKENS]);
+    for (const t of CHAT_TOKENS) expect(types[tokens.indexOf(t)]).toBe(TokenType.CONTROL);
     // Offsets: running sum of the earlier tensors' sizes, each padded to 32 bytes.
     let offset = 0;
     for (const t of info.tensorInfo ?? []) {
@@ -122,5 +164,14 @@ describe("the tiny model in llama.cpp", () => {
       expect(model.detokenize(model.tokenize(text))).toBe(text);
     }
     expect(model.detokenize(model.tokenize("\uD800 lone surrogate"))).toBe("\uFFFD lone surrogate");
+  });
+
+  it("reads the template's markers as single tokens only where special tokens are parsed, and ends a turn on <|im_end|>", () => {
+    const [start, end] = CHAT_TOKENS.map((t) => model.tokenize(t, true));
+    expect(start).toHaveLength(1);
+    expect(end).toHaveLength(1);
+    expect(model.tokenize("<|im_start|>", false).length).toBeGreaterThan(1);
+    expect(model.isEogToken(end![0])).toBe(true);
+    expect(model.isEogToken(start![0])).toBe(false);
   });
 });
