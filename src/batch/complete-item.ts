@@ -80,6 +80,11 @@ async function completeItemOnce(
       load: options.load,
       ttlSec: options.ttlSec,
     };
+    if (options.countTokens) {
+      const onLoadProgress = () => silence.alive("the model to load");
+      const { tokens, contextLength } = await session.measurePrompt({ ...request, signal, onLoadProgress });
+      return { ...record, tokens, contextLength };
+    }
     const completion = new TextBuilder();
     const { outcome, cutOff } = await predict(session, request, {
       signal,

@@ -276,6 +276,11 @@ export const optionSpecs: readonly OptionRow[] = [
     description: "write the completion to FILE, only on success and then whole; nothing on stdout (batch mode with --resume: see --resume)",
   },
   { name: "echo", short: "e", kind: "flag", description: "write the prompt before the completion" },
+  {
+    name: "count-tokens",
+    kind: "flag",
+    description: 'predict nothing: write {"tokens": N, "contextLength": M} for the prompt and the model (batch mode: one record per item); no stats line',
+  },
   { name: "no-stream", kind: "flag", description: "write the completion only once it is complete" },
   {
     name: "no-stats",

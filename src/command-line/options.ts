@@ -58,6 +58,8 @@ export interface PredictionOptions {
   load: LoadSettings;
   ttlSec?: number;
   echo: boolean;
+  /** --count-tokens: the prompt measured in tokens, nothing predicted. */
+  countTokens: boolean;
   failOnTruncate: boolean;
   /** Where the stats line goes (batch mode: the summary line); false: nowhere (--no-stats). */
   stats: StatsDestination;

@@ -69,6 +69,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): Options {
     load,
     ttlSec,
     echo: args.flags.has("echo"),
+    countTokens: args.flags.has("count-tokens"),
     failOnTruncate: args.flags.has("fail-on-truncate"),
     stats: statsDestination(args, env),
     progress,
@@ -124,6 +125,10 @@ function checkFlagsGoWith(args: ParsedArgs, action: Action): void {
   if (args.flags.has("all") && action !== "help") throw new UsageError("--all goes with --help");
   // Batch items cannot carry a schema (yet): refused rather than silently dropped.
   if (args.values.has("schema") && action === "batch") throw new UsageError("--schema goes with a single completion, not batch mode");
+  if (args.flags.has("count-tokens") && (action === "list" || action === "completion")) throw new UsageError("--count-tokens goes with a prompt or batch mode");
+  // --count-tokens writes JSON Lines; the completions alone (-d) would be nothing.
+  if (args.flags.has("count-tokens") && args.values.has("delimiter"))
+    throw new UsageError("--count-tokens writes JSON lines, so it cannot go with --delimiter");
   if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
 }
 

@@ -4,7 +4,7 @@
 
 import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface } from "@lmstudio/sdk";
 import { raceAbort } from "../lib/abort.js";
-import { ExitCode, LmcError, ServerProtocolError } from "../errors.js";
+import { ExitCode, LmcError, PromptTooLongError, ServerProtocolError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import type { Step } from "../startup/timeline.js";
 import type { Credentials } from "./api-token.js";
@@ -12,6 +12,7 @@ import { fragmentQueue, MAX_COMPLETION_BYTES } from "./fragment-queue.js";
 import { watchPort, type PortWatch } from "./port-watch.js";
 import { asksLoadSettings, loadedAlreadyNote, type LoadedInstance } from "./loaded-already.js";
 import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
+import { mostTokens } from "../prompt/token-bound.js";
 
 /** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
 export interface LoadSettings {
@@ -92,9 +93,23 @@ export interface ModelListing {
   paramsString?: string;
 }
 
+/** A prompt measured in the model's tokens, beside the context length of the model's instance. */
+export interface PromptMeasure {
+  tokens: number;
+  contextLength: number;
+}
+
+/** What measuring a prompt needs of a request: the prompt, and how to find (or load) the model. */
+export type MeasureRequest = Pick<CompletionRequest, "prompt" | "model" | "load" | "ttlSec" | "signal" | "onLoadProgress">;
+
 export interface Session {
-  /** Finds (or loads) the model, then starts the prediction. */
+  /**
+   * Finds (or loads) the model, then starts the prediction; a prompt that does not fit
+   * the model's context is refused first, unless --context-overflow lets LM Studio cut it.
+   */
   complete(request: CompletionRequest): Promise<Prediction>;
+  /** --count-tokens: the prompt's tokens and the context length, the model found (or loaded) as complete() finds it. */
+  measurePrompt(request: MeasureRequest): Promise<PromptMeasure>;
   /** The downloaded language models, loaded ones marked, in LM Studio's order. */
   listModels(): Promise<ModelListing[]>;
   close(): Promise<void>;
@@ -112,7 +127,7 @@ const delay = (ms: number) => new Promise<undefined>((resolve) => void setTimeou
 interface SharedLookup {
   model: Promise<LLM>;
   abort: AbortController;
-  waiting: Set<CompletionRequest>;
+  waiting: Set<MeasureRequest>;
   settled: boolean;
 }
 
@@ -123,8 +138,9 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
   const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log, (what) => late.watch?.unreadableFrame(what)) });
   const watch = (late.watch = watchPort((client.llm as unknown as { port?: unknown }).port));
   onStep?.("client constructed");
+  const contextLengths = keepContextLengths(client);
 
-  const findModel = async (request: CompletionRequest): Promise<LLM> => {
+  const findModel = async (request: MeasureRequest): Promise<LLM> => {
     const { model: key, load: config, ttlSec, signal, onLoadProgress } = request;
     // Only when a setting of the load was asked: the models loaded before lmc asked,
     // listed alongside the lookup (sent first, so answered from the state before it).
@@ -148,7 +164,7 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
   };
 
   /** Says, when `model` was loaded before lmc asked, if it lacks what `asked` wanted; a server slow to tell is not waited on. */
-  const sayIfLoadedDiffers = async (asked: CompletionRequest, model: LLM, before: Promise<LLM[]>) => {
+  const sayIfLoadedDiffers = async (asked: MeasureRequest, model: LLM, before: Promise<LLM[]>) => {
     const answer = <T>(promise: Promise<T>) => Promise.race([promise, delay(NOTE_WAIT_MS)]).catch(() => undefined);
     const instances = await answer(before);
     if (!instances?.some((instance) => instance.identifier === model.identifier)) return;
@@ -163,11 +179,11 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
   // serves all. It has a signal of its own, aborted only when every item waiting on it
   // has given up, so that one item's --timeout cannot fail the others waiting on the load.
   const lookups = new Map<string, SharedLookup>();
-  const modelFor = async (request: CompletionRequest): Promise<LLM> => {
+  const modelFor = async (request: MeasureRequest): Promise<LLM> => {
     const key = request.model ?? "";
     let lookup = lookups.get(key);
     if (!lookup) {
-      const waiting = new Set<CompletionRequest>();
+      const waiting = new Set<MeasureRequest>();
       const onLoadProgress = (fraction: number) => waiting.forEach((waiter) => waiter.onLoadProgress?.(fraction));
       const abort = new AbortController();
       const created: SharedLookup = { model: findModel({ ...request, signal: abort.signal, onLoadProgress }), abort, waiting, settled: false };
@@ -198,6 +214,13 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
         model = await modelFor(request);
       } catch (error) {
         throw requestError(error, host, credentials !== undefined);
+      }
+      if (!letsServerCut(request.prediction)) {
+        try {
+          await refuseOverflow(model, request, contextLengths.get(model));
+        } catch (error) {
+          throw requestError(error, host, credentials !== undefined);
+        }
       }
       const { settings, raw } = splitRawSettings(request.prediction);
       // Trouble the SDK does not report (a message it refused, no result) ends the prediction here.
@@ -246,6 +269,15 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
       outcome.catch(() => {}); // awaited by the caller; this only keeps Node from calling it unhandled
       return { fragments: markFirst(fragments, onStep), outcome };
     },
+    async measurePrompt(request) {
+      try {
+        const model = await modelFor(request);
+        const [tokens, contextLength] = await raceAbort(Promise.all([model.countTokens(request.prompt), model.getContextLength()]), request.signal);
+        return { tokens, contextLength };
+      } catch (error) {
+        throw requestError(error, host, credentials !== undefined);
+      }
+    },
     async listModels() {
       let downloaded, loaded;
       try {
@@ -271,6 +303,42 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
     },
     connected: () => watch.connected(),
   };
+}
+
+/**
+ * The context length of each instance as the model lookup told it: LM Studio sends it
+ * with the instance's info (LLMInstanceInfo), which the SDK's LLM does not keep. Kept
+ * here, the overflow check below costs a short prompt no round trip. Should an upgrade
+ * of the SDK rename the method, nothing is kept and the check is skipped (the server
+ * still refuses); test/e2e/count-tokens.test.ts fails then.
+ */
+function keepContextLengths(client: LMStudioClient): WeakMap<LLM, number> {
+  const kept = new WeakMap<LLM, number>();
+  const namespace = client.llm as unknown as { createDomainSpecificModel?: (port: unknown, info: unknown, ...rest: unknown[]) => LLM };
+  const make = namespace.createDomainSpecificModel;
+  if (typeof make !== "function") return kept;
+  namespace.createDomainSpecificModel = function (port, info, ...rest) {
+    const model = make.call(this, port, info, ...rest);
+    const contextLength = (info as { contextLength?: unknown } | undefined)?.contextLength;
+    if (typeof contextLength === "number") kept.set(model, contextLength);
+    return model;
+  };
+  return kept;
+}
+
+/** --context-overflow truncate-middle or rolling-window: LM Studio fits a long prompt itself. */
+const letsServerCut = (prediction: Record<string, unknown>) =>
+  prediction.contextOverflowPolicy === "truncateMiddle" || prediction.contextOverflowPolicy === "rollingWindow";
+
+/**
+ * Refuses, before anything is predicted, a prompt that leaves the model no room to
+ * answer. Counted by LM Studio only when its text alone could be that long (token-bound.ts).
+ */
+async function refuseOverflow(model: LLM, request: CompletionRequest, contextLength: number | undefined): Promise<void> {
+  if (contextLength === undefined || mostTokens(request.prompt) < contextLength) return;
+  const tokens = await raceAbort(model.countTokens(request.prompt), request.signal);
+  if (tokens < contextLength) return;
+  throw new PromptTooLongError(tokens, contextLength);
 }
 
 async function* markFirst(fragments: AsyncIterable<Fragment>, onStep: SessionOptions["onStep"]): AsyncGenerator<Fragment> {

@@ -12,6 +12,7 @@ import { IdleWatch } from "../prediction/idle-watch.js";
 import { predict, type ReasoningOutput } from "../prediction/predict.js";
 import { interruptible, outputFileSink, progressFor, statsOutput, watchReader } from "../prediction/run-context.js";
 import { formatStats } from "../prediction/stats.js";
+import { writeTokenCount } from "./count-tokens.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "../prompt/prompt.js";
 import { loadSchema } from "../prompt/schema.js";
 import { readStdin } from "../prompt/stdin.js";
@@ -22,7 +23,12 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
   return interruptible(options, io, async (stop, deadline) => {
     const say = (message: string) => io.stderr.write(`lmc: ${message}\n`);
     const stdinText = needsStdin(options.words) ? decodeStdin(await raceAbort(readStdin(io.stdin, say), stop.signal), options.rawStdin) : undefined;
+    // The prompt as it is sent: what --count-tokens measures, and what is completed.
     const prompt = assemblePrompt(options.words, stdinText);
+    if (options.countTokens) {
+      deadline.start();
+      return await writeTokenCount(options, io, stop, prompt);
+    }
     // Files the user names may be FIFOs no one writes (or reads): a signal or --timeout still ends the wait.
     const schema = options.schema === undefined ? undefined : await raceAbort(loadSchema(options.schema), stop.signal);
 

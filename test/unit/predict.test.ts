@@ -27,6 +27,7 @@ function scriptedSession(fragments: Fragment[], stopReason = "eosFound") {
         outcome: Promise.resolve({ stats: { stopReason }, model: { key: "m", displayName: "m", identifier: "m" } } as unknown as CompletionOutcome),
       };
     },
+    measurePrompt: async () => ({ tokens: 1, contextLength: 2 }),
     listModels: async () => [],
     close: async () => {},
     connected: () => true,

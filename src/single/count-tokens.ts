@@ -1,0 +1,49 @@
+// --count-tokens in a single run: the prompt as it would be sent, measured in the
+// model's tokens beside its context length, as one JSON line on stdout (or -o FILE).
+// Nothing is predicted, so there is no stats line.
+
+import type { CompleteOptions } from "../command-line/options.js";
+import { ExitCode, HostSilentError } from "../errors.js";
+import type { Io } from "../io.js";
+import { withSession } from "../lmstudio/connect.js";
+import { bufferedSink, type CompletionSink } from "../output/sinks.js";
+import { IdleWatch } from "../prediction/idle-watch.js";
+import { outputFileSink, progressFor, watchReader } from "../prediction/run-context.js";
+import { noProgress } from "../terminal/progress.js";
+
+export async function writeTokenCount(options: CompleteOptions, io: Io, stop: AbortController, prompt: string): Promise<ExitCode> {
+  const progress = progressFor(options.progress, io) ?? noProgress;
+  const sink: CompletionSink = options.outputFile ? await outputFileSink(io, options.outputFile, stop) : bufferedSink(io.stdout);
+  const stopWatching = watchReader(sink, io, stop);
+  try {
+    await withSession(options, io, stop, async (session, host) => {
+      const seconds = options.idleTimeoutSec;
+      const idle = new IdleWatch(seconds * 1000, "the connection");
+      const silence = idle.watch((awaited) =>
+        stop.abort(new HostSilentError(host, seconds, awaited === "the connection" && session.connected() ? "the model" : awaited)),
+      );
+      try {
+        const measure = await session.measurePrompt({
+          prompt,
+          model: options.model,
+          load: options.load,
+          ttlSec: options.ttlSec,
+          signal: stop.signal,
+          onLoadProgress: (fraction) => (silence.alive("the model to load"), progress.show(`loading ${options.model}`, fraction)),
+        });
+        progress.clear();
+        await sink.write(JSON.stringify({ tokens: measure.tokens, contextLength: measure.contextLength }) + "\n");
+        await sink.commit();
+      } finally {
+        silence.stop();
+      }
+    });
+  } catch (error) {
+    await sink.discard().catch(() => {});
+    throw error;
+  } finally {
+    stopWatching();
+    progress.clear();
+  }
+  return ExitCode.ok;
+}
