@@ -131,7 +131,8 @@ export const settings = {
     name: "context-overflow",
     kind: "value",
     hint: "POLICY",
-    description: "when the context is full: stop, truncate-middle or rolling-window",
+    description:
+      "when the context is full: stop, truncate-middle or rolling-window; unless LM Studio may cut it, a prompt that leaves no room is refused before it is sent (exit 1)",
     key: "contextOverflowPolicy",
     type: oneOf("stopAtLimit", "truncateMiddle", "rollingWindow"),
     flagWords: overflowPolicies,
