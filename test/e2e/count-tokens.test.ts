@@ -1,7 +1,7 @@
 // --count-tokens and the overflow check before predicting, against the test server's
 // real tokenizer and context lengths: a single run, batch mode, and what is not sent.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LMStudioClient } from "@lmstudio/sdk";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -97,6 +97,26 @@ describe("--count-tokens in a single run", () => {
     expect(result.stderr).toMatch(/^lmc: LM Studio at .* did not answer for 1 s/);
     expect(result.text).toBe("");
   });
+
+  it("stops on SIGTERM while the count is awaited: exit 143, nothing on stdout or in -o FILE", async () => {
+    server.setFault({ type: "unansweredRpc", endpoints: ["countTokens"] });
+    const dir = tempDir("count-tokens-term");
+    const out = join(dir, "count.json");
+    const result = await runLmc(["--host", server.url, "--count-tokens", "-o", out, "My name is"], {
+      onSpawn: (child) => void setTimeout(() => child.kill("SIGTERM"), 500),
+    });
+    expect(result.code).toBe(143);
+    expect(result.stderr).toBe("lmc: terminated (SIGTERM)\n");
+    expect(result.text).toBe("");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("counts a prompt of 4 MiB", async () => {
+    const prompt = "My name is Tom. ".repeat(256 * 1024);
+    const result = await lmc(["--count-tokens", "-"], prompt);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.text).tokens).toBe(await serverCount("lmc-tiny", prompt));
+  }, 30_000);
 });
 
 describe("--count-tokens in batch mode", () => {
