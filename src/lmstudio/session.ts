@@ -217,7 +217,7 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
       }
       if (!letsServerCut(request.prediction)) {
         try {
-          await refuseOverflow(model, request, contextLengths.get(model));
+          await refuseOverflow(model, request, contextLengths.get(model), host);
         } catch (error) {
           throw requestError(error, host, credentials !== undefined);
         }
@@ -273,7 +273,7 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
       try {
         const model = await modelFor(request);
         const [tokens, contextLength] = await raceAbort(Promise.all([model.countTokens(request.prompt), model.getContextLength()]), request.signal);
-        return { tokens, contextLength };
+        return { tokens: checkedCount(tokens, host, "token count"), contextLength: checkedCount(contextLength, host, "context length") };
       } catch (error) {
         throw requestError(error, host, credentials !== undefined);
       }
@@ -320,7 +320,7 @@ function keepContextLengths(client: LMStudioClient): WeakMap<LLM, number> {
   namespace.createDomainSpecificModel = function (port, info, ...rest) {
     const model = make.call(this, port, info, ...rest);
     const contextLength = (info as { contextLength?: unknown } | undefined)?.contextLength;
-    if (typeof contextLength === "number") kept.set(model, contextLength);
+    if (typeof contextLength === "number" && Number.isSafeInteger(contextLength) && contextLength > 0) kept.set(model, contextLength);
     return model;
   };
   return kept;
@@ -334,11 +334,17 @@ const letsServerCut = (prediction: Record<string, unknown>) =>
  * Refuses, before anything is predicted, a prompt that leaves the model no room to
  * answer. Counted by LM Studio only when its text alone could be that long (token-bound.ts).
  */
-async function refuseOverflow(model: LLM, request: CompletionRequest, contextLength: number | undefined): Promise<void> {
+async function refuseOverflow(model: LLM, request: CompletionRequest, contextLength: number | undefined, host: string): Promise<void> {
   if (contextLength === undefined || mostTokens(request.prompt) < contextLength) return;
-  const tokens = await raceAbort(model.countTokens(request.prompt), request.signal);
+  const tokens = checkedCount(await raceAbort(model.countTokens(request.prompt), request.signal), host, "token count");
   if (tokens < contextLength) return;
   throw new PromptTooLongError(tokens, contextLength);
+}
+
+/** A count LM Studio sent, which lmc writes out and compares: a whole number, or the server broke the protocol. */
+function checkedCount(value: unknown, host: string, what: string): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  throw new ServerProtocolError(host, `sent a ${what} that is not a whole number`);
 }
 
 async function* markFirst(fragments: AsyncIterable<Fragment>, onStep: SessionOptions["onStep"]): AsyncGenerator<Fragment> {
