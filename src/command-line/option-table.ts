@@ -280,7 +280,8 @@ export const optionSpecs: readonly OptionRow[] = [
   {
     name: "count-tokens",
     kind: "flag",
-    description: 'predict nothing: write {"tokens": N, "contextLength": M} for the prompt and the model (batch mode: one record per item); no stats line',
+    description:
+      'predict nothing: write {"tokens": N, "contextLength": M} for the prompt and the model, and no stats line (batch mode: one record per item, then the summary)',
   },
   { name: "no-stream", kind: "flag", description: "write the completion only once it is complete" },
   {
