@@ -204,6 +204,24 @@ function groups(server: TestServer, flood: TestServer): Group[] {
       { label: 'lmc -m lmc-tiny --chat --system "Be brief."', argv: [...cjs, "--chat", "--system", "Be brief.", PROMPT], expect: "output" },
     ],
   });
+  // The overflow check before predicting: a prompt that surely fits costs no count; one whose
+  // text could pass the context (3,200 bytes, 1,001 tokens, for 2,048) costs a countTokens.
+  // The baseline lets LM Studio cut the prompt (--context-overflow truncate-middle), so nothing is checked.
+  const LONG_PROMPT = "My name is Tom. ".repeat(200);
+  for (const [what, prompt] of <Array<[string, string]>>[
+    ["a short prompt", PROMPT],
+    ["a prompt counted (3,200 bytes)", LONG_PROMPT],
+  ]) {
+    list.push({
+      title: `the overflow check, ${what}, -n 5`,
+      baseline: {
+        label: "lmc --context-overflow truncate-middle (no check)",
+        argv: [...cjs, "--context-overflow", "truncate-middle", prompt],
+        expect: "output",
+      },
+      others: [{ label: "lmc (checked)", argv: [...cjs, prompt], expect: "output", targets: [{ metric: "time", max: 1.1 }] }],
+    });
+  }
   return list;
 }
 

@@ -50,6 +50,22 @@ export class UsageError extends LmcError {
   }
 }
 
+/**
+ * The prompt leaves the model no room to answer: refused before it is sent. Exit 1, the
+ * status LM Studio's own refusal gave: the command line may be right (with another
+ * model, or a longer context), so it is no usage error.
+ */
+export class PromptTooLongError extends LmcError {
+  constructor(tokens: number, contextLength: number) {
+    super(
+      `the prompt is ${tokens} tokens, ${tokens > contextLength ? "more than" : "as many as"} the model's context length ${contextLength}: ` +
+        "shorten it, load the model with a longer --context-length, or let LM Studio cut it (--context-overflow truncate-middle or rolling-window)",
+      ExitCode.failed,
+    );
+    this.name = "PromptTooLongError";
+  }
+}
+
 /** The connection to a server broke during a prediction: that server, not the prompt, failed. */
 export class ConnectionLostError extends LmcError {
   constructor(host: string, cause: unknown, message = `the connection to LM Studio at ${host} was lost mid-stream`) {

@@ -8,6 +8,7 @@ import type { Session } from "../lmstudio/session.js";
 import { deadline as deadlineOf, type Deadline } from "../prediction/deadline.js";
 import type { IdleWatch, Watching } from "../prediction/idle-watch.js";
 import { predict } from "../prediction/predict.js";
+import { promptToSend } from "../prediction/chat-prompt.js";
 import { statsRecord } from "../prediction/stats.js";
 import { joinPrompt } from "../prompt/prompt.js";
 import { TextBuilder } from "../lib/text-builder.js";
@@ -83,6 +84,13 @@ async function completeItemOnce(
       load: options.load,
       ttlSec: options.ttlSec,
     };
+    if (options.countTokens) {
+      const onLoadProgress = () => silence.alive("the model to load");
+      // The prompt as it would be sent: with --chat, formatted by the item's model's template first.
+      const sent = await promptToSend(session, { ...request, onLoadProgress }, signal);
+      const { tokens, contextLength } = await session.measurePrompt({ ...request, prompt: sent, signal, onLoadProgress });
+      return { ...record, tokens, contextLength };
+    }
     const completion = new TextBuilder();
     const { outcome, cutOff } = await predict(session, request, {
       signal,

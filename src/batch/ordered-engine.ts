@@ -15,6 +15,9 @@ export interface BatchRecord {
   file?: string;
   completion?: string;
   stats?: StatsRecord;
+  /** --count-tokens: the prompt's tokens and the model's context length, in place of a completion. */
+  tokens?: number;
+  contextLength?: number;
   /** Why this item failed, and the exit status a single run would have had. */
   error?: string;
   status?: number;

@@ -142,7 +142,8 @@ export const settings = {
     name: "context-overflow",
     kind: "value",
     hint: "POLICY",
-    description: "when the context is full: stop, truncate-middle or rolling-window",
+    description:
+      "when the context is full: stop, truncate-middle or rolling-window; unless LM Studio may cut it, a prompt that leaves no room is refused before it is sent (exit 1)",
     key: "contextOverflowPolicy",
     type: oneOf("stopAtLimit", "truncateMiddle", "rollingWindow"),
     flagWords: overflowPolicies,
@@ -324,6 +325,12 @@ export const optionSpecs: readonly OptionRow[] = [
     short: "e",
     kind: "flag",
     description: "write the prompt before the completion (with --chat: the formatted prompt, the text the model continues)",
+  },
+  {
+    name: "count-tokens",
+    kind: "flag",
+    description:
+      'predict nothing: write {"tokens": N, "contextLength": M} for the prompt and the model, and no stats line (batch mode: one record per item, then the summary)',
   },
   { name: "no-stream", kind: "flag", description: "write the completion only once it is complete" },
   {

@@ -64,6 +64,8 @@ export interface PredictionOptions {
   /** --system-file: the file that gives the system message, read when the run starts. */
   systemFile?: string;
   echo: boolean;
+  /** --count-tokens: the prompt measured in tokens, nothing predicted. */
+  countTokens: boolean;
   failOnTruncate: boolean;
   /** Where the stats line goes (batch mode: the summary line); false: nowhere (--no-stats). */
   stats: StatsDestination;

@@ -72,6 +72,7 @@ export function resolveOptions(args: ParsedArgs, env: Environment): Options {
     chat: args.flags.has("chat"),
     ...system,
     echo: args.flags.has("echo"),
+    countTokens: args.flags.has("count-tokens"),
     failOnTruncate: args.flags.has("fail-on-truncate"),
     stats: statsDestination(args, env),
     progress,
@@ -131,6 +132,12 @@ function checkFlagsGoWith(args: ParsedArgs, action: Action): void {
   if (args.flags.has("show-prompt") && action === "batch") throw new UsageError("--show-prompt goes with a single completion, not batch mode");
   // It writes to stdout what it shows; -o is for a completion, which it does not make.
   if (args.flags.has("show-prompt") && args.values.has("output")) throw new UsageError("--show-prompt writes to stdout, so it cannot go with --output");
+  if (args.flags.has("count-tokens") && (action === "list" || action === "completion")) throw new UsageError("--count-tokens goes with a prompt or batch mode");
+  // --count-tokens writes JSON Lines; the completions alone (-d) would be nothing.
+  if (args.flags.has("count-tokens") && args.values.has("delimiter"))
+    throw new UsageError("--count-tokens writes JSON lines, so it cannot go with --delimiter");
+  if (args.flags.has("show-prompt") && args.flags.has("count-tokens"))
+    throw new UsageError("--show-prompt and --count-tokens cannot go together: each writes something else instead of a completion");
   if (args.flags.has("progress") && args.flags.has("no-progress")) throw new UsageError("--progress and --no-progress contradict each other");
 }
 

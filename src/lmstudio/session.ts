@@ -4,7 +4,7 @@
 
 import { LMStudioClient, type LLM, type LLMPredictionStats, type LoggerInterface } from "@lmstudio/sdk";
 import { raceAbort } from "../lib/abort.js";
-import { ExitCode, LmcError, ServerProtocolError } from "../errors.js";
+import { ExitCode, LmcError, PromptTooLongError, ServerProtocolError } from "../errors.js";
 import { escapeControls } from "../terminal/terminal-text.js";
 import type { Step } from "../startup/timeline.js";
 import type { Credentials } from "./api-token.js";
@@ -13,6 +13,7 @@ import { watchPort, type PortWatch } from "./port-watch.js";
 import { asksLoadSettings, loadedAlreadyNote, type LoadedInstance } from "./loaded-already.js";
 import { modelErrorMessage, modelProblem, requestError, streamError } from "./sdk-errors.js";
 import { templateError } from "./template-errors.js";
+import { mostTokens } from "../prompt/token-bound.js";
 
 /** How the model is loaded, when lmc loads it just in time (LLMLoadModelConfig). */
 export interface LoadSettings {
@@ -102,11 +103,25 @@ export interface ModelListing {
   paramsString?: string;
 }
 
+/** A prompt measured in the model's tokens, beside the context length of the model's instance. */
+export interface PromptMeasure {
+  tokens: number;
+  contextLength: number;
+}
+
+/** What measuring a prompt needs of a request: the prompt, and how to find (or load) the model. */
+export type MeasureRequest = ModelRequest & Pick<CompletionRequest, "prompt">;
+
 export interface Session {
-  /** Finds (or loads) the model, then starts the prediction. */
+  /**
+   * Finds (or loads) the model, then starts the prediction; a prompt that does not fit
+   * the model's context is refused first, unless --context-overflow lets LM Studio cut it.
+   */
   complete(request: CompletionRequest): Promise<Prediction>;
   /** Finds (or loads) the model, then formats the chat with the model's own prompt template: the raw prompt to complete. */
   formatPrompt(request: ChatRequest): Promise<string>;
+  /** --count-tokens: the prompt's tokens and the context length, the model found (or loaded) as complete() finds it. */
+  measurePrompt(request: MeasureRequest): Promise<PromptMeasure>;
   /** The downloaded language models, loaded ones marked, in LM Studio's order. */
   listModels(): Promise<ModelListing[]>;
   close(): Promise<void>;
@@ -135,6 +150,7 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
   const client = new LMStudioClient({ baseUrl: host, ...credentials, logger: sdkLogger(log, (what) => late.watch?.unreadableFrame(what)) });
   const watch = (late.watch = watchPort((client.llm as unknown as { port?: unknown }).port));
   onStep?.("client constructed");
+  const contextLengths = keepContextLengths(client);
 
   const findModel = async (request: ModelRequest): Promise<LLM> => {
     const { model: key, load: config, ttlSec, signal, onLoadProgress } = request;
@@ -228,6 +244,13 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
       } catch (error) {
         throw requestError(error, host, credentials !== undefined);
       }
+      if (!letsServerCut(request.prediction)) {
+        try {
+          await refuseOverflow(model, request, contextLengths.get(model), host);
+        } catch (error) {
+          throw requestError(error, host, credentials !== undefined);
+        }
+      }
       const { settings, raw } = splitRawSettings(request.prediction);
       // Trouble the SDK does not report (a message it refused, no result) ends the prediction here.
       const troubled = new AbortController();
@@ -276,6 +299,15 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
       return { fragments: markFirst(fragments, onStep), outcome };
     },
     formatPrompt: (request) => formatPrompt(request),
+    async measurePrompt(request) {
+      try {
+        const model = await modelFor(request);
+        const [tokens, contextLength] = await raceAbort(Promise.all([model.countTokens(request.prompt), model.getContextLength()]), request.signal);
+        return { tokens: checkedCount(tokens, host, "token count"), contextLength: checkedCount(contextLength, host, "context length") };
+      } catch (error) {
+        throw requestError(error, host, credentials !== undefined);
+      }
+    },
     async listModels() {
       let downloaded, loaded;
       try {
@@ -301,6 +333,48 @@ export function openSession({ host, credentials, log, notice, onStep }: SessionO
     },
     connected: () => watch.connected(),
   };
+}
+
+/**
+ * The context length of each instance as the model lookup told it: LM Studio sends it
+ * with the instance's info (LLMInstanceInfo), which the SDK's LLM does not keep. Kept
+ * here, the overflow check below costs a short prompt no round trip. Should an upgrade
+ * of the SDK rename the method, nothing is kept and the check is skipped (the server
+ * still refuses); test/e2e/count-tokens.test.ts fails then.
+ */
+function keepContextLengths(client: LMStudioClient): WeakMap<LLM, number> {
+  const kept = new WeakMap<LLM, number>();
+  const namespace = client.llm as unknown as { createDomainSpecificModel?: (port: unknown, info: unknown, ...rest: unknown[]) => LLM };
+  const make = namespace.createDomainSpecificModel;
+  if (typeof make !== "function") return kept;
+  namespace.createDomainSpecificModel = function (port, info, ...rest) {
+    const model = make.call(this, port, info, ...rest);
+    const contextLength = (info as { contextLength?: unknown } | undefined)?.contextLength;
+    if (typeof contextLength === "number" && Number.isSafeInteger(contextLength) && contextLength > 0) kept.set(model, contextLength);
+    return model;
+  };
+  return kept;
+}
+
+/** --context-overflow truncate-middle or rolling-window: LM Studio fits a long prompt itself. */
+const letsServerCut = (prediction: Record<string, unknown>) =>
+  prediction.contextOverflowPolicy === "truncateMiddle" || prediction.contextOverflowPolicy === "rollingWindow";
+
+/**
+ * Refuses, before anything is predicted, a prompt that leaves the model no room to
+ * answer. Counted by LM Studio only when its text alone could be that long (token-bound.ts).
+ */
+async function refuseOverflow(model: LLM, request: CompletionRequest, contextLength: number | undefined, host: string): Promise<void> {
+  if (contextLength === undefined || mostTokens(request.prompt) < contextLength) return;
+  const tokens = checkedCount(await raceAbort(model.countTokens(request.prompt), request.signal), host, "token count");
+  if (tokens < contextLength) return;
+  throw new PromptTooLongError(tokens, contextLength);
+}
+
+/** A count LM Studio sent, which lmc writes out and compares: a whole number, or the server broke the protocol. */
+function checkedCount(value: unknown, host: string, what: string): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  throw new ServerProtocolError(host, `sent a ${what} that is not a whole number`);
 }
 
 async function* markFirst(fragments: AsyncIterable<Fragment>, onStep: SessionOptions["onStep"]): AsyncGenerator<Fragment> {

@@ -12,6 +12,7 @@ import { IdleWatch } from "../prediction/idle-watch.js";
 import { predict, type ReasoningOutput } from "../prediction/predict.js";
 import { interruptible, outputFileSink, progressFor, statsOutput, watchReader } from "../prediction/run-context.js";
 import { formatStats } from "../prediction/stats.js";
+import { writeTokenCount } from "./count-tokens.js";
 import { assemblePrompt, decodeStdin, needsStdin } from "../prompt/prompt.js";
 import { loadSchema } from "../prompt/schema.js";
 import { readStdin } from "../prompt/stdin.js";
@@ -24,10 +25,15 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
   return interruptible(options, io, async (stop, deadline) => {
     const say = (message: string) => io.stderr.write(`lmc: ${message}\n`);
     const stdinText = needsStdin(options.words) ? decodeStdin(await raceAbort(readStdin(io.stdin, say), stop.signal), options.rawStdin) : undefined;
+    // The user's prompt; with --chat the model's template formats it before it is measured or completed.
     const prompt = assemblePrompt(options.words, stdinText);
+    const chat: ChatSettings | undefined = options.chat ? { system: await systemMessage(options, stop.signal) } : undefined;
+    if (options.countTokens) {
+      deadline.start();
+      return await writeTokenCount(options, io, stop, { prompt, chat });
+    }
     // Files the user names may be FIFOs no one writes (or reads): a signal or --timeout still ends the wait.
     const schema = options.schema === undefined ? undefined : await raceAbort(loadSchema(options.schema), stop.signal);
-    const chat: ChatSettings | undefined = options.chat ? { system: await systemMessage(options, stop.signal) } : undefined;
 
     // The deadline covers the talk with LM Studio, not a slow producer upstream.
     deadline.start();

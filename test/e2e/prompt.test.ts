@@ -67,9 +67,19 @@ describe("the prompt", () => {
     expect(lastPrompt()).toBe("My\ufffd\ufffd name");
   });
 
-  it("sends a 10 MB prompt whole, and reports the server's refusal clearly", async () => {
+  it("refuses a 10 MB prompt that cannot fit before sending it, with both numbers", async () => {
     const big = "word ".repeat(2 * 1024 * 1024);
+    const before = server.received.length;
     const result = await lmc([], big);
+    expect(result.code).toBe(1);
+    expect(result.stdout.length).toBe(0);
+    expect(result.stderr).toMatch(/^lmc: the prompt is \d+ tokens, more than the model's context length 2048: /);
+    expect(server.received.slice(before).filter((request) => request.channel !== "getOrLoad")).toEqual([]);
+  });
+
+  it("sends a 10 MB prompt whole that LM Studio may cut, and reports the server's refusal clearly", async () => {
+    const big = "word ".repeat(2 * 1024 * 1024);
+    const result = await lmc(["--context-overflow", "rolling-window"], big);
     expect(lastPrompt()?.length).toBe(big.length);
     // The tiny model's context is 2,048 tokens: LM Studio refuses such a prompt too.
     expect(result.code).toBe(1);

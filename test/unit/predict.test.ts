@@ -29,6 +29,7 @@ function scriptedSession(fragments: Fragment[], stopReason = "eosFound") {
     },
     // A template of its own, so a test sees which prompt went where.
     formatPrompt: async ({ system, user }) => `[system:${system ?? ""}][user:${user}][assistant]`,
+    measurePrompt: async () => ({ tokens: 1, contextLength: 2 }),
     listModels: async () => [],
     close: async () => {},
     connected: () => true,

@@ -25,6 +25,7 @@ describe("resolveOptions", () => {
       idleTimeoutSec: 60,
       outputFile: undefined,
       echo: false,
+      countTokens: false,
       stream: true,
       stats: "stderr",
       failOnTruncate: false,
@@ -235,6 +236,8 @@ describe("resolveOptions", () => {
     [["--show-prompt", "--each-jsonl"], {}, /^--show-prompt goes with a single completion, not batch mode$/],
     [["--stats-file", "s.jsonl", "--no-stats"], {}, /--stats-file and --no-stats contradict each other/],
     [["--each", "--no-stats", "--stats-file", "s.jsonl"], { LMC_NO_STATS: "1" }, /--stats-file and --no-stats contradict each other/],
+    [["--each", "--count-tokens", "-d", "\\n"], {}, /--count-tokens writes JSON lines, so it cannot go with --delimiter/],
+    [["--list", "--count-tokens"], {}, /--count-tokens goes with a prompt or batch mode/],
     [["-H", "ftp://x"], {}, /--host must be a ws:\/\//],
     [[], { LMC_HOST: "ws://h:1/path" }, /LMC_HOST must be just scheme, host and port/],
   ];
