@@ -238,6 +238,7 @@ describe("resolveOptions", () => {
     [["--each", "--no-stats", "--stats-file", "s.jsonl"], { LMC_NO_STATS: "1" }, /--stats-file and --no-stats contradict each other/],
     [["--each", "--count-tokens", "-d", "\\n"], {}, /--count-tokens writes JSON lines, so it cannot go with --delimiter/],
     [["--list", "--count-tokens"], {}, /--count-tokens goes with a prompt or batch mode/],
+    [["--count-tokens", "--show-prompt", "x"], {}, /--show-prompt and --count-tokens cannot go together/],
     [["-H", "ftp://x"], {}, /--host must be a ws:\/\//],
     [[], { LMC_HOST: "ws://h:1/path" }, /LMC_HOST must be just scheme, host and port/],
   ];
