@@ -426,6 +426,24 @@ describe("the SDK's internals lmc reaches into", () => {
     expect(keptBefore, "onPredictionFragment no longer runs just before the fragment is kept in the buffer").toEqual(keptBefore.map((_, i) => i));
     expect(kept()).toHaveLength(keptBefore.length);
   });
+
+  it("the llm namespace's createDomainSpecificModel (session.ts keeps each instance's context length from it): called with the instance's info", async () => {
+    const sdk = client(server.url);
+    const namespace = sdk.llm as unknown as { createDomainSpecificModel?: (port: unknown, info: unknown, ...rest: unknown[]) => unknown };
+    const make = namespace.createDomainSpecificModel;
+    expect(typeof make, "client.llm.createDomainSpecificModel, which session.ts wraps for the overflow check, is gone").toBe("function");
+    const infos: unknown[] = [];
+    namespace.createDomainSpecificModel = function (port, info, ...rest) {
+      infos.push(info);
+      return make?.call(this, port, info, ...rest);
+    };
+    const model = await sdk.llm.model("lmc-tiny");
+    expect(infos, "createDomainSpecificModel is no longer called when a model is found").toHaveLength(1);
+    expect(
+      (infos[0] as { contextLength?: unknown }).contextLength,
+      "the instance info handed to createDomainSpecificModel no longer carries contextLength",
+    ).toBe(await model.getContextLength());
+  });
 });
 
 function escape(text: string): string {
