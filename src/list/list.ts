@@ -3,12 +3,12 @@
 
 import type { ListOptions } from "../command-line/options.js";
 import { raceAbort } from "../lib/abort.js";
-import { ExitCode, HostSilentError } from "../errors.js";
+import { ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import { streamWriter } from "../output/sinks.js";
 import { interruptible } from "../prediction/run-context.js";
-import { IdleWatch } from "../prediction/idle-watch.js";
+import { watchRun } from "../prediction/idle-watch.js";
 import { formatListing } from "./listing.js";
 
 export async function list(options: ListOptions, io: Io): Promise<ExitCode> {
@@ -16,10 +16,7 @@ export async function list(options: ListOptions, io: Io): Promise<ExitCode> {
     deadline.start();
     const models = await withSession(options, io, stop, async (session, host) => {
       // A server that accepted the connection and then says nothing ends the run, as a completion's does.
-      const seconds = options.idleTimeoutSec;
-      const silence = new IdleWatch(seconds * 1000, "the connection").watch((awaited) => {
-        stop.abort(new HostSilentError(host, seconds, awaited === "the connection" && session.connected() ? "the list of models" : awaited));
-      });
+      const { silence } = watchRun(session, host, options.idleTimeoutSec, stop, "the list of models");
       try {
         return await raceAbort(session.listModels(), stop.signal);
       } finally {

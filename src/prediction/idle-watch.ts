@@ -5,6 +5,7 @@
 // mode one per host, shared by the items in flight on it, so items queued behind others
 // on a busy host are not taken for a silent one.
 
+import { HostSilentError } from "../errors.js";
 import type { CompletionSink } from "../output/sinks.js";
 
 /** What lmc waits on LM Studio for, named in the message when it falls silent. */
@@ -66,4 +67,23 @@ export class IdleWatch {
       stream: sink.stream,
     };
   }
+}
+
+/**
+ * The watch of one run on LM Studio at `host` (a single run, --show-prompt,
+ * --count-tokens, --list): silent for `seconds`, it ends the run through `stop` with
+ * what lmc waited for; the first wait, once the connection is made, is `onceConnected`.
+ */
+export function watchRun(
+  session: { connected(): boolean | undefined },
+  host: string,
+  seconds: number,
+  stop: AbortController,
+  onceConnected: AwaitedAnswer = "the model",
+): { idle: IdleWatch; silence: Watching } {
+  const idle = new IdleWatch(seconds * 1000, "the connection");
+  const silence = idle.watch((awaited) => {
+    stop.abort(new HostSilentError(host, seconds, awaited === "the connection" && session.connected() ? onceConnected : awaited));
+  });
+  return { idle, silence };
 }

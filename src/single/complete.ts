@@ -4,11 +4,11 @@
 import { fstatSync } from "node:fs";
 import { raceAbort } from "../lib/abort.js";
 import type { CompleteOptions } from "../command-line/options.js";
-import { ExitCode, HostSilentError } from "../errors.js";
+import { ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import { bufferedSink, streamingSink, streamWriter, type CompletionSink } from "../output/sinks.js";
-import { IdleWatch } from "../prediction/idle-watch.js";
+import { watchRun } from "../prediction/idle-watch.js";
 import { predict, type ReasoningOutput } from "../prediction/predict.js";
 import { interruptible, outputFileSink, progressFor, statsOutput, watchReader } from "../prediction/run-context.js";
 import { formatStats } from "../prediction/stats.js";
@@ -53,12 +53,7 @@ export async function complete(options: CompleteOptions, io: Io): Promise<ExitCo
     const stopWatching = watchReader(sink, io, stop);
     try {
       await withSession(options, io, stop, async (session, host) => {
-        const seconds = options.idleTimeoutSec;
-        const idle = new IdleWatch(seconds * 1000, "the connection");
-        const silence = idle.watch((awaited) => {
-          const what = awaited === "the connection" && session.connected() ? "the model" : awaited;
-          stop.abort(new HostSilentError(host, seconds, what));
-        });
+        const { idle, silence } = watchRun(session, host, options.idleTimeoutSec, stop);
         const written = idle.writesOf(sink);
         try {
           const request = {
@@ -121,10 +116,7 @@ async function showPrompt(
     ? prompt
     : await withSession(options, io, stop, async (session, host) => {
         // LM Studio silent for --idle-timeout ends the wait, as it ends a completion's.
-        const seconds = options.idleTimeoutSec;
-        const silence = new IdleWatch(seconds * 1000, "the connection").watch((awaited) => {
-          stop.abort(new HostSilentError(host, seconds, awaited === "the connection" && session.connected() ? "the model" : awaited));
-        });
+        const { silence } = watchRun(session, host, options.idleTimeoutSec, stop);
         const onLoadProgress = (fraction: number) => (silence.alive("the model to load"), progress.show(`loading ${options.model}`, fraction));
         try {
           return await promptToSend(session, { ...request, onLoadProgress }, stop.signal);

@@ -3,12 +3,12 @@
 // Nothing is predicted, so there is no stats line.
 
 import type { CompleteOptions } from "../command-line/options.js";
-import { ExitCode, HostSilentError } from "../errors.js";
+import { ExitCode } from "../errors.js";
 import type { Io } from "../io.js";
 import { withSession } from "../lmstudio/connect.js";
 import { bufferedSink, type CompletionSink } from "../output/sinks.js";
 import { promptToSend, type ChatSettings } from "../prediction/chat-prompt.js";
-import { IdleWatch } from "../prediction/idle-watch.js";
+import { watchRun } from "../prediction/idle-watch.js";
 import { outputFileSink, progressFor, watchReader } from "../prediction/run-context.js";
 import { noProgress } from "../terminal/progress.js";
 
@@ -23,11 +23,7 @@ export async function writeTokenCount(
   const stopWatching = watchReader(sink, io, stop);
   try {
     await withSession(options, io, stop, async (session, host) => {
-      const seconds = options.idleTimeoutSec;
-      const idle = new IdleWatch(seconds * 1000, "the connection");
-      const silence = idle.watch((awaited) =>
-        stop.abort(new HostSilentError(host, seconds, awaited === "the connection" && session.connected() ? "the model" : awaited)),
-      );
+      const { silence } = watchRun(session, host, options.idleTimeoutSec, stop);
       try {
         const request = {
           model: options.model,
